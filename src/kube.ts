@@ -1,0 +1,146 @@
+// The kube client: one KubeConfig and one CoreV1Api per process, and what its errors mean.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { Environment } from './config.ts';
+
+export interface KubeClient {
+  readonly api: CoreV1Api;
+  /** The API server URL, for logs. */
+  readonly server: string;
+  /** Where the configuration came from: `in-cluster` or the kubeconfig path. */
+  readonly origin: string;
+}
+
+/**
+ * Every Kubernetes API call the function makes. deploy/rbac.yaml must grant exactly these, and
+ * the tests check that it does: add a line here when the code starts making a new call.
+ */
+export const API_CALLS = [
+  { verb: 'create', resource: 'pods', why: 'create the client pod' },
+  { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+] as const;
+
+/**
+ * Makes the client: in-cluster (service-account token and CA) when KUBERNETES_SERVICE_HOST is
+ * set, else from KUBECONFIG or ~/.kube/config. Throws, with what to do, when neither is there;
+ * the library would otherwise fall back to http://localhost:8080 without saying so.
+ */
+export function makeKubeClient(env: Environment = process.env): KubeClient {
+  const kubeConfig = new KubeConfig();
+  let origin: string;
+  if (env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+    origin = 'in-cluster';
+  } else {
+    const file = findKubeconfig(env);
+    kubeConfig.loadFromFile(file);
+    origin = file;
+  }
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) {
+    throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
+  }
+  return { api: kubeConfig.makeApiClient(CoreV1Api), server: cluster.server, origin };
+}
+
+function findKubeconfig(env: Environment): string {
+  const candidates = env.KUBECONFIG
+    ? env.KUBECONFIG.split(delimiter).filter(Boolean)
+    : [join(env.HOME ?? homedir(), '.kube', 'config')];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) {
+    throw new Error(
+      `no Kubernetes configuration: ${candidates.join(', ')} not found. Set KUBECONFIG, or run in a cluster (KUBERNETES_SERVICE_HOST)`,
+    );
+  }
+  return found;
+}
+
+/** A failed API call, in the words of the API server where it gave them. */
+export interface ApiFailure {
+  /** The API's `Status.reason` (Forbidden, Invalid, AlreadyExists, …) or ApiUnavailable. */
+  readonly reason: string;
+  readonly message: string;
+  /** HTTP status, when the server answered. */
+  readonly code: number | undefined;
+  /** From a Retry-After header, when the server sent one. */
+  readonly retryAfterSeconds: number | undefined;
+}
+
+/** The part of a Kubernetes `Status` read here; a 422's message already lists the invalid fields. */
+interface StatusBody {
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export function describeApiFailure(error: unknown): ApiFailure {
+  if (!(error instanceof ApiException)) {
+    const cause = error instanceof Error ? causeChain(error) : String(error);
+    return {
+      reason: 'ApiUnavailable',
+      message: `the Kubernetes API could not be reached: ${cause}`,
+      code: undefined,
+      retryAfterSeconds: undefined,
+    };
+  }
+  const code: number = error.code;
+  const status = parseStatus(error.body);
+  const answered = `the Kubernetes API answered HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}`;
+  // A server-side failure says nothing about the request: one reason for all of them.
+  const unavailable = code >= 500;
+  return {
+    reason: unavailable ? 'ApiUnavailable' : status?.reason || reasonForCode(code),
+    message:
+      status?.message && !unavailable ? status.message : withDetail(answered, status?.message),
+    code,
+    retryAfterSeconds: parseRetryAfter(error.headers['retry-after']),
+  };
+}
+
+function withDetail(summary: string, detail: string | undefined): string {
+  return detail ? `${summary}: ${detail}` : summary;
+}
+
+/** 5xx, 429 and no answer at all are worth trying again; the rest will fail the same way. */
+export function isTransient(failure: ApiFailure): boolean {
+  return failure.code === undefined || failure.code === 429 || failure.code >= 500;
+}
+
+function parseStatus(body: unknown): StatusBody | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as StatusBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonForCode(code: number): string {
+  if (code === 401) return 'Unauthorized';
+  if (code === 403) return 'Forbidden';
+  if (code === 404) return 'NotFound';
+  if (code === 409) return 'AlreadyExists';
+  if (code === 422) return 'Invalid';
+  if (code === 429) return 'TooManyRequests';
+  return 'BadRequest';
+}
+
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
+/** `fetch failed: connect ECONNREFUSED …`: the useful part sits in the causes. */
+function causeChain(error: Error): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  while (current instanceof Error && parts.length < 4) {
+    parts.push(current.message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}

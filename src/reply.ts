@@ -1,0 +1,66 @@
+// The reply: the `done` and `failed` events sent back for each `pending` event.
+import { CloudEvent } from 'cloudevents';
+import type { IncomingEvent } from './request.ts';
+
+export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
+export const FAILED_TYPE = 'io.podgateway.client.scheduling.failed';
+
+/** Extension attribute carrying the `id` of the event a reply answers. */
+export const IN_RESPONSE_TO = 'inresponseto';
+
+export interface DoneData {
+  readonly pod_name: string;
+  readonly namespace: string;
+  readonly gateway_name: string;
+  readonly message: string;
+}
+
+export interface FailedData {
+  readonly message: string;
+  /** A stable word for machines: InvalidGatewayName, UnknownGateway, Forbidden, Invalid, … */
+  readonly reason: string;
+  readonly gateway_name: string | undefined;
+}
+
+export function doneReply(
+  source: string,
+  trigger: IncomingEvent,
+  data: DoneData,
+): CloudEvent<DoneData> {
+  return reply(source, trigger, DONE_TYPE, data, data.pod_name);
+}
+
+export function failedReply(
+  source: string,
+  trigger: IncomingEvent,
+  data: FailedData,
+): CloudEvent<FailedData> {
+  return reply(source, trigger, FAILED_TYPE, data, undefined);
+}
+
+function reply<T>(
+  source: string,
+  trigger: IncomingEvent,
+  type: string,
+  data: T,
+  subject: string | undefined,
+): CloudEvent<T> {
+  // The constructor gives a fresh id and the current time.
+  return new CloudEvent<T>({
+    source,
+    type,
+    subject,
+    datacontenttype: 'application/json',
+    data,
+    [IN_RESPONSE_TO]: trigger.id,
+    ...tracingOf(trigger),
+  });
+}
+
+/** W3C trace context (the CloudEvents distributed-tracing extension), carried over as it came. */
+function tracingOf(trigger: IncomingEvent): Record<string, string> {
+  const tracing: Record<string, string> = {};
+  if (typeof trigger.traceparent === 'string') tracing.traceparent = trigger.traceparent;
+  if (typeof trigger.tracestate === 'string') tracing.tracestate = trigger.tracestate;
+  return tracing;
+}

@@ -1,0 +1,156 @@
+// The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
+import type { ProvisionerConfig } from './config.ts';
+import { isLabelValue } from './names.ts';
+
+export const PENDING_TYPE = 'io.podgateway.client.pending';
+
+/** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
+export const MAX_ATTRIBUTE_LENGTH = 1024;
+
+/** The attributes of an incoming CloudEvent that the function reads. */
+export interface IncomingEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly data?: unknown;
+  readonly traceparent?: unknown;
+  readonly tracestate?: unknown;
+}
+
+export interface ProvisionRequest {
+  readonly gatewayName: string;
+  readonly message: string | undefined;
+  readonly eventId: string;
+  readonly eventSource: string;
+}
+
+/**
+ * What to do with an event: provision, answer with a `failed` reply (the event was understood
+ * but cannot be served as asked), or reject it with HTTP 400 (it is not an event we can read;
+ * Knative does not retry a 400 and sends it to the dead letter sink).
+ */
+export type RequestVerdict =
+  | { readonly kind: 'provision'; readonly request: ProvisionRequest }
+  | {
+      readonly kind: 'fail';
+      readonly reason: 'InvalidGatewayName' | 'UnknownGateway';
+      readonly message: string;
+      readonly gatewayName: string | undefined;
+    }
+  | { readonly kind: 'reject'; readonly message: string };
+
+export function readRequest(event: IncomingEvent, config: ProvisionerConfig): RequestVerdict {
+  if (event.type !== PENDING_TYPE) {
+    return reject(`event type "${event.type}" is not handled; expected "${PENDING_TYPE}"`);
+  }
+  for (const attribute of ['id', 'source'] as const) {
+    if (event[attribute].length > MAX_ATTRIBUTE_LENGTH) {
+      return reject(`event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
+    }
+  }
+  const data = decodeData(event.data);
+  if (typeof data === 'string') return reject(data);
+
+  const { gateway_name: gatewayName, message } = data;
+  if (gatewayName !== undefined && typeof gatewayName !== 'string') {
+    return reject(`data.gateway_name must be a string, got ${describeJsonType(gatewayName)}`);
+  }
+  if (message !== undefined && typeof message !== 'string') {
+    return reject(`data.message must be a string when present, got ${describeJsonType(message)}`);
+  }
+  if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
+    return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
+  }
+
+  if (gatewayName === undefined || gatewayName === '') {
+    return { kind: 'fail', ...MISSING_GATEWAY, gatewayName };
+  }
+  const problem = gatewayNameProblem(gatewayName, config);
+  if (problem) return { kind: 'fail', ...problem, gatewayName };
+
+  return {
+    kind: 'provision',
+    request: { gatewayName, message, eventId: event.id, eventSource: event.source },
+  };
+}
+
+const MISSING_GATEWAY = {
+  reason: 'InvalidGatewayName',
+  message:
+    'data.gateway_name is missing or empty; name the pod-gateway to route through, e.g. {"gateway_name": "foo"}',
+} as const;
+
+function gatewayNameProblem(
+  gatewayName: string,
+  config: ProvisionerConfig,
+): { reason: 'InvalidGatewayName' | 'UnknownGateway'; message: string } | undefined {
+  if (!isLabelValue(gatewayName)) {
+    return {
+      reason: 'InvalidGatewayName',
+      message: `data.gateway_name ${JSON.stringify(gatewayName)} is not a valid label value: at most 63 characters, letters and digits at both ends, '-', '_' or '.' inside`,
+    };
+  }
+  if (config.allowedGateways && !config.allowedGateways.has(gatewayName)) {
+    return {
+      reason: 'UnknownGateway',
+      message: `gateway "${gatewayName}" is not one of the configured gateways (${[...config.allowedGateways].join(', ')})`,
+    };
+  }
+  return undefined;
+}
+
+type EventData = { readonly gateway_name?: unknown; readonly message?: unknown };
+
+/** The event data as a JSON object, or a message saying why it is not one. */
+function decodeData(data: unknown): EventData | string {
+  const expected = 'expected a JSON object such as {"gateway_name": "foo"}';
+  if (data === undefined || data === null) return `the event has no data; ${expected}`;
+  let value = data;
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return `the event data is not JSON; ${expected}`;
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `the event data is ${describeJsonType(value)}; ${expected}`;
+  }
+  // Read only own properties: a `__proto__` key in the JSON must not reach the prototype chain.
+  return {
+    gateway_name: ownProperty(value, 'gateway_name'),
+    message: ownProperty(value, 'message'),
+  };
+}
+
+function ownProperty(value: object, key: string): unknown {
+  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function reject(message: string): RequestVerdict {
+  return { kind: 'reject', message };
+}
+
+const REQUIRED_BINARY_HEADERS = ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'];
+
+/** Why a request that the runtime did not read as a CloudEvent is not one, as precisely as we can. */
+export function notAnEventMessage(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string {
+  const contentType = String(headers['content-type'] ?? '');
+  if (contentType.startsWith('application/cloudevents')) {
+    return 'the body is not a structured-mode CloudEvent: expected a JSON object with specversion, id, source, type and data';
+  }
+  if (Object.keys(headers).some((name) => name.startsWith('ce-'))) {
+    const missing = REQUIRED_BINARY_HEADERS.filter((name) => headers[name] === undefined);
+    return `a binary-mode CloudEvent needs the headers ${REQUIRED_BINARY_HEADERS.join(', ')}; missing: ${missing.join(', ')}`;
+  }
+  return `expected a CloudEvent of type "${PENDING_TYPE}": in binary mode (headers ${REQUIRED_BINARY_HEADERS.join(', ')}) or structured mode (content-type application/cloudevents+json)`;
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, DEFAULTS, parseConfig } from '../src/config.ts';
+
+function configError(env: Record<string, string>, ownNamespace?: string): ConfigError {
+  try {
+    parseConfig(env, ownNamespace);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+describe('configuration', () => {
+  it('has the documented defaults outside a cluster', () => {
+    const config = parseConfig({});
+    assert.equal(config.clientNamespace, 'default');
+    assert.equal(config.clientImage, 'alpine/curl');
+    assert.deepEqual(config.clientCommand, ['sleep', 'infinity']);
+    assert.equal(config.gatewayLabel, 'setGateway');
+    assert.equal(config.gatewayAnnotation, 'setGateway');
+    assert.equal(config.allowedGateways, undefined);
+    assert.equal(config.eventSource, DEFAULTS.eventSource);
+  });
+
+  it('defaults the client namespace to the function’s own in a cluster', () => {
+    assert.equal(parseConfig({}, 'client-system').clientNamespace, 'client-system');
+    assert.equal(
+      parseConfig({ CLIENT_NAMESPACE: 'other' }, 'client-system').clientNamespace,
+      'other',
+    );
+  });
+
+  it('reads the command as words or as a JSON array', () => {
+    assert.deepEqual(parseConfig({ CLIENT_COMMAND: ' sleep  3600 ' }).clientCommand, [
+      'sleep',
+      '3600',
+    ]);
+    assert.deepEqual(
+      parseConfig({ CLIENT_COMMAND: '["sh", "-c", "curl -s ifconfig.me; sleep 1d"]' })
+        .clientCommand,
+      ['sh', '-c', 'curl -s ifconfig.me; sleep 1d'],
+    );
+  });
+
+  it('disables the label or the annotation when set empty, but not both', () => {
+    const labelOnly = parseConfig({ GATEWAY_ANNOTATION: '' });
+    assert.equal(labelOnly.gatewayLabel, 'setGateway');
+    assert.equal(labelOnly.gatewayAnnotation, undefined);
+    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '' });
+    assert.match(error.message, /at least one/);
+  });
+
+  it('parses the gateway allow-list', () => {
+    const config = parseConfig({ GATEWAYS: 'foo, bar ,baz' });
+    assert.deepEqual([...(config.allowedGateways ?? [])], ['foo', 'bar', 'baz']);
+    assert.equal(parseConfig({ GATEWAYS: ' ' }).allowedGateways, undefined);
+  });
+
+  const invalid: Array<[string, Record<string, string>, RegExp]> = [
+    ['CLIENT_NAMESPACE', { CLIENT_NAMESPACE: 'Not_A_Namespace' }, /not a namespace name/],
+    ['CLIENT_NAMESPACE', { CLIENT_NAMESPACE: '' }, /not a namespace name/],
+    ['CLIENT_IMAGE', { CLIENT_IMAGE: 'alpine curl' }, /not an image reference/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '   ' }, /is empty/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[1, 2]' }, /JSON array of strings/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[sleep' }, /not a JSON array/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[]' }, /is empty/],
+    ['GATEWAY_LABEL', { GATEWAY_LABEL: 'set gateway' }, /not a valid label\/annotation key/],
+    ['GATEWAY_ANNOTATION', { GATEWAY_ANNOTATION: 'Bad_/x' }, /not a valid label\/annotation key/],
+    ['GATEWAYS', { GATEWAYS: 'foo,,bar' }, /"" is not a gateway name/],
+    ['GATEWAYS', { GATEWAYS: 'foo,-bar' }, /"-bar" is not a gateway name/],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'has space' }, /not a URI-reference/],
+  ];
+  for (const [variable, env, message] of invalid) {
+    it(`rejects ${variable}=${JSON.stringify(Object.values(env)[0])}, naming the variable`, () => {
+      const error = configError(env);
+      assert.equal(error.variable, variable);
+      assert.match(error.message, new RegExp(`^${variable}: `));
+      assert.match(error.message, message);
+    });
+  }
+
+  it('accepts prefixed keys', () => {
+    const config = parseConfig({ GATEWAY_LABEL: 'podgateway.io/gateway' });
+    assert.equal(config.gatewayLabel, 'podgateway.io/gateway');
+  });
+});

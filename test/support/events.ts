@@ -1,0 +1,53 @@
+// Sends CloudEvents over HTTP as producers do, and reads the replies.
+import { CloudEvent, type CloudEventV1, HTTP } from 'cloudevents';
+
+export type Mode = 'binary' | 'structured';
+export const MODES: readonly Mode[] = ['binary', 'structured'];
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  /** The reply event, when the response carries one. */
+  readonly event: CloudEventV1<Record<string, unknown>> | undefined;
+}
+
+let sequence = 0;
+
+export function pendingEvent(
+  data: unknown,
+  attributes: Partial<CloudEventV1<unknown>> = {},
+): CloudEvent<unknown> {
+  sequence += 1;
+  return new CloudEvent<unknown>({
+    id: `test-${process.pid}-${Date.now()}-${sequence}`,
+    source: '/tests/producer',
+    type: 'io.podgateway.client.pending',
+    datacontenttype: 'application/json',
+    data,
+    ...attributes,
+  });
+}
+
+export async function sendEvent(
+  url: string,
+  event: CloudEvent<unknown>,
+  mode: Mode,
+): Promise<Reply> {
+  const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
+  return post(url, message.headers as Record<string, string>, String(message.body));
+}
+
+export async function post(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<Reply> {
+  const response = await fetch(url, { method: 'POST', headers, body });
+  const text = await response.text();
+  const plainHeaders = Object.fromEntries(response.headers);
+  const event = HTTP.isEvent({ headers: plainHeaders, body: text })
+    ? (HTTP.toEvent({ headers: plainHeaders, body: text }) as CloudEventV1<Record<string, unknown>>)
+    : undefined;
+  return { status: response.status, headers: response.headers, text, event };
+}

@@ -1,0 +1,98 @@
+// Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
+
+export interface RunningFunction {
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface FunctionOptions {
+  /** Environment on top of a clean one (PATH and HOME only are kept from ours). */
+  readonly env: Record<string, string>;
+  /** Wrap the command, e.g. ['unshare', '--mount', ...] to change the filesystem it sees. */
+  readonly wrap?: (command: string[]) => string[];
+  /** The module faas-js-runtime loads, relative to the project root. */
+  readonly entry?: string;
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** Spawns the function without waiting for it: for start-up failures. */
+export function spawnFunction(options: FunctionOptions, port: number): ChildProcess {
+  const command = [process.execPath, RUNTIME_CLI, options.entry ?? 'index.ts'];
+  const [file, ...args] = options.wrap ? options.wrap(command) : command;
+  if (file === undefined) throw new Error('empty command');
+  return spawn(file, args, {
+    cwd: PROJECT_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      FUNC_PORT: String(port),
+      FUNC_LOG_LEVEL: 'warn',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Starts the function and waits until its readiness check answers 200. */
+export async function startFunction(options: FunctionOptions): Promise<RunningFunction> {
+  const port = await freePort();
+  const child = spawnFunction(options, port);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const running: RunningFunction = {
+    url,
+    process: child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = await once(child, 'exit');
+      return code as number | null;
+    },
+  };
+  await waitUntilReady(running);
+  return running;
+}
+
+async function waitUntilReady(running: RunningFunction): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (running.process.exitCode !== null) {
+      throw new Error(`the function exited with ${running.process.exitCode}:\n${running.output()}`);
+    }
+    try {
+      const response = await fetch(`${running.url}/health/readiness`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await running.stop('SIGKILL');
+  throw new Error(`the function did not become ready:\n${running.output()}`);
+}
