@@ -3,10 +3,11 @@
 import type { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
+import { Drain } from './src/drain.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { notAnEventMessage, readRequest } from './src/request.ts';
+import { type IncomingEvent, notAnEventMessage, readRequest } from './src/request.ts';
 import { markCloudEventErrorsAsBadRequests } from './src/runtime.ts';
 
 interface Provisioner {
@@ -16,6 +17,7 @@ interface Provisioner {
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
+const drain = new Drain();
 
 /** Called by faas-js-runtime before it listens: configuration and client, made once. */
 export function init(): void {
@@ -34,13 +36,32 @@ export function init(): void {
   }
 }
 
+/**
+ * Called by faas-js-runtime on SIGTERM (and SIGINT), before it closes the server and exits:
+ * new requests get 503, requests in flight get the grace period to finish, then a 503.
+ */
+export async function shutdown(): Promise<void> {
+  await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  // Let the last responses leave before the runtime calls process.exit.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
-  if (!provisioner) return notReady();
-  const event = context.cloudevent;
-  if (!event) {
-    return badRequest(notAnEventMessage(context.headers));
-  }
-  const { config, kube } = provisioner;
+  const ready = provisioner;
+  if (!ready || drain.draining) return unavailable('the function is not taking events', 1);
+  return drain.track(
+    () => respond(context, ready),
+    () => unavailable('the function shut down before the event was handled', 1),
+  );
+}
+
+async function respond(
+  context: Context,
+  { config, kube }: Provisioner,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
+  const deadline = Date.now() + config.eventDeadlineMs;
+  const event: IncomingEvent | undefined = context.cloudevent;
+  if (!event) return badRequest(notAnEventMessage(context.headers));
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message);
   if (verdict.kind === 'fail') {
@@ -53,23 +74,33 @@ export async function handle(context: Context): Promise<CloudEvent<unknown> | St
   }
 
   const { request } = verdict;
-  const outcome = await provision(request, config, kube);
-  if (outcome.kind === 'failed') {
-    context.log.warn(`event ${event.id}: ${outcome.failure.reason}: ${outcome.failure.message}`);
-    return failedReply(config.eventSource, event, {
-      message: outcome.failure.message,
-      reason: outcome.failure.reason,
-      gateway_name: request.gatewayName,
-    });
+  const outcome = await provision(request, config, kube, deadline);
+  switch (outcome.kind) {
+    case 'unavailable':
+      context.log.warn(
+        `event ${event.id}: no answer before the deadline: ${outcome.failure.message}`,
+      );
+      return unavailable(outcome.failure.message, outcome.failure.retryAfterSeconds ?? 2);
+    case 'failed':
+      context.log.warn(`event ${event.id}: ${outcome.failure.reason}: ${outcome.failure.message}`);
+      return failedReply(config.eventSource, event, {
+        message: outcome.failure.message,
+        reason: outcome.failure.reason,
+        gateway_name: request.gatewayName,
+      });
+    default: {
+      const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
+      const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
+      context.log.info(`event ${event.id}: pod ${outcome.namespace}/${outcome.podName} ${what}`);
+      return doneReply(config.eventSource, event, {
+        pod_name: outcome.podName,
+        namespace: outcome.namespace,
+        gateway_name: request.gatewayName,
+        message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${request.gatewayName}${where}`,
+        ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
+      });
+    }
   }
-  const verb = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-  context.log.info(`event ${event.id}: pod ${outcome.namespace}/${outcome.podName} ${verb}`);
-  return doneReply(config.eventSource, event, {
-    pod_name: outcome.podName,
-    namespace: outcome.namespace,
-    gateway_name: request.gatewayName,
-    message: `pod ${outcome.podName} ${verb} in namespace ${outcome.namespace} for gateway ${request.gatewayName}`,
-  });
 }
 
 /** Fastify's reply, as much of it as the health checks use. */
@@ -79,17 +110,25 @@ interface HealthReply {
 }
 
 export function readiness(_request: unknown, reply: HealthReply): unknown {
-  return provisioner ? reply.send('OK') : reply.code(503).send('not ready: no Kubernetes client');
+  if (!provisioner) return reply.code(503).send('not ready: no Kubernetes client');
+  if (drain.draining) return reply.code(503).send('not ready: shutting down');
+  return reply.send('OK');
 }
 
 export function liveness(_request: unknown, reply: HealthReply): unknown {
   return reply.send('OK');
 }
 
+/** Not retried by Knative: goes to the dead letter sink. */
 function badRequest(message: string): StructuredReturn {
   return { statusCode: 400, body: { error: 'BadRequest', message } };
 }
 
-function notReady(): StructuredReturn {
-  return { statusCode: 503, headers: { 'retry-after': '1' }, body: { error: 'NotReady' } };
+/** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
+function unavailable(message: string, retryAfterSeconds: number): StructuredReturn {
+  return {
+    statusCode: 503,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    body: { error: 'Unavailable', message },
+  };
 }

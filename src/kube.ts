@@ -7,6 +7,8 @@ import type { Environment } from './config.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
+  /** For watches, which the generated API does not cover. */
+  readonly kubeConfig: KubeConfig;
   /** The API server URL, for logs. */
   readonly server: string;
   /** Where the configuration came from: `in-cluster` or the kubeconfig path. */
@@ -20,6 +22,7 @@ export interface KubeClient {
 export const API_CALLS = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
   { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  { verb: 'watch', resource: 'pods', why: 'WAIT_FOR=scheduled: wait until the pod is scheduled' },
 ] as const;
 
 /**
@@ -42,7 +45,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   if (!cluster) {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
-  return { api: kubeConfig.makeApiClient(CoreV1Api), server: cluster.server, origin };
+  return { api: kubeConfig.makeApiClient(CoreV1Api), kubeConfig, server: cluster.server, origin };
 }
 
 function findKubeconfig(env: Environment): string {

@@ -28,7 +28,12 @@ before(async () => {
     authorize: (request) => !(denyCreate && request.verb === 'create'),
   });
   fn = await startFunction({
-    env: { KUBECONFIG: await server.writeKubeconfig(workDir), CLIENT_NAMESPACE: NAMESPACE },
+    env: {
+      KUBECONFIG: await server.writeKubeconfig(workDir),
+      CLIENT_NAMESPACE: NAMESPACE,
+      API_TIMEOUT_MS: '400',
+      EVENT_DEADLINE_MS: '2500',
+    },
   });
 });
 
@@ -58,7 +63,6 @@ for (const mode of MODES) {
       assert.equal(reply.event?.type, DONE_TYPE);
       const podName = podNameFor({
         gatewayName: 'foo',
-        message: undefined,
         eventId: event.id,
         eventSource: event.source,
       });
@@ -214,7 +218,6 @@ describe('Kubernetes API errors become failed replies with the API’s reason', 
     const event = pendingEvent({ gateway_name: 'foo' });
     const name = podNameFor({
       gatewayName: 'foo',
-      message: undefined,
       eventId: event.id,
       eventSource: event.source,
     });
@@ -241,11 +244,82 @@ describe('Kubernetes API errors become failed replies with the API’s reason', 
     assert.equal(server.pods(NAMESPACE).length, 1);
   });
 
-  it('ApiUnavailable: the API server answers 503', async () => {
-    server.injectFault({ method: 'POST', status: 503, times: 100 });
+  it('Unauthorized: the API does not accept the credentials', async () => {
+    server.injectFault({ method: 'POST', status: 401 });
     const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
-    assert.equal(reply.event?.data?.reason, 'ApiUnavailable');
-    assert.match(String(reply.event?.data?.message), /answered HTTP 503 ServiceUnavailable/);
+    assert.equal(reply.event?.data?.reason, 'Unauthorized');
+  });
+});
+
+describe('faults of the Kubernetes API', () => {
+  const postCalls = () => apiCalls().filter((call) => call.method === 'POST');
+
+  for (const status of [500, 503, 504]) {
+    it(`retries a ${status} and replies done`, async () => {
+      server.injectFault({ method: 'POST', status, times: 2 });
+      const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.deepEqual(
+        postCalls().map((call) => call.status),
+        [status, status, 201],
+      );
+      assert.equal(server.pods(NAMESPACE).length, 1);
+    });
+  }
+
+  it('honours Retry-After on 429 before trying again', async () => {
+    server.injectFault({ method: 'POST', status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.ok(Date.now() - started >= 1000, 'waited for Retry-After');
+    assert.deepEqual(
+      postCalls().map((call) => call.status),
+      [429, 201],
+    );
+  });
+
+  it('retries a dropped connection', async () => {
+    server.injectFault({ method: 'POST', drop: true });
+    const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.equal(server.pods(NAMESPACE).length, 1);
+  });
+
+  it('times out a slow answer, tries again, and finds the pod the slow attempt made', async () => {
+    server.injectFault({ method: 'POST', delayMs: 800 });
+    const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.equal(server.pods(NAMESPACE).length, 1);
+  });
+
+  for (const status of [400, 403, 404, 422]) {
+    it(`does not retry a permanent ${status}`, async () => {
+      server.injectFault({ method: 'POST', status, times: 5 });
+      const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+      assert.equal(postCalls().length, 1);
+    });
+  }
+
+  it('answers 503 with Retry-After and no event when the API stays unavailable past the deadline', async () => {
+    server.injectFault({ method: 'POST', status: 503, times: 1000 });
+    const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.status, 503);
+    assert.equal(reply.event, undefined);
+    assert.match(reply.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.match(reply.text, /answered HTTP 503 ServiceUnavailable/);
+    assert.ok(postCalls().length > 1, 'retried before giving up');
+  });
+
+  it('a redelivery after a 503 creates the pod once and replies done', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    server.injectFault({ method: 'POST', status: 500, times: 1000 });
+    assert.equal((await sendEvent(fn.url, event, 'binary')).status, 503);
+    server.reset();
+    const again = await sendEvent(fn.url, event, 'binary');
+    assert.equal(again.event?.type, DONE_TYPE);
+    assert.equal(server.pods(NAMESPACE).length, 1);
   });
 });
 
