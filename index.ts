@@ -48,10 +48,11 @@ export async function shutdown(): Promise<void> {
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
-  if (!ready || drain.draining) return unavailable('the function is not taking events', 1);
+  if (!ready) return unavailable('NotReady', 'the function is starting', 1);
+  if (drain.draining) return unavailable('ShuttingDown', 'the function is shutting down', 1);
   return drain.track(
     () => respond(context, ready),
-    () => unavailable('the function shut down before the event was handled', 1),
+    () => unavailable('ShuttingDown', 'the function shut down before the event was handled', 1),
   );
 }
 
@@ -80,7 +81,11 @@ async function respond(
       context.log.warn(
         `event ${event.id}: no answer before the deadline: ${outcome.failure.message}`,
       );
-      return unavailable(outcome.failure.message, outcome.failure.retryAfterSeconds ?? 2);
+      return unavailable(
+        outcome.failure.reason,
+        outcome.failure.message,
+        outcome.failure.retryAfterSeconds ?? 2,
+      );
     case 'failed':
       context.log.warn(`event ${event.id}: ${outcome.failure.reason}: ${outcome.failure.message}`);
       return failedReply(config.eventSource, event, {
@@ -125,10 +130,10 @@ function badRequest(message: string): StructuredReturn {
 }
 
 /** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
-function unavailable(message: string, retryAfterSeconds: number): StructuredReturn {
+function unavailable(error: string, message: string, retryAfterSeconds: number): StructuredReturn {
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-    body: { error: 'Unavailable', message },
+    body: { error, message },
   };
 }

@@ -308,7 +308,7 @@ describe('faults of the Kubernetes API', () => {
     assert.equal(reply.status, 503);
     assert.equal(reply.event, undefined);
     assert.match(reply.headers.get('retry-after') ?? '', /^\d+$/);
-    assert.match(reply.text, /answered HTTP 503 ServiceUnavailable/);
+    assert.match(reply.text, /"error":"ApiUnavailable".*answered HTTP 503 ServiceUnavailable/);
     assert.ok(postCalls().length > 1, 'retried before giving up');
   });
 
