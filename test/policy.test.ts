@@ -2,44 +2,23 @@
 // with a PolicyViolation reply and no API call otherwise; and the pod's security defaults as
 // the API server stores them.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { type RunningFunction, startFunction } from './support/function-process.ts';
-import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
+import { useHarness } from './support/harness.ts';
 
-let server: KubeApiServer;
-let fn: RunningFunction;
-let workDir: string;
-
-before(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'provisioner-policy-'));
-  server = await startKubeApiServer();
-  fn = await startFunction({
-    env: {
-      KUBECONFIG: await server.writeKubeconfig(workDir),
-      ALLOWED_OVERRIDES: 'image,args,env',
-      ALLOWED_IMAGES: 'curlimages/curl:*',
-      CLIENT_RUN_AS_NON_ROOT: 'true',
-    },
-  });
+const h = useHarness({
+  ALLOWED_OVERRIDES: 'image,args,env',
+  ALLOWED_IMAGES: 'curlimages/curl:*',
+  CLIENT_RUN_AS_NON_ROOT: 'true',
 });
 
-after(async () => {
-  await fn?.stop();
-  await server?.close();
-  await rm(workDir, { recursive: true, force: true });
-});
-
-beforeEach(() => server.reset());
+beforeEach(() => h.server.reset());
 
 describe('per-event overrides within policy', () => {
   it('creates the pod with the allowed image, args and env, locked down', async () => {
     const reply = await sendEvent(
-      fn.url,
+      h.fn.url,
       pendingEvent({
         gateway_name: 'foo',
         image: 'curlimages/curl:8.5.0',
@@ -49,7 +28,7 @@ describe('per-event overrides within policy', () => {
       'structured',
     );
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
-    const [pod] = server.pods('default');
+    const [pod] = h.server.pods('default');
     const container = pod?.spec?.containers?.[0];
     assert.equal(container?.image, 'curlimages/curl:8.5.0');
     assert.deepEqual(container?.args, ['-s', 'https://ifconfig.me']);
@@ -78,14 +57,14 @@ describe('per-event overrides within policy', () => {
   for (const [name, data, message] of refused) {
     it(`refuses ${name}: PolicyViolation, nothing created, no API call`, async () => {
       const reply = await sendEvent(
-        fn.url,
+        h.fn.url,
         pendingEvent({ gateway_name: 'foo', ...data }),
         'binary',
       );
       assert.equal(reply.event?.type, FAILED_TYPE);
       assert.equal(reply.event?.data?.reason, 'PolicyViolation');
       assert.match(String(reply.event?.data?.message), message);
-      assert.deepEqual(server.requests, []);
+      assert.deepEqual(h.server.requests, []);
     });
   }
 });
