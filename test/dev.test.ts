@@ -91,9 +91,8 @@ describe('npm run dev, then npm run invoke', () => {
   before(async () => {
     port = await freePort();
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
-    dev = spawn('npm', ['run', 'dev'], {
+    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port)], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, FUNC_PORT: String(port) },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
