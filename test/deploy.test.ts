@@ -300,6 +300,11 @@ describe('cross-checks between the code and the manifests', () => {
       assert.ok(at(container, 'resources', part, 'memory'), `resources.${part}.memory`);
       assert.ok(at(container, 'resources', part, 'cpu'), `resources.${part}.cpu`);
     }
+    assert.deepEqual(
+      at(funcYaml, 'deploy', 'options', 'resources'),
+      at(container, 'resources'),
+      'func.yaml deploy.options.resources and service.yaml agree',
+    );
   });
 
   it('the Broker retries a bounded number of times with exponential backoff, then dead-letters', () => {
