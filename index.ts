@@ -1,6 +1,6 @@
 // The pod-gateway client provisioner: a Knative Function run by faas-js-runtime.
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
-import type { CloudEvent } from 'cloudevents';
+import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
@@ -9,10 +9,13 @@ import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, notAnEventMessage, readRequest } from './src/request.ts';
 import { markCloudEventErrorsAsBadRequests } from './src/runtime.ts';
+import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 
 interface Provisioner {
   readonly config: ProvisionerConfig;
   readonly kube: KubeClient;
+  /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
+  readonly sink: Sink | undefined;
 }
 
 /** Made once by `init`, before the runtime takes requests. */
@@ -24,11 +27,14 @@ export function init(): void {
   try {
     markCloudEventErrorsAsBadRequests();
     const config = loadConfig();
+    const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
-    provisioner = { config, kube };
+    const sink = sinkUrl && makeSink(sinkUrl);
+    provisioner = { config, kube, sink };
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     );
+    if (sink) console.log(`podgateway client provisioner: replies go to K_SINK ${sink.url}`);
   } catch (error) {
     // The runtime prints the error; the exit code tells the platform that start-up failed.
     process.exitCode = 1;
@@ -51,9 +57,21 @@ export async function handle(context: Context): Promise<CloudEvent<unknown> | St
   if (!ready) return unavailable('NotReady', 'the function is starting', 1);
   if (drain.draining) return unavailable('ShuttingDown', 'the function is shutting down', 1);
   return drain.track(
-    () => respond(context, ready),
+    () => respondOrSink(context, ready),
     () => unavailable('ShuttingDown', 'the function shut down before the event was handled', 1),
   );
+}
+
+/** With K_SINK, the reply goes there and the producer gets 202 (or 503 if the sink would not take it). */
+async function respondOrSink(
+  context: Context,
+  ready: Provisioner,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
+  const answer = await respond(context, ready);
+  if (!ready.sink || !(answer instanceof CloudEvent)) return answer;
+  const delivery = await ready.sink.send(answer);
+  if (!delivery.ok) context.log.warn(`reply ${answer.id} not sent to K_SINK: ${delivery.problem}`);
+  return sinkAnswer(delivery);
 }
 
 async function respond(

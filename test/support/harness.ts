@@ -4,8 +4,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { readDeployedRole } from './deployed-role.ts';
 import { type RunningFunction, startFunction } from './function-process.ts';
 import {
+  authorizerFromRules,
   type KubeApiServer,
   type KubeApiServerOptions,
   startKubeApiServer,
@@ -28,7 +30,14 @@ export function useHarness(
   let workDir: string | undefined;
   before(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'provisioner-test-'));
-    const server = await startKubeApiServer(serverOptions);
+    // The Role of deploy/rbac.yaml, as bound in the function's client namespace, is enforced.
+    const role = await readDeployedRole();
+    const roleAllows = authorizerFromRules(role.rules, env.CLIENT_NAMESPACE ?? 'default');
+    const server = await startKubeApiServer({
+      user: `system:serviceaccount:${role.namespace}:${role.account}`,
+      ...serverOptions,
+      authorize: (request) => roleAllows(request) && (serverOptions?.authorize?.(request) ?? true),
+    });
     const kubeconfig = await server.writeKubeconfig(workDir);
     harness = { server, fn: await startFunction({ env: { KUBECONFIG: kubeconfig, ...env } }) };
   });
