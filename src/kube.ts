@@ -138,7 +138,7 @@ function parseRetryAfter(value: string | undefined): number | undefined {
 }
 
 /** `fetch failed: connect ECONNREFUSED …`: the useful part sits in the causes. */
-function causeChain(error: Error): string {
+export function causeChain(error: Error): string {
   const parts: string[] = [];
   let current: unknown = error;
   while (current instanceof Error && parts.length < 4) {

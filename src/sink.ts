@@ -13,6 +13,7 @@ import {
 } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { ConfigError, type Environment } from './config.ts';
+import { causeChain } from './kube.ts';
 
 /** Variables the platform sets for reply routing; never in the manifests' env. */
 export const SINK_VARIABLES = ['K_SINK'] as const;
@@ -131,13 +132,8 @@ function describe(error: unknown, options: SinkOptions): string {
   if (error instanceof Error && error.name === 'TimeoutError') {
     return `the sink did not answer within ${options.timeoutMs} ms`;
   }
-  const parts: string[] = [];
-  let current: unknown = error;
-  while (current instanceof Error && parts.length < 3) {
-    parts.push(current.message);
-    current = current.cause;
-  }
-  return `the sink could not be reached: ${parts.join(': ') || String(error)}`;
+  const cause = error instanceof Error ? causeChain(error) : String(error);
+  return `the sink could not be reached: ${cause}`;
 }
 
 function sleep(ms: number): Promise<void> {
