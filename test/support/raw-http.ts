@@ -9,9 +9,8 @@ export interface RawRequest {
   readonly path: string;
   /** Header lines in order; a name may repeat. Values are sent as UTF-8 bytes. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
+  /** Sent with a content-length header unless the headers frame it themselves. */
   readonly body: Buffer;
-  /** Send no content-length header (the default adds one when the body is not empty). */
-  readonly omitContentLength?: boolean;
 }
 
 export interface RawResponse {
@@ -90,13 +89,13 @@ function requestHead(host: string, request: RawRequest): Buffer {
   lines.push('connection: close');
   for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
   const framed = names.has('content-length') || names.has('transfer-encoding');
-  if (!framed && !request.omitContentLength && request.body.length > 0) {
+  if (!framed && request.body.length > 0) {
     lines.push(`content-length: ${request.body.length}`);
   }
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'utf8');
 }
 
-/** A complete response in `data`, or undefined while more is to come. */
+/** A complete response in `data`, or undefined while more is to come; `bodiless` for HEAD. */
 function parseResponse(data: Buffer, bodiless: boolean): RawResponse | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end === -1) return undefined;
