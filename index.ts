@@ -4,11 +4,12 @@ import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
+import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { type IncomingEvent, notAnEventMessage, readRequest } from './src/request.ts';
-import { markCloudEventErrorsAsBadRequests } from './src/runtime.ts';
+import { type IncomingEvent, readRequest } from './src/request.ts';
+import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
 import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 
 interface Provisioner {
@@ -25,7 +26,7 @@ const drain = new Drain();
 /** Called by faas-js-runtime before it listens: configuration and client, made once. */
 export function init(): void {
   try {
-    markCloudEventErrorsAsBadRequests();
+    adjustRuntime();
     const config = loadConfig();
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
@@ -79,8 +80,14 @@ async function respond(
   { config, kube }: Provisioner,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
-  const event: IncomingEvent | undefined = context.cloudevent;
-  if (!event) return badRequest(notAnEventMessage(context.headers));
+  // The runtime copies query parameters over the context's own fields: refuse those.
+  const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
+  if (shadowing) return badRequest(`the query parameter "${shadowing}" is not accepted`);
+  const headers: Headers = context.headers;
+  const event: unknown = context.cloudevent;
+  if (!isIncomingEvent(event)) return badRequest(notAnEventMessage(headers, context.body));
+  const problem = envelopeProblem(headers, context.body);
+  if (problem) return badRequest(`not a valid CloudEvent: ${problem}`);
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message);
   if (verdict.kind === 'fail') {
@@ -124,6 +131,13 @@ async function respond(
       });
     }
   }
+}
+
+/** An event as the runtime's SDK built it (not a string a query parameter put there). */
+function isIncomingEvent(value: unknown): value is IncomingEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, source, type } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof source === 'string' && typeof type === 'string';
 }
 
 /** Fastify's reply, as much of it as the health checks use. */

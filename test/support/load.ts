@@ -390,7 +390,6 @@ function tally(
     expected.set(
       podNameFor({
         gatewayName: event.gatewayName,
-        message: undefined,
         eventId: event.id,
         eventSource: event.source,
       }),
