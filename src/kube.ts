@@ -2,8 +2,9 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api } from '@kubernetes/client-node';
 import type { Environment } from './config.ts';
+import { PooledKubeConfig } from './connections.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
@@ -28,7 +29,7 @@ export const API_CALLS = [
  * the library would otherwise fall back to http://localhost:8080 without saying so.
  */
 export function makeKubeClient(env: Environment = process.env): KubeClient {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   let origin: string;
   if (env.KUBERNETES_SERVICE_HOST) {
     kubeConfig.loadFromCluster();
