@@ -4,6 +4,8 @@ import type { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
+import { exposeMetrics } from './src/metrics.ts';
+import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { notAnEventMessage, readRequest } from './src/request.ts';
@@ -21,6 +23,7 @@ let provisioner: Provisioner | undefined;
 export function init(): void {
   try {
     markCloudEventErrorsAsBadRequests();
+    exposeMetrics();
     const config = loadConfig();
     const kube = makeKubeClient();
     provisioner = { config, kube };
@@ -35,16 +38,45 @@ export function init(): void {
 }
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
-  if (!provisioner) return notReady();
+  const record = startRecord();
+  try {
+    return await respond(context, record);
+  } finally {
+    // The runtime's logger is pino's: it takes an object with `msg` for a JSON line.
+    finishRecord(context.log, record, provisioner?.config.allowedGateways);
+  }
+}
+
+async function respond(
+  context: Context,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
+  if (!provisioner) {
+    record.outcome = 'notready';
+    return notReady();
+  }
   const event = context.cloudevent;
   if (!event) {
-    return badRequest(notAnEventMessage(context.headers));
+    record.reason = 'BadRequest';
+    record.message = notAnEventMessage(context.headers);
+    return badRequest(record.message);
   }
+  record.eventId = event.id;
+  record.source = event.source;
   const { config, kube } = provisioner;
   const verdict = readRequest(event, config);
-  if (verdict.kind === 'reject') return badRequest(verdict.message);
+  if (verdict.kind === 'reject') {
+    record.reason = 'BadRequest';
+    record.message = verdict.message;
+    return badRequest(verdict.message);
+  }
   if (verdict.kind === 'fail') {
-    context.log.info(`event ${event.id}: ${verdict.reason}: ${verdict.message}`);
+    Object.assign(record, {
+      outcome: 'failed',
+      reason: verdict.reason,
+      gateway: verdict.gatewayName,
+      message: verdict.message,
+    } satisfies Partial<EventRecord>);
     return failedReply(config.eventSource, event, {
       message: verdict.message,
       reason: verdict.reason,
@@ -53,17 +85,26 @@ export async function handle(context: Context): Promise<CloudEvent<unknown> | St
   }
 
   const { request } = verdict;
+  record.gateway = request.gatewayName;
   const outcome = await provision(request, config, kube);
   if (outcome.kind === 'failed') {
-    context.log.warn(`event ${event.id}: ${outcome.failure.reason}: ${outcome.failure.message}`);
+    Object.assign(record, {
+      outcome: 'failed',
+      reason: outcome.failure.reason,
+      message: outcome.failure.message,
+    } satisfies Partial<EventRecord>);
     return failedReply(config.eventSource, event, {
       message: outcome.failure.message,
       reason: outcome.failure.reason,
       gateway_name: request.gatewayName,
     });
   }
+  Object.assign(record, {
+    outcome: outcome.kind,
+    pod: outcome.podName,
+    namespace: outcome.namespace,
+  } satisfies Partial<EventRecord>);
   const verb = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-  context.log.info(`event ${event.id}: pod ${outcome.namespace}/${outcome.podName} ${verb}`);
   return doneReply(config.eventSource, event, {
     pod_name: outcome.podName,
     namespace: outcome.namespace,

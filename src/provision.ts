@@ -1,6 +1,7 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
 import type { ProvisionerConfig } from './config.ts';
 import { type ApiFailure, describeApiFailure, type KubeClient } from './kube.ts';
+import { timeApiCall } from './metrics.ts';
 import { buildPod, isPodForRequest } from './pod.ts';
 import type { ProvisionRequest } from './request.ts';
 
@@ -21,7 +22,7 @@ export async function provision(
   const name = pod.metadata?.name ?? '';
   const namespace = config.clientNamespace;
   try {
-    await kube.api.createNamespacedPod({ namespace, body: pod });
+    await timeApiCall('create', () => kube.api.createNamespacedPod({ namespace, body: pod }));
     return { kind: 'created', podName: name, namespace };
   } catch (error) {
     const failure = describeApiFailure(error);
@@ -30,7 +31,9 @@ export async function provision(
   // 409: the name is taken. Deterministic names make that a redelivery, unless the pod
   // there was made for another event.
   try {
-    const existing = await kube.api.readNamespacedPod({ name, namespace });
+    const existing = await timeApiCall('get', () =>
+      kube.api.readNamespacedPod({ name, namespace }),
+    );
     if (isPodForRequest(existing, config, request)) {
       return { kind: 'existed', podName: name, namespace };
     }
