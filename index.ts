@@ -1,23 +1,28 @@
 // The pod-gateway client provisioner: a Knative Function run by faas-js-runtime.
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
-import type { CloudEvent } from 'cloudevents';
+import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
+import { Drain } from './src/drain.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { notAnEventMessage, readRequest } from './src/request.ts';
+import { type IncomingEvent, notAnEventMessage, readRequest } from './src/request.ts';
 import { markCloudEventErrorsAsBadRequests } from './src/runtime.ts';
+import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 
 interface Provisioner {
   readonly config: ProvisionerConfig;
   readonly kube: KubeClient;
+  /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
+  readonly sink: Sink | undefined;
 }
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
+const drain = new Drain();
 
 /** Called by faas-js-runtime before it listens: configuration and client, made once. */
 export function init(): void {
@@ -25,11 +30,14 @@ export function init(): void {
     markCloudEventErrorsAsBadRequests();
     exposeMetrics();
     const config = loadConfig();
+    const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
-    provisioner = { config, kube };
+    const sink = sinkUrl && makeSink(sinkUrl);
+    provisioner = { config, kube, sink };
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     );
+    if (sink) console.log(`podgateway client provisioner: replies go to K_SINK ${sink.url}`);
   } catch (error) {
     // The runtime prints the error; the exit code tells the platform that start-up failed.
     process.exitCode = 1;
@@ -37,39 +45,74 @@ export function init(): void {
   }
 }
 
+/**
+ * Called by faas-js-runtime on SIGTERM (and SIGINT), before it closes the server and exits:
+ * new requests get 503, requests in flight get the grace period to finish, then a 503.
+ */
+export async function shutdown(): Promise<void> {
+  await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  // Let the last responses leave before the runtime calls process.exit.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
   const record = startRecord();
   try {
-    return await respond(context, record);
+    return await handleEvent(context, record);
   } finally {
     // The runtime's logger is pino's: it takes an object with `msg` for a JSON line.
     finishRecord(context.log, record, provisioner?.config.allowedGateways);
   }
 }
 
-async function respond(
+async function handleEvent(
   context: Context,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
-  if (!provisioner) {
-    record.outcome = 'notready';
-    return notReady();
+  const ready = provisioner;
+  if (!ready) return unavailable('NotReady', 'the function is starting', 1, record);
+  if (drain.draining) {
+    return unavailable('ShuttingDown', 'the function is shutting down', 1, record);
   }
-  const event = context.cloudevent;
-  if (!event) {
-    record.reason = 'BadRequest';
-    record.message = notAnEventMessage(context.headers);
-    return badRequest(record.message);
+  return drain.track(
+    () => respondOrSink(context, ready, record),
+    () =>
+      unavailable('ShuttingDown', 'the function shut down before the event was handled', 1, record),
+  );
+}
+
+/** With K_SINK, the reply goes there and the producer gets 202 (or 503 if the sink would not take it). */
+async function respondOrSink(
+  context: Context,
+  ready: Provisioner,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
+  const answer = await respond(context, ready, record);
+  if (!ready.sink || !(answer instanceof CloudEvent)) return answer;
+  const delivery = await ready.sink.send(answer);
+  if (!delivery.ok) {
+    // The producer gets a 503 and delivers the event again: the reply is not lost.
+    Object.assign(record, {
+      outcome: 'unavailable',
+      reason: 'SinkUnavailable',
+      message: `reply ${answer.id} not sent to K_SINK: ${delivery.problem}`,
+    } satisfies Partial<EventRecord>);
   }
+  return sinkAnswer(delivery);
+}
+
+async function respond(
+  context: Context,
+  { config, kube }: Provisioner,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
+  const deadline = Date.now() + config.eventDeadlineMs;
+  const event: IncomingEvent | undefined = context.cloudevent;
+  if (!event) return badRequest(notAnEventMessage(context.headers), record);
   record.eventId = event.id;
   record.source = event.source;
-  const { config, kube } = provisioner;
   const verdict = readRequest(event, config);
-  if (verdict.kind === 'reject') {
-    record.reason = 'BadRequest';
-    record.message = verdict.message;
-    return badRequest(verdict.message);
-  }
+  if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
     Object.assign(record, {
       outcome: 'failed',
@@ -86,31 +129,43 @@ async function respond(
 
   const { request } = verdict;
   record.gateway = request.gatewayName;
-  const outcome = await provision(request, config, kube);
-  if (outcome.kind === 'failed') {
-    Object.assign(record, {
-      outcome: 'failed',
-      reason: outcome.failure.reason,
-      message: outcome.failure.message,
-    } satisfies Partial<EventRecord>);
-    return failedReply(config.eventSource, event, {
-      message: outcome.failure.message,
-      reason: outcome.failure.reason,
-      gateway_name: request.gatewayName,
-    });
+  const outcome = await provision(request, config, kube, deadline);
+  switch (outcome.kind) {
+    case 'unavailable':
+      return unavailable(
+        outcome.failure.reason,
+        outcome.failure.message,
+        outcome.failure.retryAfterSeconds ?? 2,
+        record,
+      );
+    case 'failed':
+      Object.assign(record, {
+        outcome: 'failed',
+        reason: outcome.failure.reason,
+        message: outcome.failure.message,
+      } satisfies Partial<EventRecord>);
+      return failedReply(config.eventSource, event, {
+        message: outcome.failure.message,
+        reason: outcome.failure.reason,
+        gateway_name: request.gatewayName,
+      });
+    default: {
+      const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
+      const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
+      Object.assign(record, {
+        outcome: outcome.kind,
+        pod: outcome.podName,
+        namespace: outcome.namespace,
+      } satisfies Partial<EventRecord>);
+      return doneReply(config.eventSource, event, {
+        pod_name: outcome.podName,
+        namespace: outcome.namespace,
+        gateway_name: request.gatewayName,
+        message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${request.gatewayName}${where}`,
+        ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
+      });
+    }
   }
-  Object.assign(record, {
-    outcome: outcome.kind,
-    pod: outcome.podName,
-    namespace: outcome.namespace,
-  } satisfies Partial<EventRecord>);
-  const verb = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-  return doneReply(config.eventSource, event, {
-    pod_name: outcome.podName,
-    namespace: outcome.namespace,
-    gateway_name: request.gatewayName,
-    message: `pod ${outcome.podName} ${verb} in namespace ${outcome.namespace} for gateway ${request.gatewayName}`,
-  });
 }
 
 /** Fastify's reply, as much of it as the health checks use. */
@@ -120,17 +175,32 @@ interface HealthReply {
 }
 
 export function readiness(_request: unknown, reply: HealthReply): unknown {
-  return provisioner ? reply.send('OK') : reply.code(503).send('not ready: no Kubernetes client');
+  if (!provisioner) return reply.code(503).send('not ready: no Kubernetes client');
+  if (drain.draining) return reply.code(503).send('not ready: shutting down');
+  return reply.send('OK');
 }
 
 export function liveness(_request: unknown, reply: HealthReply): unknown {
   return reply.send('OK');
 }
 
-function badRequest(message: string): StructuredReturn {
+/** Not retried by Knative: goes to the dead letter sink. */
+function badRequest(message: string, record?: EventRecord): StructuredReturn {
+  if (record) Object.assign(record, { outcome: 'rejected', reason: 'BadRequest', message });
   return { statusCode: 400, body: { error: 'BadRequest', message } };
 }
 
-function notReady(): StructuredReturn {
-  return { statusCode: 503, headers: { 'retry-after': '1' }, body: { error: 'NotReady' } };
+/** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
+function unavailable(
+  error: string,
+  message: string,
+  retryAfterSeconds: number,
+  record?: EventRecord,
+): StructuredReturn {
+  if (record) Object.assign(record, { outcome: 'unavailable', reason: error, message });
+  return {
+    statusCode: 503,
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    body: { error, message },
+  };
 }

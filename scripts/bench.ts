@@ -331,6 +331,7 @@ async function rawApi(kubeconfigPath: string, concurrency: number, count: number
         message: undefined,
         eventId: `raw-${RUN_TAG}-${concurrency}-${i}`,
         eventSource: '/bench/raw',
+        overrides: {},
       }),
     );
     return new Promise<void>((resolve, reject) => {

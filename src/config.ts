@@ -15,7 +15,32 @@ export interface ProvisionerConfig {
   readonly allowedGateways: ReadonlySet<string> | undefined;
   /** `source` of the reply events. */
   readonly eventSource: string;
+  /** Resource requests and limits of the client container. */
+  readonly clientResources: ContainerResources;
+  /** Set `runAsNonRoot` on the client container; undefined leaves it to the image. */
+  readonly clientRunAsNonRoot: boolean | undefined;
+  readonly clientActiveDeadlineSeconds: number | undefined;
+  /** Data fields a request may use to change its pod; none by default. */
+  readonly allowedOverrides: ReadonlySet<OverrideField>;
+  /** Images a request may ask for: exact names, or prefixes written with a trailing `*`. */
+  readonly allowedImages: readonly string[];
+  /** Longest wait for one Kubernetes API answer. */
+  readonly apiTimeoutMs: number;
+  /** Time an event may take, retries included, before the function answers 503. */
+  readonly eventDeadlineMs: number;
+  /** Reply `done` once the pod is created, or once the scheduler has placed it. */
+  readonly waitFor: 'created' | 'scheduled';
+  /** On SIGTERM, how long requests in flight may take before they are answered 503. */
+  readonly shutdownGraceMs: number;
 }
+
+export interface ContainerResources {
+  readonly requests: Readonly<Record<string, string>>;
+  readonly limits: Readonly<Record<string, string>>;
+}
+
+export const OVERRIDE_FIELDS = ['image', 'command', 'args', 'env', 'resources'] as const;
+export type OverrideField = (typeof OVERRIDE_FIELDS)[number];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -28,6 +53,16 @@ export const CONFIG_VARIABLES = [
   'GATEWAY_ANNOTATION',
   'GATEWAYS',
   'EVENT_SOURCE',
+  'CLIENT_REQUESTS',
+  'CLIENT_LIMITS',
+  'CLIENT_RUN_AS_NON_ROOT',
+  'CLIENT_ACTIVE_DEADLINE_SECONDS',
+  'ALLOWED_OVERRIDES',
+  'ALLOWED_IMAGES',
+  'API_TIMEOUT_MS',
+  'EVENT_DEADLINE_MS',
+  'WAIT_FOR',
+  'SHUTDOWN_GRACE_MS',
 ] as const;
 
 export const DEFAULTS = {
@@ -36,6 +71,11 @@ export const DEFAULTS = {
   gatewayKey: 'setGateway',
   eventSource: 'podgateway/eventing/client/provisioner',
   namespaceOutsideCluster: 'default',
+  clientRequests: 'cpu=10m,memory=16Mi',
+  clientLimits: 'cpu=100m,memory=64Mi',
+  apiTimeoutMs: 5000,
+  eventDeadlineMs: 20000,
+  shutdownGraceMs: 20000,
 } as const;
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -77,6 +117,26 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
     gatewayAnnotation,
     allowedGateways: parseGateways(env.GATEWAYS),
     eventSource: parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
+    clientResources: Object.freeze({
+      requests: parseResourceList(
+        'CLIENT_REQUESTS',
+        env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
+      ),
+      limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
+    }),
+    clientRunAsNonRoot: parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
+    clientActiveDeadlineSeconds: parseOptionalInteger(
+      'CLIENT_ACTIVE_DEADLINE_SECONDS',
+      env.CLIENT_ACTIVE_DEADLINE_SECONDS,
+    ),
+    ...parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES),
+    apiTimeoutMs:
+      parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS) ?? DEFAULTS.apiTimeoutMs,
+    eventDeadlineMs:
+      parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS) ?? DEFAULTS.eventDeadlineMs,
+    waitFor: parseWaitFor(env.WAIT_FOR),
+    shutdownGraceMs:
+      parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS) ?? DEFAULTS.shutdownGraceMs,
   });
 }
 
@@ -161,4 +221,90 @@ function parseEventSource(value: string): string {
     throw new ConfigError('EVENT_SOURCE', `"${value}" is not a URI-reference`);
   }
   return value;
+}
+
+/** A Kubernetes quantity: `100m`, `64Mi`, `1.5`, `1e3`. */
+export function isQuantity(value: string): boolean {
+  return /^[+]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/.test(value);
+}
+
+const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
+
+/** `cpu=10m,memory=16Mi`; an empty value sets none. */
+function parseResourceList(variable: string, value: string): Readonly<Record<string, string>> {
+  const resources: Record<string, string> = {};
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    const [name = '', quantity = ''] = entry.split('=').map((part) => part.trim());
+    if (!RESOURCE_NAMES.includes(name) || !isQuantity(quantity)) {
+      throw new ConfigError(
+        variable,
+        `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,
+      );
+    }
+    resources[name] = quantity;
+  }
+  return Object.freeze(resources);
+}
+
+function parseOptionalBoolean(variable: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(variable, `"${value}" is not true or false`);
+}
+
+function parseOptionalInteger(variable: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) {
+    throw new ConfigError(variable, `"${value}" is not a positive whole number`);
+  }
+  return number;
+}
+
+function parseWaitFor(value: string | undefined): 'created' | 'scheduled' {
+  if (value === undefined || value === '' || value === 'created') return 'created';
+  if (value === 'scheduled') return 'scheduled';
+  throw new ConfigError('WAIT_FOR', `"${value}" is not "created" or "scheduled"`);
+}
+
+function parseOverridePolicy(
+  overrides: string | undefined,
+  images: string | undefined,
+): Pick<ProvisionerConfig, 'allowedOverrides' | 'allowedImages'> {
+  const fields = (overrides ?? '')
+    .split(',')
+    .map((field) => field.trim())
+    .filter(Boolean);
+  const unknown = fields.filter((field) => !(OVERRIDE_FIELDS as readonly string[]).includes(field));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      'ALLOWED_OVERRIDES',
+      `${unknown.join(', ')}: not a field that can be overridden (${OVERRIDE_FIELDS.join(', ')})`,
+    );
+  }
+  const allowedImages = (images ?? '')
+    .split(',')
+    .map((image) => image.trim())
+    .filter(Boolean);
+  const badPattern = allowedImages.find(
+    (image) => /\s/.test(image) || (image.indexOf('*') < image.length - 1 && image.includes('*')),
+  );
+  if (badPattern !== undefined) {
+    throw new ConfigError(
+      'ALLOWED_IMAGES',
+      `"${badPattern}": a name, or a prefix ending in a single trailing *`,
+    );
+  }
+  if (fields.includes('image') && allowedImages.length === 0) {
+    throw new ConfigError(
+      'ALLOWED_IMAGES',
+      'is empty while ALLOWED_OVERRIDES allows image: list the images a request may ask for',
+    );
+  }
+  return {
+    allowedOverrides: Object.freeze(new Set(fields as OverrideField[])),
+    allowedImages: Object.freeze(allowedImages),
+  };
 }

@@ -2,12 +2,14 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Environment } from './config.ts';
 import { PooledKubeConfig } from './connections.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
+  /** For watches, which the generated API does not cover. */
+  readonly kubeConfig: KubeConfig;
   /** The API server URL, for logs. */
   readonly server: string;
   /** Where the configuration came from: `in-cluster` or the kubeconfig path. */
@@ -21,6 +23,7 @@ export interface KubeClient {
 export const API_CALLS = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
   { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  { verb: 'watch', resource: 'pods', why: 'WAIT_FOR=scheduled: wait until the pod is scheduled' },
 ] as const;
 
 /**
@@ -43,7 +46,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   if (!cluster) {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
-  return { api: kubeConfig.makeApiClient(CoreV1Api), server: cluster.server, origin };
+  return { api: kubeConfig.makeApiClient(CoreV1Api), kubeConfig, server: cluster.server, origin };
 }
 
 function findKubeconfig(env: Environment): string {
@@ -136,7 +139,7 @@ function parseRetryAfter(value: string | undefined): number | undefined {
 }
 
 /** `fetch failed: connect ECONNREFUSED …`: the useful part sits in the causes. */
-function causeChain(error: Error): string {
+export function causeChain(error: Error): string {
   const parts: string[] = [];
   let current: unknown = error;
   while (current instanceof Error && parts.length < 4) {

@@ -5,7 +5,7 @@ import { isLabelValue } from './names.ts';
 
 export const provisionsTotal = new Counter({
   name: 'podgateway_provisions_total',
-  help: 'Events handled, by outcome (created, existed, failed, rejected, notready), reason and gateway',
+  help: 'Events handled, by outcome (created, existed, failed, rejected, unavailable), reason and gateway',
   labelNames: ['outcome', 'reason', 'gateway'] as const,
   registers: [],
 });

@@ -7,7 +7,12 @@ import {
   reasonLabel,
 } from './metrics.ts';
 
-export type Outcome = 'created' | 'existed' | 'failed' | 'rejected' | 'notready';
+/**
+ * `created`, `existed` (a redelivery): done. `failed`: a failed reply. `rejected`: HTTP 400.
+ * `unavailable`: HTTP 503, the event is to be delivered again (starting, shutting down, no answer
+ * from the API before the deadline, K_SINK refused the reply).
+ */
+export type Outcome = 'created' | 'existed' | 'failed' | 'rejected' | 'unavailable';
 
 /** Filled in while an event is handled; reported once its reply is ready. */
 export interface EventRecord {
@@ -29,6 +34,9 @@ export interface EventLogger {
   warn(line: object): void;
 }
 
+/** `failed` reasons that come from the request itself, not from the API: logged at `info`. */
+const REQUEST_REASONS = new Set(['InvalidGatewayName', 'UnknownGateway', 'PolicyViolation']);
+
 /** Longest event id, source or gateway name written to a log line. */
 const MAX_LOGGED_LENGTH = 256;
 
@@ -48,8 +56,8 @@ export function startRecord(): EventRecord {
 }
 
 /**
- * Counts the event and logs it: at `warn` when the Kubernetes API refused or failed (someone
- * has to act), at `info` otherwise. Only event attributes and outcomes: never the request's
+ * Counts the event and logs it: at `warn` when the Kubernetes API refused or failed, or the
+ * event must come again (someone may have to act), at `info` otherwise. Only event attributes and outcomes: never the request's
  * headers or configuration, which may carry credentials.
  */
 export function finishRecord(
@@ -77,12 +85,12 @@ export function finishRecord(
     message: record.message,
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
-  const apiFailure =
-    record.outcome === 'failed' &&
-    record.reason !== 'InvalidGatewayName' &&
-    record.reason !== 'UnknownGateway';
-  if (apiFailure) log.warn(line);
-  else log.info(line);
+  const byTheRequest = REQUEST_REASONS.has(record.reason ?? '');
+  if ((record.outcome === 'failed' && !byTheRequest) || record.outcome === 'unavailable') {
+    log.warn(line);
+  } else {
+    log.info(line);
+  }
 }
 
 function clip(value: string | undefined): string | undefined {

@@ -1,7 +1,8 @@
 // The pod: the client Pod built for a request, and how to tell which event a pod came from.
 import { createHash } from 'node:crypto';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from './config.ts';
+import type { PodOverrides } from './overrides.ts';
 import type { ProvisionRequest } from './request.ts';
 
 export const CONTAINER_NAME = 'client';
@@ -22,7 +23,9 @@ const GATEWAY_PART_LENGTH = 40;
  * plus `id` identify it), so a redelivery finds the pod instead of making a second one.
  * The gateway name is kept, made DNS-safe, so `kubectl get pods` reads well.
  */
-export function podNameFor(request: ProvisionRequest): string {
+export function podNameFor(
+  request: Pick<ProvisionRequest, 'gatewayName' | 'eventId' | 'eventSource'>,
+): string {
   const digest = createHash('sha256')
     .update(`${request.eventSource}\n${request.eventId}`)
     .digest('hex')
@@ -55,9 +58,35 @@ export function buildPod(config: ProvisionerConfig, request: ProvisionRequest): 
     kind: 'Pod',
     metadata: { name, namespace: config.clientNamespace, labels, annotations },
     spec: {
-      containers: [
-        { name: CONTAINER_NAME, image: config.clientImage, command: [...config.clientCommand] },
-      ],
+      // The client needs no Kubernetes credentials.
+      automountServiceAccountToken: false,
+      activeDeadlineSeconds: config.clientActiveDeadlineSeconds,
+      containers: [clientContainer(config, request.overrides)],
+    },
+  };
+}
+
+/**
+ * The client container, locked down. Only the container: the pod-level settings would also
+ * bind the gateway webhook's injected containers, which need root and NET_ADMIN.
+ */
+function clientContainer(config: ProvisionerConfig, overrides: PodOverrides): V1Container {
+  const env = Object.entries(overrides.env ?? {}).map(([name, value]) => ({ name, value }));
+  return {
+    name: CONTAINER_NAME,
+    image: overrides.image ?? config.clientImage,
+    command: [...(overrides.command ?? config.clientCommand)],
+    args: overrides.args ? [...overrides.args] : undefined,
+    env: env.length > 0 ? env : undefined,
+    resources: {
+      requests: { ...config.clientResources.requests, ...overrides.resources?.requests },
+      limits: { ...config.clientResources.limits, ...overrides.resources?.limits },
+    },
+    securityContext: {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: config.clientRunAsNonRoot,
     },
   };
 }

@@ -1,52 +1,103 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
+import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
-import { type ApiFailure, describeApiFailure, type KubeClient } from './kube.ts';
+import type { ApiFailure, KubeClient } from './kube.ts';
 import { timeApiCall } from './metrics.ts';
 import { buildPod, isPodForRequest } from './pod.ts';
 import type { ProvisionRequest } from './request.ts';
+import { waitUntilScheduled } from './schedule.ts';
 
 export type ProvisionOutcome =
   | {
       readonly kind: 'created' | 'existed';
       readonly podName: string;
       readonly namespace: string;
+      /** With WAIT_FOR=scheduled: the node the pod was placed on. */
+      readonly nodeName: string | undefined;
     }
-  | { readonly kind: 'failed'; readonly failure: ApiFailure };
+  /** A final answer: the request cannot be served as it is. */
+  | { readonly kind: 'failed'; readonly failure: ApiFailure }
+  /** No answer before the deadline: worth delivering the event again later. */
+  | { readonly kind: 'unavailable'; readonly failure: ApiFailure };
 
 export async function provision(
   request: ProvisionRequest,
   config: ProvisionerConfig,
   kube: KubeClient,
+  deadline: number,
 ): Promise<ProvisionOutcome> {
+  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   const pod = buildPod(config, request);
   const name = pod.metadata?.name ?? '';
   const namespace = config.clientNamespace;
+  let kind: 'created' | 'existed';
   try {
-    await timeApiCall('create', () => kube.api.createNamespacedPod({ namespace, body: pod }));
-    return { kind: 'created', podName: name, namespace };
+    kind = await createOrFind();
   } catch (error) {
-    const failure = describeApiFailure(error);
-    if (failure.code !== 409) return { kind: 'failed', failure };
+    return asOutcome(error);
   }
-  // 409: the name is taken. Deterministic names make that a redelivery, unless the pod
-  // there was made for another event.
-  try {
-    const existing = await timeApiCall('get', () =>
-      kube.api.readNamespacedPod({ name, namespace }),
-    );
-    if (isPodForRequest(existing, config, request)) {
-      return { kind: 'existed', podName: name, namespace };
+  if (config.waitFor === 'created') return { kind, podName: name, namespace, nodeName: undefined };
+
+  const state = await waitUntilScheduled(kube, namespace, name, deadline);
+  switch (state.kind) {
+    case 'scheduled':
+      return { kind, podName: name, namespace, nodeName: state.nodeName };
+    case 'unschedulable':
+      return failed(
+        'Unschedulable',
+        `pod "${name}" in namespace "${namespace}" cannot be scheduled: ${state.message}. It stays Pending until it fits or is deleted.`,
+      );
+    case 'refused':
+      return failed(state.code === 403 ? 'Forbidden' : 'NotFound', state.message, state.code);
+    case 'pending':
+      return {
+        kind: 'unavailable',
+        failure: {
+          reason: 'SchedulingTimeout',
+          message: `pod "${name}" was not scheduled before the deadline`,
+          code: undefined,
+          retryAfterSeconds: undefined,
+        },
+      };
+  }
+
+  /** Creates the pod; on 409 reads it back: deterministic names make that a redelivery. */
+  async function createOrFind(): Promise<'created' | 'existed'> {
+    try {
+      await callApi(
+        (options) =>
+          timeApiCall('create', () =>
+            kube.api.createNamespacedPod({ namespace, body: pod }, options),
+          ),
+        limits,
+      );
+      return 'created';
+    } catch (error) {
+      if (!(error instanceof ApiCallError) || error.failure.code !== 409) throw error;
     }
-    return {
-      kind: 'failed',
-      failure: {
+    const existing = await callApi(
+      (options) =>
+        timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
+      limits,
+    );
+    if (isPodForRequest(existing, config, request)) return 'existed';
+    throw new ApiCallError(
+      {
         reason: 'AlreadyExists',
         message: `pod "${name}" in namespace "${namespace}" already exists and was not created for this event (source "${request.eventSource}", id "${request.eventId}", gateway "${request.gatewayName}")`,
         code: 409,
         retryAfterSeconds: undefined,
       },
-    };
-  } catch (error) {
-    return { kind: 'failed', failure: describeApiFailure(error) };
+      false,
+    );
   }
+}
+
+function asOutcome(error: unknown): ProvisionOutcome {
+  if (!(error instanceof ApiCallError)) throw error;
+  return { kind: error.deadlineExceeded ? 'unavailable' : 'failed', failure: error.failure };
+}
+
+function failed(reason: string, message: string, code?: number): ProvisionOutcome {
+  return { kind: 'failed', failure: { reason, message, code, retryAfterSeconds: undefined } };
 }

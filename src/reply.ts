@@ -13,6 +13,8 @@ export interface DoneData {
   readonly namespace: string;
   readonly gateway_name: string;
   readonly message: string;
+  /** With WAIT_FOR=scheduled: the node the scheduler placed the pod on. */
+  readonly node_name?: string;
 }
 
 export interface FailedData {

@@ -1,6 +1,7 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import type { ProvisionerConfig } from './config.ts';
 import { isLabelValue } from './names.ts';
+import { type PodOverrides, readOverrides } from './overrides.ts';
 
 export const PENDING_TYPE = 'io.podgateway.client.pending';
 
@@ -22,6 +23,8 @@ export interface ProvisionRequest {
   readonly message: string | undefined;
   readonly eventId: string;
   readonly eventSource: string;
+  /** Changes to the pod the request asked for, already checked against the policy. */
+  readonly overrides: PodOverrides;
 }
 
 /**
@@ -33,7 +36,7 @@ export type RequestVerdict =
   | { readonly kind: 'provision'; readonly request: ProvisionRequest }
   | {
       readonly kind: 'fail';
-      readonly reason: 'InvalidGatewayName' | 'UnknownGateway';
+      readonly reason: 'InvalidGatewayName' | 'UnknownGateway' | 'PolicyViolation';
       readonly message: string;
       readonly gatewayName: string | undefined;
     }
@@ -48,10 +51,11 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
       return reject(`event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
     }
   }
-  const data = decodeData(event.data);
-  if (typeof data === 'string') return reject(data);
+  const field = decodeData(event.data);
+  if (typeof field === 'string') return reject(field);
 
-  const { gateway_name: gatewayName, message } = data;
+  const gatewayName = field('gateway_name');
+  const message = field('message');
   if (gatewayName !== undefined && typeof gatewayName !== 'string') {
     return reject(`data.gateway_name must be a string, got ${describeJsonType(gatewayName)}`);
   }
@@ -68,9 +72,21 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   const problem = gatewayNameProblem(gatewayName, config);
   if (problem) return { kind: 'fail', ...problem, gatewayName };
 
+  const overrides = readOverrides(field, config);
+  if (overrides.kind !== 'ok') {
+    return overrides.kind === 'malformed'
+      ? reject(overrides.message)
+      : { kind: 'fail', reason: 'PolicyViolation', message: overrides.message, gatewayName };
+  }
   return {
     kind: 'provision',
-    request: { gatewayName, message, eventId: event.id, eventSource: event.source },
+    request: {
+      gatewayName,
+      message,
+      eventId: event.id,
+      eventSource: event.source,
+      overrides: overrides.overrides,
+    },
   };
 }
 
@@ -99,10 +115,11 @@ function gatewayNameProblem(
   return undefined;
 }
 
-type EventData = { readonly gateway_name?: unknown; readonly message?: unknown };
+/** Reads one field of the event data; `undefined` when absent. */
+type DataField = (name: string) => unknown;
 
-/** The event data as a JSON object, or a message saying why it is not one. */
-function decodeData(data: unknown): EventData | string {
+/** The event data as a JSON object (read through its fields), or why it is not one. */
+function decodeData(data: unknown): DataField | string {
   const expected = 'expected a JSON object such as {"gateway_name": "foo"}';
   if (data === undefined || data === null) return `the event has no data; ${expected}`;
   let value = data;
@@ -117,15 +134,9 @@ function decodeData(data: unknown): EventData | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return `the event data is ${describeJsonType(value)}; ${expected}`;
   }
-  // Read only own properties: a `__proto__` key in the JSON must not reach the prototype chain.
-  return {
-    gateway_name: ownProperty(value, 'gateway_name'),
-    message: ownProperty(value, 'message'),
-  };
-}
-
-function ownProperty(value: object, key: string): unknown {
-  return Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined;
+  // Own properties only: a `__proto__` key in the JSON must not reach the prototype chain.
+  const object = value as Readonly<Record<string, unknown>>;
+  return (name) => (Object.hasOwn(object, name) ? object[name] : undefined);
 }
 
 function describeJsonType(value: unknown): string {

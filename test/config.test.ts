@@ -22,6 +22,10 @@ describe('configuration', () => {
     assert.equal(config.gatewayAnnotation, 'setGateway');
     assert.equal(config.allowedGateways, undefined);
     assert.equal(config.eventSource, DEFAULTS.eventSource);
+    assert.equal(config.waitFor, 'created');
+    assert.equal(config.apiTimeoutMs, 5000);
+    assert.equal(config.eventDeadlineMs, 20000);
+    assert.equal(config.allowedOverrides.size, 0);
   });
 
   it('defaults the client namespace to the function’s own in a cluster', () => {
@@ -71,6 +75,29 @@ describe('configuration', () => {
     ['GATEWAYS', { GATEWAYS: 'foo,,bar' }, /"" is not a gateway name/],
     ['GATEWAYS', { GATEWAYS: 'foo,-bar' }, /"-bar" is not a gateway name/],
     ['EVENT_SOURCE', { EVENT_SOURCE: 'has space' }, /not a URI-reference/],
+    ['CLIENT_REQUESTS', { CLIENT_REQUESTS: 'cpu=lots' }, /not <resource>=<quantity>/],
+    ['CLIENT_LIMITS', { CLIENT_LIMITS: 'gpu=1' }, /not <resource>=<quantity>/],
+    ['CLIENT_RUN_AS_NON_ROOT', { CLIENT_RUN_AS_NON_ROOT: 'yes' }, /not true or false/],
+    [
+      'CLIENT_ACTIVE_DEADLINE_SECONDS',
+      { CLIENT_ACTIVE_DEADLINE_SECONDS: '-1' },
+      /positive whole number/,
+    ],
+    ['API_TIMEOUT_MS', { API_TIMEOUT_MS: '1.5' }, /positive whole number/],
+    ['EVENT_DEADLINE_MS', { EVENT_DEADLINE_MS: 'soon' }, /positive whole number/],
+    ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '0' }, /positive whole number/],
+    ['WAIT_FOR', { WAIT_FOR: 'running' }, /not "created" or "scheduled"/],
+    [
+      'ALLOWED_OVERRIDES',
+      { ALLOWED_OVERRIDES: 'image,volumes' },
+      /volumes: not a field that can be overridden/,
+    ],
+    [
+      'ALLOWED_IMAGES',
+      { ALLOWED_OVERRIDES: 'image' },
+      /is empty while ALLOWED_OVERRIDES allows image/,
+    ],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'a*b' }, /a prefix ending in a single trailing \*/],
   ];
   for (const [variable, env, message] of invalid) {
     it(`rejects ${variable}=${JSON.stringify(Object.values(env)[0])}, naming the variable`, () => {

@@ -224,7 +224,6 @@ describe('logs', () => {
       created.pod,
       podNameFor({
         gatewayName: 'foo',
-        message: undefined,
         eventId: createdIds[0] ?? '',
         eventSource: '/tests/producer',
       }),

@@ -10,6 +10,7 @@ const request: ProvisionRequest = {
   message: undefined,
   eventId: 'e-1',
   eventSource: '/producer',
+  overrides: {},
 };
 
 describe('the client pod', () => {
@@ -26,7 +27,6 @@ describe('the client pod', () => {
     for (const gatewayName of awkward) {
       const name = podNameFor({
         gatewayName,
-        message: undefined,
         eventId: 'ID with spaces/ünïcode',
         eventSource: 'urn:x',
       });
@@ -50,9 +50,70 @@ describe('the client pod', () => {
     assert.equal(pod.metadata?.annotations?.[ANNOTATIONS.eventSource], '/producer');
     assert.equal(pod.metadata?.annotations?.[ANNOTATIONS.eventId], 'e-1');
     assert.equal(pod.metadata?.annotations?.[ANNOTATIONS.message], 'hello');
-    assert.deepEqual(pod.spec?.containers, [
-      { name: 'client', image: 'alpine/curl', command: ['sleep', 'infinity'] },
-    ]);
+    const [container] = pod.spec?.containers ?? [];
+    assert.equal(pod.spec?.containers?.length, 1);
+    assert.equal(container?.name, 'client');
+    assert.equal(container?.image, 'alpine/curl');
+    assert.deepEqual(container?.command, ['sleep', 'infinity']);
+    assert.equal(container?.args, undefined);
+    assert.equal(container?.env, undefined);
+  });
+
+  it('is locked down by default, at the container level only', () => {
+    const pod = buildPod(parseConfig({}), request);
+    assert.equal(pod.spec?.automountServiceAccountToken, false);
+    assert.equal(
+      pod.spec?.securityContext,
+      undefined,
+      'pod-level settings would bind the webhook’s containers',
+    );
+    const container = pod.spec?.containers?.[0];
+    assert.deepEqual(container?.securityContext, {
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+      runAsNonRoot: undefined,
+    });
+    assert.deepEqual(container?.resources, {
+      requests: { cpu: '10m', memory: '16Mi' },
+      limits: { cpu: '100m', memory: '64Mi' },
+    });
+    assert.equal(pod.spec?.activeDeadlineSeconds, undefined);
+  });
+
+  it('applies the optional runAsNonRoot, activeDeadlineSeconds and resources', () => {
+    const config = parseConfig({
+      CLIENT_RUN_AS_NON_ROOT: 'true',
+      CLIENT_ACTIVE_DEADLINE_SECONDS: '3600',
+      CLIENT_REQUESTS: 'cpu=50m',
+      CLIENT_LIMITS: '',
+    });
+    const pod = buildPod(config, request);
+    assert.equal(pod.spec?.containers?.[0]?.securityContext?.runAsNonRoot, true);
+    assert.equal(pod.spec?.activeDeadlineSeconds, 3600);
+    assert.deepEqual(pod.spec?.containers?.[0]?.resources, {
+      requests: { cpu: '50m' },
+      limits: {},
+    });
+  });
+
+  it('applies the overrides of a request', () => {
+    const pod = buildPod(parseConfig({}), {
+      ...request,
+      overrides: {
+        image: 'registry.example/tools:1',
+        command: ['sh', '-c'],
+        args: ['echo hi'],
+        env: { HTTP_PROXY: 'http://proxy:3128' },
+        resources: { limits: { memory: '32Mi' } },
+      },
+    });
+    const container = pod.spec?.containers?.[0];
+    assert.equal(container?.image, 'registry.example/tools:1');
+    assert.deepEqual(container?.command, ['sh', '-c']);
+    assert.deepEqual(container?.args, ['echo hi']);
+    assert.deepEqual(container?.env, [{ name: 'HTTP_PROXY', value: 'http://proxy:3128' }]);
+    assert.deepEqual(container?.resources?.limits, { cpu: '100m', memory: '32Mi' });
   });
 
   it('uses the configured keys and leaves out a disabled one', () => {

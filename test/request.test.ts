@@ -22,7 +22,13 @@ describe('reading a pending event', () => {
     const verdict = readRequest(event({ gateway_name: 'foo', message: 'hi', extra: 1 }), config);
     assert.deepEqual(verdict, {
       kind: 'provision',
-      request: { gatewayName: 'foo', message: 'hi', eventId: 'e-1', eventSource: '/producer' },
+      request: {
+        gatewayName: 'foo',
+        message: 'hi',
+        eventId: 'e-1',
+        eventSource: '/producer',
+        overrides: {},
+      },
     });
   });
 
@@ -130,4 +136,89 @@ describe('explaining a request that is not a CloudEvent', () => {
       /expected a CloudEvent of type "io.podgateway.client.pending"/,
     );
   });
+});
+
+describe('per-event overrides', () => {
+  const open = parseConfig({
+    ALLOWED_OVERRIDES: 'image,command,args,env,resources',
+    ALLOWED_IMAGES: 'alpine/curl:*,registry.example/tools:1',
+  });
+  const read = (data: Record<string, unknown>, config = open) =>
+    readRequest(event({ gateway_name: 'foo', ...data }), config);
+
+  it('are refused by default, as a PolicyViolation naming the field', () => {
+    const verdict = read({ image: 'alpine/curl:8' }, parseConfig({}));
+    assert.equal(verdict.kind === 'fail' && verdict.reason, 'PolicyViolation');
+    assert.match(
+      verdict.kind === 'fail' ? verdict.message : '',
+      /data.image: .*ALLOWED_OVERRIDES allows: none/,
+    );
+  });
+
+  it('are taken when allowed', () => {
+    const verdict = read({
+      image: 'alpine/curl:8.5.0',
+      command: ['sh'],
+      args: ['-c', 'sleep 1'],
+      env: { A: '1' },
+      resources: { requests: { cpu: '20m' }, limits: { memory: '32Mi' } },
+    });
+    assert.equal(verdict.kind, 'provision');
+    assert.deepEqual(verdict.kind === 'provision' && verdict.request.overrides, {
+      image: 'alpine/curl:8.5.0',
+      command: ['sh'],
+      args: ['-c', 'sleep 1'],
+      env: { A: '1' },
+      resources: { requests: { cpu: '20m' }, limits: { memory: '32Mi' } },
+    });
+  });
+
+  const forbidden: Array<[string, Record<string, unknown>, RegExp]> = [
+    [
+      'an image outside ALLOWED_IMAGES',
+      { image: 'evil/miner:latest' },
+      /not allowed \(ALLOWED_IMAGES/,
+    ],
+    ['an exact image with another tag', { image: 'registry.example/tools:2' }, /not allowed/],
+    [
+      'a limit above CLIENT_LIMITS',
+      { resources: { limits: { memory: '1Gi' } } },
+      /above the limit 64Mi/,
+    ],
+    [
+      'a request above CLIENT_LIMITS',
+      { resources: { requests: { cpu: '2' } } },
+      /above the limit 100m/,
+    ],
+  ];
+  for (const [name, data, message] of forbidden) {
+    it(`refuse ${name} as a PolicyViolation`, () => {
+      const verdict = read(data);
+      assert.equal(verdict.kind === 'fail' && verdict.reason, 'PolicyViolation');
+      assert.match(verdict.kind === 'fail' ? verdict.message : '', message);
+    });
+  }
+
+  const malformed: Array<[string, Record<string, unknown>, RegExp]> = [
+    [
+      'a command that is a string',
+      { command: 'sleep 1' },
+      /data.command must be an array of strings/,
+    ],
+    ['an empty command', { command: [] }, /not empty/],
+    ['args with a number', { args: ['a', 1] }, /data.args must be an array of strings/],
+    ['env as a list', { env: [{ name: 'A', value: '1' }] }, /data.env must be an object/],
+    ['an env name with a space', { env: { 'A B': '1' } }, /"A B" is not a valid variable name/],
+    ['an env value that is a number', { env: { A: 1 } }, /data.env.A must be a string/],
+    ['an unknown resource', { resources: { limits: { gpu: '1' } } }, /data.resources.limits.gpu/],
+    ['a bad quantity', { resources: { limits: { memory: 'lots' } } }, /quantity/],
+    ['an image with a space', { image: 'alpine curl' }, /data.image must be an image reference/],
+  ];
+  for (const [name, data, message] of malformed) {
+    it(`reject ${name} with 400`, () => {
+      const verdict = read(data);
+      assert.equal(verdict.kind, 'reject');
+      assert.match(verdict.kind === 'reject' ? verdict.message : '', message);
+    });
+  }
 });

@@ -1,0 +1,148 @@
+// `npm run invoke`: sends a `pending` CloudEvent to the function, in binary mode as `func invoke`
+// does, and prints the reply readably. Exit code 0 for `done` (or 202: the reply went to
+// K_SINK), 1 for `failed` or any other answer, 2 for a usage error.
+//
+//   npm run invoke -- --gateway foo [--message "..."]
+//   npm run invoke -- --file samples/pending-bar.json
+//   options: --url (default http://localhost:$FUNC_PORT, FUNC_PORT default 8080), --source, --id
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { type CloudEventV1, HTTP } from 'cloudevents';
+import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
+import { PENDING_TYPE } from '../src/request.ts';
+
+const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --file PATH)
+                        [--url URL] [--source SOURCE] [--id ID]`;
+
+class UsageError extends Error {}
+
+interface Invocation {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+async function parse(argv: string[]): Promise<Invocation> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = parsed;
+  if ((values.gateway === undefined) === (values.file === undefined)) {
+    throw new UsageError('give either --gateway or --file');
+  }
+  let body: string;
+  if (values.file !== undefined) {
+    // Sent as it is, like `func invoke --file`: the function says what it thinks of it.
+    body = await readFile(values.file, 'utf8');
+  } else {
+    const data: Record<string, string> = { gateway_name: values.gateway ?? '' };
+    if (values.message !== undefined) data.message = values.message;
+    body = JSON.stringify(data);
+  }
+  const port = process.env.FUNC_PORT ?? '8080';
+  return {
+    url: values.url ?? `http://localhost:${port}`,
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': values.id ?? randomUUID(),
+      'ce-source': values.source ?? '/local/npm-run-invoke',
+      'ce-type': PENDING_TYPE,
+      'ce-time': new Date().toISOString(),
+      'content-type': 'application/json',
+    },
+    body,
+  };
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      gateway: { type: 'string', short: 'g' },
+      message: { type: 'string' },
+      file: { type: 'string', short: 'f' },
+      url: { type: 'string' },
+      source: { type: 'string' },
+      id: { type: 'string' },
+    },
+    strict: true,
+  });
+}
+
+async function invoke(invocation: Invocation): Promise<number> {
+  const { url, headers, body } = invocation;
+  console.log(`→ POST ${url}   (binary mode)`);
+  for (const name of ['ce-type', 'ce-source', 'ce-id']) console.log(`  ${name}: ${headers[name]}`);
+  console.log(`  data: ${body.trim()}`);
+
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', headers, body });
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : '';
+    console.error(`✗ could not reach ${url}: ${cause || String(error)}`);
+    console.error('  Is the function running? Start it with `npm run dev`.');
+    return 1;
+  }
+  const text = await response.text();
+  const responseHeaders = Object.fromEntries(response.headers);
+  console.log(`← HTTP ${response.status} ${response.statusText}`);
+
+  const message = { headers: responseHeaders, body: text };
+  if (!HTTP.isEvent(message)) {
+    if (response.status === 202) {
+      console.log('  accepted, no reply event: the function sent it to its K_SINK');
+      return 0;
+    }
+    if (text) console.log(`  ${text}`);
+    return 1;
+  }
+  const reply = HTTP.toEvent(message) as CloudEventV1<Record<string, unknown>>;
+  printEvent(reply);
+  if (reply.type === DONE_TYPE) {
+    console.log(`✓ done: ${String(reply.data?.message ?? '')}`);
+    return 0;
+  }
+  if (reply.type === FAILED_TYPE) {
+    console.log(`✗ failed (${String(reply.data?.reason)}): ${String(reply.data?.message ?? '')}`);
+    return 1;
+  }
+  console.log(`? unexpected reply type ${reply.type}`);
+  return 1;
+}
+
+function printEvent(event: CloudEventV1<Record<string, unknown>>): void {
+  const attributes: Array<[string, unknown]> = [
+    ['type', event.type],
+    ['source', event.source],
+    ['id', event.id],
+    ['subject', event.subject],
+    ['inresponseto', event.inresponseto],
+    ['time', event.time],
+  ];
+  for (const [name, value] of attributes) {
+    if (value !== undefined) console.log(`  ${name.padEnd(13)} ${String(value)}`);
+  }
+  console.log('  data:');
+  for (const [key, value] of Object.entries(event.data ?? {})) {
+    console.log(
+      `    ${key.padEnd(13)} ${typeof value === 'string' ? value : JSON.stringify(value)}`,
+    );
+  }
+}
+
+try {
+  process.exitCode = await invoke(await parse(process.argv.slice(2)));
+} catch (error) {
+  if (error instanceof UsageError) {
+    console.error(`npm run invoke: ${error.message}\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`npm run invoke: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
