@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Environment } from './config.ts';
 import { PooledKubeConfig } from './connections.ts';
+import { makeApiClient } from './transport.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
@@ -46,7 +47,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   if (!cluster) {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
-  return { api: kubeConfig.makeApiClient(CoreV1Api), kubeConfig, server: cluster.server, origin };
+  return { api: makeApiClient(kubeConfig, CoreV1Api), kubeConfig, server: cluster.server, origin };
 }
 
 function findKubeconfig(env: Environment): string {
