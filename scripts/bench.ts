@@ -501,15 +501,15 @@ function printTable(
 ): void {
   const keys: SubjectKey[] = ['provisioner', 'empty', 'bare'];
   const rows: string[][] = [];
-  const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number) => {
+  const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number, ratios = true) => {
     const [p, e, b] = keys.map(pick) as [Stat, Stat, Stat];
     rows.push([
       name,
       show(p, decimals),
       show(e, decimals),
       show(b, decimals),
-      ratio(p, e),
-      ratio(p, b),
+      ratios ? ratio(p, e) : '',
+      ratios ? ratio(p, b) : '',
     ]);
   };
   row('cold start: spawn to first `done` (ms)', (k) => stat(cold[k].ms), 0);
@@ -528,16 +528,16 @@ function printTable(
     (k) => stat(steady[k].map((r) => r.rss.at(-1) ?? Number.NaN)),
     0,
   );
-  row(
-    `RSS change over the last ${(SOAK_EVENTS / 2).toLocaleString('en')} events (MB)`,
-    (k) =>
-      stat(
-        steady[k].map(
-          (r) => (r.rss.at(-1) ?? Number.NaN) - (r.rss[SOAK_SAMPLES / 2] ?? Number.NaN),
-        ),
-      ),
-    1,
-  );
+  const growth = (samples: number) => (r: RepeatResult) =>
+    (r.rss.at(-1) ?? Number.NaN) - (r.rss.at(-1 - samples) ?? Number.NaN);
+  for (const samples of [SOAK_SAMPLES / 2, 2]) {
+    row(
+      `RSS change over the last ${((SOAK_EVENTS / SOAK_SAMPLES) * samples).toLocaleString('en')} events (MB)`,
+      (k) => stat(steady[k].map(growth(samples))),
+      1,
+      false,
+    );
+  }
   const failures = keys.map((k) =>
     steady[k].reduce(
       (sum, r) => sum + CONCURRENCIES.reduce((s, c) => s + (r.load[c]?.failures ?? 0), 0),
@@ -572,6 +572,7 @@ function printTable(
       `The API test server alone, pod creates at concurrency 16: ${digits(rawApiPerSecond, 0)}/s (a ceiling for the provisioner's events/s here).`,
       `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms.`,
       `Replies that were not \`done\`: ${keys.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,
+      `Provisioner RSS (MB) every ${(SOAK_EVENTS / SOAK_SAMPLES).toLocaleString('en')} events of the soak, per run: ${steady.provisioner.map((r) => r.rss.map((v) => v.toFixed(0)).join(' ')).join('; ')}.`,
       '',
     ].join('\n'),
   );
