@@ -24,11 +24,15 @@ const result = await build({
   format: 'esm',
   target: 'node22',
   external: EXTERNAL,
-  minify: true,
+  // Whitespace and syntax only: identifiers kept, names not forced. Measured importing the
+  // bundle: full minification with keepNames 270 ms and 97 MB, without keepNames 255 ms and
+  // 94 MB, this 245 ms and 91 MB (2.8 MB of source against 2.1 MB). Class names are then the
+  // source's, except where esbuild must rename: src/reply.ts sees to the one that matters.
+  minifyWhitespace: true,
+  minifySyntax: true,
   // Short lines: Node prints the source line of an uncaught error, and a minified bundle is
   // otherwise one line of megabytes.
   lineLimit: 160,
-  keepNames: true,
   sourcemap: 'linked',
   legalComments: 'linked',
   metafile: true,

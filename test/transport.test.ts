@@ -75,7 +75,7 @@ describe('the dispatcher transport', () => {
   });
 
   it('honours the per-call timeout that callApi sets as an abort signal', async () => {
-    server.injectFault({ method: 'GET', delayMs: 3000 });
+    server.injectFault({ method: 'GET', delayMs: 3000, times: 10 });
     const started = Date.now();
     const error = await callApi(
       (options) => api.readNamespacedPod({ name: 'slow', namespace: 'default' }, options),
