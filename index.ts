@@ -6,6 +6,8 @@ import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
+import { exposeMetrics } from './src/metrics.ts';
+import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
@@ -27,6 +29,7 @@ const drain = new Drain();
 export function init(): void {
   try {
     adjustRuntime();
+    exposeMetrics();
     const config = loadConfig();
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
@@ -54,12 +57,28 @@ export async function shutdown(): Promise<void> {
 }
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
+  const record = startRecord();
+  try {
+    return await handleEvent(context, record);
+  } finally {
+    // The runtime's logger is pino's: it takes an object with `msg` for a JSON line.
+    finishRecord(context.log, record, provisioner?.config.allowedGateways);
+  }
+}
+
+async function handleEvent(
+  context: Context,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
-  if (!ready) return unavailable('NotReady', 'the function is starting', 1);
-  if (drain.draining) return unavailable('ShuttingDown', 'the function is shutting down', 1);
+  if (!ready) return unavailable('NotReady', 'the function is starting', 1, record);
+  if (drain.draining) {
+    return unavailable('ShuttingDown', 'the function is shutting down', 1, record);
+  }
   return drain.track(
-    () => respondOrSink(context, ready),
-    () => unavailable('ShuttingDown', 'the function shut down before the event was handled', 1),
+    () => respondOrSink(context, ready, record),
+    () =>
+      unavailable('ShuttingDown', 'the function shut down before the event was handled', 1, record),
   );
 }
 
@@ -67,31 +86,51 @@ export async function handle(context: Context): Promise<CloudEvent<unknown> | St
 async function respondOrSink(
   context: Context,
   ready: Provisioner,
+  record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
-  const answer = await respond(context, ready);
+  const answer = await respond(context, ready, record);
   if (!ready.sink || !(answer instanceof CloudEvent)) return answer;
   const delivery = await ready.sink.send(answer);
-  if (!delivery.ok) context.log.warn(`reply ${answer.id} not sent to K_SINK: ${delivery.problem}`);
+  if (!delivery.ok) {
+    // The producer gets a 503 and delivers the event again: the reply is not lost.
+    Object.assign(record, {
+      outcome: 'unavailable',
+      reason: 'SinkUnavailable',
+      message: `reply ${answer.id} not sent to K_SINK: ${delivery.problem}`,
+    } satisfies Partial<EventRecord>);
+  }
   return sinkAnswer(delivery);
 }
 
 async function respond(
   context: Context,
   { config, kube }: Provisioner,
+  record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
-  if (shadowing) return badRequest(`the query parameter "${shadowing}" is not accepted`);
+  if (shadowing) {
+    return badRequest(`the query parameter "${shadowing}" is not accepted`, record);
+  }
   const headers: Headers = context.headers;
   const event: unknown = context.cloudevent;
-  if (!isIncomingEvent(event)) return badRequest(notAnEventMessage(headers, context.body));
+  if (!isIncomingEvent(event)) {
+    return badRequest(notAnEventMessage(headers, context.body), record);
+  }
+  record.eventId = event.id;
+  record.source = event.source;
   const problem = envelopeProblem(headers, context.body);
-  if (problem) return badRequest(`not a valid CloudEvent: ${problem}`);
+  if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const verdict = readRequest(event, config);
-  if (verdict.kind === 'reject') return badRequest(verdict.message);
+  if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
-    context.log.info(`event ${event.id}: ${verdict.reason}: ${verdict.message}`);
+    Object.assign(record, {
+      outcome: 'failed',
+      reason: verdict.reason,
+      gateway: verdict.gatewayName,
+      message: verdict.message,
+    } satisfies Partial<EventRecord>);
     return failedReply(config.eventSource, event, {
       message: verdict.message,
       reason: verdict.reason,
@@ -100,19 +139,22 @@ async function respond(
   }
 
   const { request } = verdict;
+  record.gateway = request.gatewayName;
   const outcome = await provision(request, config, kube, deadline);
   switch (outcome.kind) {
     case 'unavailable':
-      context.log.warn(
-        `event ${event.id}: no answer before the deadline: ${outcome.failure.message}`,
-      );
       return unavailable(
         outcome.failure.reason,
         outcome.failure.message,
         outcome.failure.retryAfterSeconds ?? 2,
+        record,
       );
     case 'failed':
-      context.log.warn(`event ${event.id}: ${outcome.failure.reason}: ${outcome.failure.message}`);
+      Object.assign(record, {
+        outcome: 'failed',
+        reason: outcome.failure.reason,
+        message: outcome.failure.message,
+      } satisfies Partial<EventRecord>);
       return failedReply(config.eventSource, event, {
         message: outcome.failure.message,
         reason: outcome.failure.reason,
@@ -121,7 +163,11 @@ async function respond(
     default: {
       const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
       const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
-      context.log.info(`event ${event.id}: pod ${outcome.namespace}/${outcome.podName} ${what}`);
+      Object.assign(record, {
+        outcome: outcome.kind,
+        pod: outcome.podName,
+        namespace: outcome.namespace,
+      } satisfies Partial<EventRecord>);
       return doneReply(config.eventSource, event, {
         pod_name: outcome.podName,
         namespace: outcome.namespace,
@@ -157,12 +203,19 @@ export function liveness(_request: unknown, reply: HealthReply): unknown {
 }
 
 /** Not retried by Knative: goes to the dead letter sink. */
-function badRequest(message: string): StructuredReturn {
+function badRequest(message: string, record?: EventRecord): StructuredReturn {
+  if (record) Object.assign(record, { outcome: 'rejected', reason: 'BadRequest', message });
   return { statusCode: 400, body: { error: 'BadRequest', message } };
 }
 
 /** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
-function unavailable(error: string, message: string, retryAfterSeconds: number): StructuredReturn {
+function unavailable(
+  error: string,
+  message: string,
+  retryAfterSeconds: number,
+  record?: EventRecord,
+): StructuredReturn {
+  if (record) Object.assign(record, { outcome: 'unavailable', reason: error, message });
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },

@@ -2,8 +2,10 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { Environment } from './config.ts';
+import { PooledKubeConfig } from './connections.ts';
+import { makeApiClient } from './transport.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
@@ -31,7 +33,7 @@ export const API_CALLS = [
  * the library would otherwise fall back to http://localhost:8080 without saying so.
  */
 export function makeKubeClient(env: Environment = process.env): KubeClient {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new PooledKubeConfig();
   let origin: string;
   if (env.KUBERNETES_SERVICE_HOST) {
     kubeConfig.loadFromCluster();
@@ -45,7 +47,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   if (!cluster) {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
-  return { api: kubeConfig.makeApiClient(CoreV1Api), kubeConfig, server: cluster.server, origin };
+  return { api: makeApiClient(kubeConfig, CoreV1Api), kubeConfig, server: cluster.server, origin };
 }
 
 function findKubeconfig(env: Environment): string {

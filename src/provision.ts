@@ -2,6 +2,7 @@
 import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
 import type { ApiFailure, KubeClient } from './kube.ts';
+import { timeApiCall } from './metrics.ts';
 import { buildPod, isPodForRequest } from './pod.ts';
 import type { ProvisionRequest } from './request.ts';
 import { waitUntilScheduled } from './schedule.ts';
@@ -64,7 +65,10 @@ export async function provision(
   async function createOrFind(): Promise<'created' | 'existed'> {
     try {
       await callApi(
-        (options) => kube.api.createNamespacedPod({ namespace, body: pod }, options),
+        (options) =>
+          timeApiCall('create', () =>
+            kube.api.createNamespacedPod({ namespace, body: pod }, options),
+          ),
         limits,
       );
       return 'created';
@@ -72,7 +76,8 @@ export async function provision(
       if (!(error instanceof ApiCallError) || error.failure.code !== 409) throw error;
     }
     const existing = await callApi(
-      (options) => kube.api.readNamespacedPod({ name, namespace }, options),
+      (options) =>
+        timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
       limits,
     );
     if (isPodForRequest(existing, config, request)) return 'existed';

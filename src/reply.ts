@@ -2,6 +2,12 @@
 import { CloudEvent } from 'cloudevents';
 import type { IncomingEvent } from './request.ts';
 
+// faas-js-runtime recognises a returned event by its constructor's name, `CloudEvent` (its own
+// cloudevents is another copy, so instanceof cannot tell); bundled, the class may be renamed.
+if (CloudEvent.name !== 'CloudEvent') {
+  Object.defineProperty(CloudEvent, 'name', { value: 'CloudEvent' });
+}
+
 export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
 export const FAILED_TYPE = 'io.podgateway.client.scheduling.failed';
 

@@ -1,0 +1,99 @@
+// What the function tells about each event: one JSON log line and the provisioning metrics.
+import {
+  gatewayLabel,
+  inflightRequests,
+  provisionDuration,
+  provisionsTotal,
+  reasonLabel,
+} from './metrics.ts';
+
+/**
+ * `created`, `existed` (a redelivery): done. `failed`: a failed reply. `rejected`: HTTP 400.
+ * `unavailable`: HTTP 503, the event is to be delivered again (starting, shutting down, no answer
+ * from the API before the deadline, K_SINK refused the reply).
+ */
+export type Outcome = 'created' | 'existed' | 'failed' | 'rejected' | 'unavailable';
+
+/** Filled in while an event is handled; reported once its reply is ready. */
+export interface EventRecord {
+  eventId: string | undefined;
+  source: string | undefined;
+  outcome: Outcome;
+  reason: string | undefined;
+  gateway: string | undefined;
+  pod: string | undefined;
+  namespace: string | undefined;
+  /** What went wrong, for `failed` and `rejected`. */
+  message: string | undefined;
+  readonly started: number;
+}
+
+/** The part of faas-js-runtime's logger (pino) used here: one object, `msg` included. */
+export interface EventLogger {
+  info(line: object): void;
+  warn(line: object): void;
+}
+
+/** `failed` reasons that come from the request itself, not from the API: logged at `info`. */
+const REQUEST_REASONS = new Set(['InvalidGatewayName', 'UnknownGateway', 'PolicyViolation']);
+
+/** Longest event id, source or gateway name written to a log line. */
+const MAX_LOGGED_LENGTH = 256;
+
+export function startRecord(): EventRecord {
+  inflightRequests.inc();
+  return {
+    eventId: undefined,
+    source: undefined,
+    outcome: 'rejected',
+    reason: undefined,
+    gateway: undefined,
+    pod: undefined,
+    namespace: undefined,
+    message: undefined,
+    started: performance.now(),
+  };
+}
+
+/**
+ * Counts the event and logs it: at `warn` when the Kubernetes API refused or failed, or the
+ * event must come again (someone may have to act), at `info` otherwise. Only event attributes and outcomes: never the request's
+ * headers or configuration, which may carry credentials.
+ */
+export function finishRecord(
+  log: EventLogger,
+  record: EventRecord,
+  allowedGateways: ReadonlySet<string> | undefined,
+): void {
+  inflightRequests.dec();
+  const seconds = (performance.now() - record.started) / 1000;
+  provisionsTotal.inc({
+    outcome: record.outcome,
+    reason: reasonLabel(record.reason),
+    gateway: gatewayLabel(record.gateway, allowedGateways),
+  });
+  provisionDuration.observe({ outcome: record.outcome }, seconds);
+  const line = {
+    msg: 'provision',
+    eventId: clip(record.eventId),
+    source: clip(record.source),
+    gateway: clip(record.gateway),
+    pod: record.pod,
+    namespace: record.namespace,
+    outcome: record.outcome,
+    reason: record.reason,
+    message: record.message,
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+  };
+  const byTheRequest = REQUEST_REASONS.has(record.reason ?? '');
+  if ((record.outcome === 'failed' && !byTheRequest) || record.outcome === 'unavailable') {
+    log.warn(line);
+  } else {
+    log.info(line);
+  }
+}
+
+function clip(value: string | undefined): string | undefined {
+  if (value === undefined || value.length <= MAX_LOGGED_LENGTH) return value;
+  return `${value.slice(0, MAX_LOGGED_LENGTH)}…`;
+}
