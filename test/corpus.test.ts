@@ -2,36 +2,18 @@
 // hostile request, no pod, no API call, no crash, never a 5xx nor a `done`, and the specific
 // answer the case records. Cases marked `todo` are known to be answered otherwise today.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { type CorpusCase, expectedMessage, loadCorpus, rawRequestOf } from './corpus/corpus.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { type RunningFunction, startFunction } from './support/function-process.ts';
-import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
+import { useHarness } from './support/harness.ts';
 import { type RawResponse, sendRaw } from './support/raw-http.ts';
 
 const corpus = loadCorpus();
 
-let server: KubeApiServer;
-let fn: RunningFunction;
-let workDir: string;
+const h = useHarness({});
 
-before(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'provisioner-corpus-'));
-  server = await startKubeApiServer({ namespaces: ['default'] });
-  fn = await startFunction({ env: { KUBECONFIG: await server.writeKubeconfig(workDir) } });
-});
-
-after(async () => {
-  await fn?.stop();
-  await server?.close();
-  await rm(workDir, { recursive: true, force: true });
-});
-
-const apiCalls = () => server.requests.filter((request) => request.path.startsWith('/api'));
+const apiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api'));
 
 /** The `message` of a JSON error body, else the body itself. */
 function messageOf(text: string): string {
@@ -54,16 +36,16 @@ function summary(response: RawResponse): string {
 }
 
 async function check(c: CorpusCase): Promise<void> {
-  server.reset();
-  const outcome = await sendRaw(fn.url, rawRequestOf(c));
-  assert.equal(fn.process.exitCode, null, `the function exited:\n${fn.output().slice(-2000)}`);
+  h.server.reset();
+  const outcome = await sendRaw(h.fn.url, rawRequestOf(c));
+  assert.equal(h.fn.process.exitCode, null, `the function exited:\n${h.fn.output().slice(-2000)}`);
   if (outcome.kind === 'error') assert.fail(`no HTTP answer: ${outcome.message}`);
   const { response } = outcome;
   const seen = summary(response);
 
   // Nothing let in, whatever the answer.
   assert.deepEqual(
-    server.pods().map((pod) => pod.metadata?.name),
+    h.server.pods().map((pod) => pod.metadata?.name),
     [],
     `a pod was created; the answer: ${seen}`,
   );
@@ -106,14 +88,14 @@ describe('the bad-input corpus', () => {
   }
 
   it('leaves the function serving good events, in the same process', async () => {
-    server.reset();
-    const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    h.server.reset();
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
-    assert.equal(server.pods().length, 1);
-    assert.equal(fn.process.exitCode, null);
-    assert.equal((await fetch(`${fn.url}/health/liveness`)).status, 200);
+    assert.equal(h.server.pods().length, 1);
+    assert.equal(h.fn.process.exitCode, null);
+    assert.equal((await fetch(`${h.fn.url}/health/liveness`)).status, 200);
     // No key of the hostile data reached a prototype: an event without a name still lacks one.
-    const bare = await sendEvent(fn.url, pendingEvent({}), 'structured');
+    const bare = await sendEvent(h.fn.url, pendingEvent({}), 'structured');
     assert.equal(bare.event?.data?.reason, 'InvalidGatewayName', bare.text);
   });
 });

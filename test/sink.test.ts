@@ -1,7 +1,6 @@
 // Reply routing beyond a broker: with K_SINK set, replies are POSTed to the sink and the request
 // is answered 202; when the sink cannot take them, 503 so the producer delivers again.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import { pendingEvent, sendEvent } from './support/events.ts';
 import {
   freePort,
   type RunningFunction,
-  spawnFunction,
+  runUntilExit,
   startFunction,
 } from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
@@ -214,20 +213,10 @@ describe('start-up with a bad K_SINK', () => {
     const workDir = await mkdtemp(join(tmpdir(), 'provisioner-sink-bad-'));
     const server = await startKubeApiServer();
     try {
-      const child = spawnFunction(
-        { env: { KUBECONFIG: await server.writeKubeconfig(workDir), K_SINK: 'not a url' } },
-        await freePort(),
-      );
-      let output = '';
-      child.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
+      const { code, output } = await runUntilExit({
+        KUBECONFIG: await server.writeKubeconfig(workDir),
+        K_SINK: 'not a url',
       });
-      child.stderr?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const [code] = await once(child, 'exit');
-      clearTimeout(timer);
       assert.notEqual(code, 0);
       assert.match(output, /K_SINK: "not a url" is not an absolute URL/);
     } finally {

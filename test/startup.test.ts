@@ -2,7 +2,6 @@
 // through a kubeconfig file or, in a cluster, through the service-account files.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { SERVICE_ACCOUNT_DIR } from '../src/config.ts';
 import { DONE_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { freePort, spawnFunction, startFunction } from './support/function-process.ts';
+import { runUntilExit, startFunction } from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
 
 let server: KubeApiServer;
@@ -25,24 +24,6 @@ after(async () => {
   await server?.close();
   await rm(workDir, { recursive: true, force: true });
 });
-
-/** Runs the function until it exits; returns its exit code and what it printed. */
-async function runUntilExit(
-  env: Record<string, string>,
-): Promise<{ code: number | null; output: string }> {
-  const child = spawnFunction({ env }, await freePort());
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-  const [code] = await once(child, 'exit');
-  clearTimeout(timer);
-  return { code: code as number | null, output };
-}
 
 describe('start-up', () => {
   it('stops with a non-zero exit and names the variable when the configuration is bad', async () => {

@@ -96,3 +96,21 @@ async function waitUntilReady(running: RunningFunction): Promise<void> {
   await running.stop('SIGKILL');
   throw new Error(`the function did not become ready:\n${running.output()}`);
 }
+
+/** Runs the function until it exits by itself (a start-up failure): its exit code and output. */
+export async function runUntilExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawnFunction({ env }, await freePort());
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const [code] = await once(child, 'exit');
+  clearTimeout(timer);
+  return { code: code as number | null, output };
+}
