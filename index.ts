@@ -4,13 +4,14 @@ import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
+import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { type IncomingEvent, notAnEventMessage, readRequest } from './src/request.ts';
-import { markCloudEventErrorsAsBadRequests } from './src/runtime.ts';
+import { type IncomingEvent, readRequest } from './src/request.ts';
+import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
 import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 
 interface Provisioner {
@@ -27,7 +28,7 @@ const drain = new Drain();
 /** Called by faas-js-runtime before it listens: configuration and client, made once. */
 export function init(): void {
   try {
-    markCloudEventErrorsAsBadRequests();
+    adjustRuntime();
     exposeMetrics();
     const config = loadConfig();
     const sinkUrl = readSink(process.env);
@@ -107,10 +108,18 @@ async function respond(
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
-  const event: IncomingEvent | undefined = context.cloudevent;
-  if (!event) return badRequest(notAnEventMessage(context.headers), record);
+  // The runtime copies query parameters over the context's own fields: refuse those.
+  const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
+  if (shadowing) return badRequest(`the query parameter "${shadowing}" is not accepted`, record);
+  const headers: Headers = context.headers;
+  const event: unknown = context.cloudevent;
+  if (!isIncomingEvent(event)) {
+    return badRequest(notAnEventMessage(headers, context.body), record);
+  }
   record.eventId = event.id;
   record.source = event.source;
+  const problem = envelopeProblem(headers, context.body);
+  if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
@@ -166,6 +175,13 @@ async function respond(
       });
     }
   }
+}
+
+/** An event as the runtime's SDK built it (not a string a query parameter put there). */
+function isIncomingEvent(value: unknown): value is IncomingEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, source, type } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof source === 'string' && typeof type === 'string';
 }
 
 /** Fastify's reply, as much of it as the health checks use. */

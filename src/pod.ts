@@ -27,7 +27,8 @@ export function podNameFor(
   request: Pick<ProvisionRequest, 'gatewayName' | 'eventId' | 'eventSource'>,
 ): string {
   const digest = createHash('sha256')
-    .update(`${request.eventSource}\n${request.eventId}`)
+    // JSON keeps the two apart: no (source, id) pair can spell another.
+    .update(JSON.stringify([request.eventSource, request.eventId]))
     .digest('hex')
     .slice(0, 12);
   const gatewayPart = request.gatewayName

@@ -60,7 +60,7 @@ function reply<T>(
     subject,
     datacontenttype: 'application/json',
     data,
-    [IN_RESPONSE_TO]: trigger.id,
+    [IN_RESPONSE_TO]: percentEncoded(trigger.id),
     ...tracingOf(trigger),
   });
 }
@@ -71,4 +71,20 @@ function tracingOf(trigger: IncomingEvent): Record<string, string> {
   if (typeof trigger.traceparent === 'string') tracing.traceparent = trigger.traceparent;
   if (typeof trigger.tracestate === 'string') tracing.tracestate = trigger.tracestate;
   return tracing;
+}
+
+/**
+ * Replies travel in binary mode, their attributes as HTTP headers. The CloudEvents HTTP binding
+ * asks for space, `"`, `%` and anything outside printable ASCII to be percent-encoded (UTF-8);
+ * unencoded, such an id would make the reply fail (HTTP 500) on every delivery.
+ */
+export function percentEncoded(value: string): string {
+  let encoded = '';
+  for (const byte of new TextEncoder().encode(value)) {
+    const safe = byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x25;
+    encoded += safe
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
 }

@@ -14,6 +14,7 @@ export interface IncomingEvent {
   readonly source: string;
   readonly type: string;
   readonly data?: unknown;
+  readonly datacontenttype?: unknown;
   readonly traceparent?: unknown;
   readonly tracestate?: unknown;
 }
@@ -51,7 +52,7 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
       return reject(`event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
     }
   }
-  const field = decodeData(event.data);
+  const field = decodeData(event.data, event.datacontenttype);
   if (typeof field === 'string') return reject(field);
 
   const gatewayName = field('gateway_name');
@@ -119,49 +120,34 @@ function gatewayNameProblem(
 type DataField = (name: string) => unknown;
 
 /** The event data as a JSON object (read through its fields), or why it is not one. */
-function decodeData(data: unknown): DataField | string {
+function decodeData(data: unknown, contentType: unknown): DataField | string {
   const expected = 'expected a JSON object such as {"gateway_name": "foo"}';
-  if (data === undefined || data === null) return `the event has no data; ${expected}`;
-  let value = data;
-  if (typeof value === 'string' || value instanceof Uint8Array) {
-    const text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return `the event data is not JSON; ${expected}`;
-    }
+  if (typeof contentType === 'string' && !isJsonContentType(contentType)) {
+    return `datacontenttype "${contentType}" is not JSON; ${expected}, as application/json`;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return `the event data is ${describeJsonType(value)}; ${expected}`;
+  if (data === undefined || data === null) return `the event has no data; ${expected}`;
+  if (ArrayBuffer.isView(data)) return `the event data is binary; ${expected}`;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return `the event data is ${describeJsonType(data)}; ${expected}`;
   }
   // Own properties only: a `__proto__` key in the JSON must not reach the prototype chain.
-  const object = value as Readonly<Record<string, unknown>>;
+  const object = data as Readonly<Record<string, unknown>>;
   return (name) => (Object.hasOwn(object, name) ? object[name] : undefined);
 }
 
-function describeJsonType(value: unknown): string {
+/** `application/json`, `text/json` or a `+json` type such as `application/vnd.x+json`. */
+function isJsonContentType(contentType: string): boolean {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || type === 'text/json' || type.endsWith('+json');
+}
+
+/** `a number`, `an array`, `null`: what a JSON value is, for messages. */
+export function describeJsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function reject(message: string): RequestVerdict {
   return { kind: 'reject', message };
-}
-
-const REQUIRED_BINARY_HEADERS = ['ce-specversion', 'ce-id', 'ce-source', 'ce-type'];
-
-/** Why a request that the runtime did not read as a CloudEvent is not one, as precisely as we can. */
-export function notAnEventMessage(
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): string {
-  const contentType = String(headers['content-type'] ?? '');
-  if (contentType.startsWith('application/cloudevents')) {
-    return 'the body is not a structured-mode CloudEvent: expected a JSON object with specversion, id, source, type and data';
-  }
-  if (Object.keys(headers).some((name) => name.startsWith('ce-'))) {
-    const missing = REQUIRED_BINARY_HEADERS.filter((name) => headers[name] === undefined);
-    return `a binary-mode CloudEvent needs the headers ${REQUIRED_BINARY_HEADERS.join(', ')}; missing: ${missing.join(', ')}`;
-  }
-  return `expected a CloudEvent of type "${PENDING_TYPE}": in binary mode (headers ${REQUIRED_BINARY_HEADERS.join(', ')}) or structured mode (content-type application/cloudevents+json)`;
 }

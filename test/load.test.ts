@@ -26,17 +26,6 @@ import {
 
 const NAMESPACE = 'clients';
 
-/**
- * Today the function answers an API 5xx, 429 or dropped connection with a `failed` reply
- * (ApiUnavailable, TooManyRequests) instead of retrying the call, or answering 503 so that the
- * producer redelivers: each such reply is a lost event. Set LOAD_API_FAILURES=1 to run that test
- * as a real one; drop the todo once the function retries.
- */
-const API_FAILURES_TODO =
-  process.env.LOAD_API_FAILURES === '1'
-    ? undefined
-    : 'the function answers API failures with a failed reply (ApiUnavailable, TooManyRequests) instead of retrying or answering 503 for redelivery';
-
 let server: KubeApiServer;
 let fn: RunningFunction;
 let workDir: string;
@@ -92,14 +81,10 @@ describe('500 events at concurrency 16, one in ten delivered twice', () => {
     assertNothingLostNorDuplicated(report);
   });
 
-  it(
-    'with API failures (500, 503, 429, dropped connections) redelivered: one pod and a done for each',
-    API_FAILURES_TODO === undefined ? {} : { todo: API_FAILURES_TODO },
-    async (t) => {
-      const report = await load(t, 'load-faults', ALL_FAULTS);
-      assertNothingLostNorDuplicated(report);
-    },
-  );
+  it('with API failures (500, 503, 429, dropped connections) redelivered: one pod and a done for each', async (t) => {
+    const report = await load(t, 'load-faults', ALL_FAULTS);
+    assertNothingLostNorDuplicated(report);
+  });
 });
 
 describe('the redelivering client', () => {

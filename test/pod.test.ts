@@ -18,7 +18,10 @@ describe('the client pod', () => {
     assert.equal(podNameFor(request), podNameFor({ ...request }));
     assert.notEqual(podNameFor(request), podNameFor({ ...request, eventId: 'e-2' }));
     assert.notEqual(podNameFor(request), podNameFor({ ...request, eventSource: '/other' }));
-    // source and id are kept apart: ("/a", "b\nc") is not ("/a\nb", "c")
+    assert.notEqual(
+      podNameFor({ ...request, eventSource: '/a', eventId: 'b\nc' }),
+      podNameFor({ ...request, eventSource: '/a\nb', eventId: 'c' }),
+    );
     assert.match(podNameFor(request), /^client-foo-[0-9a-f]{12}$/);
   });
 

@@ -47,15 +47,10 @@ interface Provisionable {
 
 /** The data as the function should read it (JSON text is decoded), or undefined to refuse. */
 function refProvisionable(data: unknown): Provisionable | undefined {
-  let value = data;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
-  }
+  // Only a JSON object: not JSON text, not bytes.
+  const value = data;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  if (ArrayBuffer.isView(value)) return undefined;
   const own = (key: string): unknown =>
     Object.hasOwn(value, key) ? Reflect.get(value, key) : undefined;
   const gatewayName = own('gateway_name');
@@ -189,7 +184,6 @@ describe('readRequest, for any event', () => {
             message: expected.message,
             eventId: incoming.id,
             eventSource: incoming.source,
-            // No overrides are allowed by this configuration.
             overrides: {},
           },
         });
@@ -270,9 +264,7 @@ describe('podNameFor, for any source, id and gateway', () => {
     );
   });
 
-  it('keeps source and id apart when either contains a newline', {
-    todo: 'the hash is of source, a newline and id: ("/a", "b\\nc") and ("/a\\nb", "c") get the same pod name; a structured event with a newline in its id, or a specversion the runtime does not validate, can claim the name of another event',
-  }, () => {
+  it('keeps source and id apart when either contains a newline', () => {
     const name = (eventSource: string, eventId: string) =>
       podNameFor({ gatewayName: 'foo', eventSource, eventId });
     assert.notEqual(name('/a', 'b\nc'), name('/a\nb', 'c'));
@@ -415,9 +407,7 @@ describe('random events through the running function', () => {
     assert.equal(fn.process.exitCode, null);
   });
 
-  it('also with ids of any Unicode', {
-    todo: 'a structured event whose id is beyond Latin-1 gets HTTP 500: the id goes unencoded into the ce-inresponseto header of the reply',
-  }, async () => {
+  it('also with ids of any Unicode', async () => {
     // Structured mode: a header cannot carry them as characters.
     const anyId = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 });
     await fc.assert(fc.asyncProperty(wireEvent(anyId, ['structured']), check), { numRuns: 100 });
