@@ -110,7 +110,9 @@ async function respond(
   const deadline = Date.now() + config.eventDeadlineMs;
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
-  if (shadowing) return badRequest(`the query parameter "${shadowing}" is not accepted`, record);
+  if (shadowing) {
+    return badRequest(`the query parameter "${shadowing}" is not accepted`, record);
+  }
   const headers: Headers = context.headers;
   const event: unknown = context.cloudevent;
   if (!isIncomingEvent(event)) {

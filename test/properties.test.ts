@@ -184,6 +184,7 @@ describe('readRequest, for any event', () => {
             message: expected.message,
             eventId: incoming.id,
             eventSource: incoming.source,
+            // No overrides are allowed by this configuration.
             overrides: {},
           },
         });
