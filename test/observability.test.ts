@@ -202,6 +202,15 @@ describe('logs', () => {
     readonly [field: string]: unknown;
   }
 
+  /** The lines for the known traffic: they come on stdout, apart from the HTTP answers. */
+  async function trafficLogLines(): Promise<LogLine[]> {
+    for (let i = 0; i < 100; i += 1) {
+      if (logLines().some((line) => line.msg === 'provision' && line.outcome === 'rejected')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return logLines();
+  }
+
   function logLines(): LogLine[] {
     return fn
       .output()
@@ -212,7 +221,7 @@ describe('logs', () => {
 
   it('writes one JSON line per event, with id, source, gateway, pod, outcome, reason and duration', async () => {
     const { createdIds, forbidden } = await sendKnownTraffic();
-    const lines = logLines().filter((line) => line.msg === 'provision');
+    const lines = (await trafficLogLines()).filter((line) => line.msg === 'provision');
     assert.equal(lines.filter((line) => line.eventId === createdIds[0]).length, 2);
 
     const [created] = lines.filter((l) => l.eventId === createdIds[0] && l.outcome === 'created');
@@ -256,6 +265,7 @@ describe('logs', () => {
 
   it('writes nothing secret: no token, no kubeconfig, no environment', async () => {
     await sendKnownTraffic();
+    await trafficLogLines();
     const output = fn.output();
     assert.ok(server.token.length >= 16);
     assert.equal(output.includes(server.token), false, 'the bearer token');

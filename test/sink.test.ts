@@ -198,6 +198,10 @@ describe('the function with K_SINK set', () => {
     assert.equal(first.headers.get('retry-after'), String(SINK_RETRY_AFTER_SECONDS));
     assert.match(first.text, /SinkUnavailable.*after 3 attempt\(s\).*HTTP 500/);
     assert.equal(sinkServer.received.length, 3);
+    // The log line and the answer travel apart (stdout, HTTP): wait for the line.
+    for (let i = 0; i < 100 && !/not sent to K_SINK/.test(fn.output()); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     assert.match(fn.output(), /not sent to K_SINK/);
 
     const second = await sendEvent(fn.url, event, 'binary');
