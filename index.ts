@@ -125,17 +125,8 @@ async function respond(
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
-    Object.assign(record, {
-      outcome: 'failed',
-      reason: verdict.reason,
-      gateway: verdict.gatewayName,
-      message: verdict.message,
-    } satisfies Partial<EventRecord>);
-    return failedReply(config.eventSource, event, {
-      message: verdict.message,
-      reason: verdict.reason,
-      gateway_name: verdict.gatewayName,
-    });
+    record.gateway = verdict.gatewayName;
+    return failed(config, event, verdict, record);
   }
 
   const { request } = verdict;
@@ -150,16 +141,12 @@ async function respond(
         record,
       );
     case 'failed':
-      Object.assign(record, {
-        outcome: 'failed',
-        reason: outcome.failure.reason,
-        message: outcome.failure.message,
-      } satisfies Partial<EventRecord>);
-      return failedReply(config.eventSource, event, {
-        message: outcome.failure.message,
-        reason: outcome.failure.reason,
-        gateway_name: request.gatewayName,
-      });
+      return failed(
+        config,
+        event,
+        { ...outcome.failure, gatewayName: request.gatewayName },
+        record,
+      );
     default: {
       const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
       const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
@@ -200,6 +187,29 @@ export function readiness(_request: unknown, reply: HealthReply): unknown {
 
 export function liveness(_request: unknown, reply: HealthReply): unknown {
   return reply.send('OK');
+}
+
+/** A final answer: the event was understood but no pod can be made as it asks. */
+function failed(
+  config: ProvisionerConfig,
+  event: IncomingEvent,
+  failure: {
+    readonly reason: string;
+    readonly message: string;
+    readonly gatewayName: string | undefined;
+  },
+  record: EventRecord,
+): CloudEvent<unknown> {
+  Object.assign(record, {
+    outcome: 'failed',
+    reason: failure.reason,
+    message: failure.message,
+  } satisfies Partial<EventRecord>);
+  return failedReply(config.eventSource, event, {
+    message: failure.message,
+    reason: failure.reason,
+    gateway_name: failure.gatewayName,
+  });
 }
 
 /** Not retried by Knative: goes to the dead letter sink. */

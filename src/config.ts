@@ -277,7 +277,7 @@ function parseOverridePolicy(
     .split(',')
     .map((field) => field.trim())
     .filter(Boolean);
-  const unknown = fields.filter((field) => !(OVERRIDE_FIELDS as readonly string[]).includes(field));
+  const unknown = fields.filter((field) => !isOverrideField(field));
   if (unknown.length > 0) {
     throw new ConfigError(
       'ALLOWED_OVERRIDES',
@@ -304,7 +304,11 @@ function parseOverridePolicy(
     );
   }
   return {
-    allowedOverrides: Object.freeze(new Set(fields as OverrideField[])),
+    allowedOverrides: Object.freeze(new Set(fields.filter(isOverrideField))),
     allowedImages: Object.freeze(allowedImages),
   };
+}
+
+function isOverrideField(field: string): field is OverrideField {
+  return (OVERRIDE_FIELDS as readonly string[]).includes(field);
 }
