@@ -2,48 +2,34 @@
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
-import { loadConfig, type ProvisionerConfig } from './src/config.ts';
+import type { ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
-import { type KubeClient, makeKubeClient } from './src/kube.ts';
+import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
 import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
-import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
-
-interface Provisioner {
-  readonly config: ProvisionerConfig;
-  readonly kube: KubeClient;
-  /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
-  readonly sink: Sink | undefined;
-}
+import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
+import { sinkAnswer } from './src/sink.ts';
+import { type Provisioner, startOrExit } from './src/startup.ts';
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
 const drain = new Drain();
 
-/** Called by faas-js-runtime before it listens: configuration and client, made once. */
+/**
+ * Called by faas-js-runtime before it listens: configuration and client, made once. On a bad
+ * setting it prints every problem, one line each, and exits 1.
+ */
 export function init(): void {
-  try {
-    adjustRuntime();
-    exposeMetrics();
-    const config = loadConfig();
-    const sinkUrl = readSink(process.env);
-    const kube = makeKubeClient();
-    const sink = sinkUrl && makeSink(sinkUrl);
-    provisioner = { config, kube, sink };
-    console.log(
-      `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
-    );
-    if (sink) console.log(`podgateway client provisioner: replies go to K_SINK ${sink.url}`);
-  } catch (error) {
-    // The runtime prints the error; the exit code tells the platform that start-up failed.
-    process.exitCode = 1;
-    throw error;
-  }
+  adjustRuntime();
+  exposeMetrics();
+  labelRuntimeMetrics();
+  hookRuntimeServer();
+  provisioner = startOrExit();
 }
 
 /**
@@ -58,6 +44,7 @@ export async function shutdown(): Promise<void> {
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
   const record = startRecord();
+  markHandled(context);
   try {
     return await handleEvent(context, record);
   } finally {

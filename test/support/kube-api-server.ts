@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
+import { answerAccessReview, isAccessReview } from './kube-access-review.ts';
 import { admitPod, applyPodDefaults, generateName, podQosClass, rfc3339 } from './kube-pods.ts';
 import {
   type Authorizer,
@@ -510,6 +511,10 @@ class ApiServer implements KubeApiServer {
       if (faulted !== 'continue') return faulted;
     }
     if (!this.#authenticated(req)) return statusReply(unauthorized());
+    // Every authenticated user may ask what it may do: see kube-access-review.ts.
+    if (isAccessReview(req.method ?? 'GET', exchange.url.pathname)) {
+      return answerAccessReview(exchange.body, this.#authorize);
+    }
     if (info.kind === 'resource' && !this.#authorize({ ...info.attributes })) {
       return statusReply(forbidden(this.#user, info.attributes));
     }
