@@ -157,6 +157,19 @@ describe('deploy/ manifests', () => {
   it('the Helm values files are for the pod-gateway chart and name foo and bar', () => {
     assert.deepEqual(gatewayValues.map((g) => g.gateway).sort(), ['bar', 'foo']);
   });
+
+  it('the docs and the values files install the same pod-gateway chart version', async () => {
+    const texts = await Promise.all(
+      [join('docs', 'deploy.md'), ...gatewayValues.map(({ file }) => join('deploy', file))].map(
+        (path) => readFile(join(PROJECT_ROOT, path), 'utf8'),
+      ),
+    );
+    const versions = texts.flatMap((text) =>
+      [...text.matchAll(/angelnu\/pod-gateway --version (\S+)/g)].map((match) => match[1]),
+    );
+    assert.ok(versions.length >= 4, `found ${versions.join(', ')}`);
+    assert.deepEqual([...new Set(versions)], ['7.1.1']);
+  });
 });
 
 describe('the func toolchain', () => {
