@@ -17,6 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { V1Pod } from '@kubernetes/client-node';
 import { answerAccessReview, isAccessReview } from './kube-access-review.ts';
+import { answerClusterRead, CLUSTER_READ_RESOURCES } from './kube-cluster-reads.ts';
 import { admitPod, applyPodDefaults, generateName, podQosClass, rfc3339 } from './kube-pods.ts';
 import {
   type Authorizer,
@@ -46,6 +47,7 @@ import {
   unauthorized,
   unsupportedMediaType,
 } from './kube-status.ts';
+import { podTable, wantsTable } from './kube-table.ts';
 import { type PodObject, podSchemaErrors, validatePodCreate } from './kube-validation.ts';
 import { testCertificates } from './tls.ts';
 
@@ -113,6 +115,8 @@ export interface KubeApiServer {
   readonly host: string;
   readonly port: number;
   readonly token: string;
+  /** A second identity, bound to cluster-admin: every request allowed (the sandbox's kubectl). */
+  readonly adminToken: string;
   /** PEM of the CA that signed the server's certificate. */
   readonly caPem: string;
   /** Every request received, in order of arrival. */
@@ -138,8 +142,11 @@ export interface KubeApiServer {
   readonly faults: readonly Fault[];
   /** Forgets pods, recorded requests, faults and watches; the namespaces are the initial ones. */
   reset(): void;
-  /** Writes `kubeconfig` in dir (server, CA data, token; current context set); returns its path. */
-  writeKubeconfig(dir: string): Promise<string>;
+  /**
+   * Writes `kubeconfig` in dir (server, CA data, token; current context set); returns its path.
+   * With `admin`, `admin.kubeconfig` with the administrator's token.
+   */
+  writeKubeconfig(dir: string, options?: { readonly admin?: boolean }): Promise<string>;
   /** Writes `token`, `ca.crt` and `namespace` in dir, as mounted at /var/run/secrets/kubernetes.io/serviceaccount. */
   writeServiceAccountDir(dir: string, namespace: string): Promise<void>;
   close(): Promise<void>;
@@ -219,6 +226,7 @@ function goJsonType(value: unknown): string {
 class ApiServer implements KubeApiServer {
   readonly host = HOST;
   readonly token: string;
+  readonly adminToken = randomBytes(24).toString('base64url');
   readonly caPem: string;
   readonly requests: RecordedRequest[] = [];
 
@@ -375,10 +383,10 @@ class ApiServer implements KubeApiServer {
     for (const namespace of this.#initialNamespaces) this.#namespaces.add(namespace);
   }
 
-  async writeKubeconfig(dir: string): Promise<string> {
+  async writeKubeconfig(dir: string, options: { readonly admin?: boolean } = {}): Promise<string> {
     await mkdir(dir, { recursive: true });
-    const file = join(dir, 'kubeconfig');
-    const name = 'kube-api-test';
+    const file = join(dir, options.admin ? 'admin.kubeconfig' : 'kubeconfig');
+    const name = options.admin ? 'kube-api-test-admin' : 'kube-api-test';
     const q = JSON.stringify; // a JSON string is a YAML double-quoted scalar
     const yaml = [
       'apiVersion: v1',
@@ -391,7 +399,7 @@ class ApiServer implements KubeApiServer {
       'users:',
       `- name: ${name}`,
       '  user:',
-      `    token: ${q(this.token)}`,
+      `    token: ${q(options.admin ? this.adminToken : this.token)}`,
       'contexts:',
       `- name: ${name}`,
       '  context:',
@@ -511,19 +519,25 @@ class ApiServer implements KubeApiServer {
       if (faulted !== 'continue') return faulted;
     }
     if (!this.#authenticated(req)) return statusReply(unauthorized());
+    // The administrator is bound to cluster-admin (RBAC allows it everything).
+    const admin = this.#isAdmin(req);
     // Every authenticated user may ask what it may do: see kube-access-review.ts.
     if (isAccessReview(req.method ?? 'GET', exchange.url.pathname)) {
-      return answerAccessReview(exchange.body, this.#authorize);
+      return answerAccessReview(exchange.body, admin ? () => true : this.#authorize);
     }
-    if (info.kind === 'resource' && !this.#authorize({ ...info.attributes })) {
+    if (info.kind === 'resource' && !admin && !this.#authorize({ ...info.attributes })) {
       return statusReply(forbidden(this.#user, info.attributes));
     }
     return this.#route(exchange);
   }
 
   #authenticated(req: IncomingMessage): boolean {
-    const match = /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return match?.[1] === this.token;
+    const token = bearerToken(req);
+    return token === this.token || token === this.adminToken;
+  }
+
+  #isAdmin(req: IncomingMessage): boolean {
+    return bearerToken(req) === this.adminToken;
   }
 
   #takeFault(method: string, path: string): Fault | undefined {
@@ -625,6 +639,13 @@ class ApiServer implements KubeApiServer {
     const method = req.method ?? 'GET';
     if (info.kind === 'nonResource') return this.#serveNonResource(exchange, method);
     const { attributes: attrs, apiVersion, parts } = info;
+    const clusterRead = answerClusterRead(
+      method,
+      info,
+      this.#namespaces,
+      String(this.#resourceVersion),
+    );
+    if (clusterRead !== undefined) return clusterRead;
     if (apiVersion !== 'v1' || attrs.resource !== 'pods' || parts.length > 3) {
       return statusReply(pathNotFound());
     }
@@ -632,16 +653,25 @@ class ApiServer implements KubeApiServer {
     const name = parts[1];
     if (parts.length === 1) {
       if (method === 'GET' && attrs.verb === 'watch') return this.#watch(exchange, namespace);
-      if (method === 'GET') return this.#list(exchange, namespace);
+      if (method === 'GET') return this.#asTableIfAsked(exchange, this.#list(exchange, namespace));
       if (method === 'POST' && namespace !== undefined) return this.#create(exchange, namespace);
       return statusReply(methodNotAllowed());
     }
     if (namespace === undefined || name === undefined) return statusReply(pathNotFound());
     if (parts.length === 3 && parts[2] !== 'status') return statusReply(pathNotFound());
     if (method === 'GET' && attrs.verb === 'watch') return this.#watch(exchange, namespace, name);
-    if (method === 'GET') return this.#get(namespace, name);
+    if (method === 'GET') return this.#asTableIfAsked(exchange, this.#get(namespace, name));
     if (method === 'DELETE' && parts.length === 2) return this.#delete(exchange, namespace, name);
     return statusReply(methodNotAllowed());
+  }
+
+  /** `kubectl get pods` asks for a Table (see kube-table.ts). */
+  #asTableIfAsked(exchange: Exchange, reply: Reply): Reply {
+    if (reply.code !== 200 || !wantsTable(exchange.req.headers.accept)) return reply;
+    const body = reply.body;
+    const pods: PodObject[] =
+      isObject(body) && Array.isArray(body.items) ? body.items : [body as PodObject];
+    return jsonReply(200, podTable(pods, String(this.#resourceVersion)));
   }
 
   #serveNonResource(exchange: Exchange, method: string): Reply {
@@ -992,6 +1022,10 @@ interface Reply {
   readonly headers?: Record<string, string>;
 }
 
+function bearerToken(req: IncomingMessage): string | undefined {
+  return /^bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+}
+
 function jsonReply(code: number, body: unknown): Reply {
   return { code, body };
 }
@@ -1017,6 +1051,7 @@ const API_RESOURCES = {
       categories: ['all'],
     },
     { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+    ...CLUSTER_READ_RESOURCES,
   ],
 };
 
