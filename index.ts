@@ -5,14 +5,16 @@ import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
+import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
+import { withoutAddresses } from './src/redact.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
-import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
-import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
+import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
+import { describeSinkUrl, makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 
 interface Provisioner {
   readonly config: ProvisionerConfig;
@@ -31,6 +33,10 @@ export function init(): void {
     adjustRuntime();
     exposeMetrics();
     const config = loadConfig();
+    guardNextServer({
+      allowedOrigins: config.allowedOrigins,
+      runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
+    });
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
     const sink = sinkUrl && makeSink(sinkUrl);
@@ -38,7 +44,11 @@ export function init(): void {
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     );
-    if (sink) console.log(`podgateway client provisioner: replies go to K_SINK ${sink.url}`);
+    if (sink) {
+      console.log(
+        `podgateway client provisioner: replies go to K_SINK ${describeSinkUrl(sink.url)}`,
+      );
+    }
   } catch (error) {
     // The runtime prints the error; the exit code tells the platform that start-up failed.
     process.exitCode = 1;
@@ -51,9 +61,10 @@ export function init(): void {
  * new requests get 503, requests in flight get the grace period to finish, then a 503.
  */
 export async function shutdown(): Promise<void> {
+  beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
-  // Let the last responses leave before the runtime calls process.exit.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Refuse new connections and let the last answers leave before the runtime calls process.exit.
+  await stopAccepting();
 }
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
@@ -120,6 +131,8 @@ async function respond(
   }
   record.eventId = event.id;
   record.source = event.source;
+  const refused = runtimeValidationProblem(event);
+  if (refused) return badRequest(`not a valid CloudEvent: ${refused}`, record);
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const verdict = readRequest(event, config);
@@ -229,6 +242,7 @@ function unavailable(
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-    body: { error, message },
+    // The log keeps the addresses (API server, webhooks); the producer gets none.
+    body: { error, message: withoutAddresses(message) },
   };
 }

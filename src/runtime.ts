@@ -45,3 +45,19 @@ function isBatch(headers: Record<string, unknown>): boolean {
   const contentType = headers['content-type'];
   return typeof contentType === 'string' && contentType.startsWith('application/cloudevents-batch');
 }
+
+/**
+ * Why the runtime refused the event it parsed; undefined when it did not. When an event fails
+ * validation, the runtime answers 400 but still calls the function (its hook calls `done` twice):
+ * the function must then do nothing, or a pod is made for a request already refused.
+ */
+export function runtimeValidationProblem(event: object): string | undefined {
+  const validate = (event as { validate?: unknown }).validate;
+  if (typeof validate !== 'function') return undefined;
+  try {
+    validate.call(event);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
