@@ -36,6 +36,7 @@ export function init(): void {
     guardNextServer({
       allowedOrigins: config.allowedOrigins,
       runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
+      listenHost: process.env.LISTEN_HOST,
     });
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();

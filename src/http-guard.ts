@@ -28,6 +28,8 @@ export interface GuardOptions {
   readonly allowedOrigins: ReadonlySet<string>;
   /** FUNC_BODY_LIMIT as the runtime reads it: when set, the runtime's limit stands. */
   readonly runtimeBodyLimit: string | undefined;
+  /** LISTEN_HOST: the address to listen on; unset, the runtime's (`::`, every interface). */
+  readonly listenHost: string | undefined;
 }
 
 /** As much of Fastify's request, reply and instance as the guard uses. */
@@ -45,8 +47,13 @@ interface GuardReply {
 interface RouteOptions {
   bodyLimit?: number;
 }
+interface ListenOptions {
+  readonly port?: number | string;
+  readonly host?: string;
+}
 interface FastifyInstance {
   readonly server: Server;
+  listen(options: ListenOptions): Promise<string>;
   addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown;
   addHook(
     name: 'onRequest',
@@ -80,6 +87,11 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     headersTimeout: REQUEST_TIMEOUT_MS,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
   });
+  const host = options.listenHost;
+  if (host !== undefined && host !== '') {
+    const listen = fastify.listen.bind(fastify);
+    fastify.listen = (listenOptions) => listen({ ...listenOptions, host });
+  }
   if (options.runtimeBodyLimit === undefined || options.runtimeBodyLimit === '') {
     fastify.addHook('onRoute', (route) => {
       route.bodyLimit ??= DEFAULT_BODY_LIMIT;
@@ -168,13 +180,12 @@ function corsHeaders(request: GuardRequest, origin: string): Array<[string, stri
 }
 
 /**
- * Draining starts: every answer from now on closes its connection, and connections with no
- * request on them are closed now, so clients open new ones (answered 503 while draining).
+ * Draining starts: every answer from now on closes its connection, so a client learns from the
+ * answer itself not to send on it again. Idle connections are left until the drain ends: one
+ * closed now could meet a request already on its way, which would get a reset, not an answer.
  */
 export function beginClosing(): void {
-  if (!guarded) return;
-  guarded.closing = true;
-  guarded.server.closeIdleConnections();
+  if (guarded) guarded.closing = true;
 }
 
 /**

@@ -140,7 +140,8 @@ function readResources(value: unknown, ceiling: Readonly<Record<string, string>>
           `data.resources.${kind}.${resource}: CLIENT_LIMITS sets no ceiling for ${resource}, so a request may not set it`,
         );
       }
-      if (quantityValue(quantity) > quantityValue(cap)) {
+      // Written so that a value that cannot be compared (NaN) is refused, not let through.
+      if (!(quantityValue(quantity) <= quantityValue(cap))) {
         return forbidden(
           `data.resources.${kind}.${resource} ${quantity} is above the limit ${cap} (CLIENT_LIMITS)`,
         );
@@ -176,7 +177,8 @@ export function quantityValue(quantity: string): number {
   const match = /^\+?([\d.]+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/.exec(quantity);
   if (!match) return Number.NaN;
   const [, number = '', suffix = ''] = match;
-  if (/^[eE]/.test(suffix)) return Number(number + suffix);
+  // An exponent (`1e3`), not the exa suffixes `E` and `Ei`.
+  if (/^[eE][+-]?\d/.test(suffix)) return Number(number + suffix);
   return Number(number) * (SUFFIXES[suffix] ?? Number.NaN);
 }
 
