@@ -4,6 +4,7 @@
 // guard adds its hooks and timeouts there.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 
 /** A `pending` event is a few hundred bytes; the runtime's own default is 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -11,6 +12,8 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 export const REQUEST_TIMEOUT_MS = 5000;
 /** How often Node looks for requests past REQUEST_TIMEOUT_MS (its default is every 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 500;
+/** Once no longer accepting, how long a just-accepted connection has to send its request. */
+const LINGER_MS = 200;
 /** After the drain, how long answers already written may take to leave before the exit. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -189,18 +192,23 @@ export function beginClosing(): void {
 }
 
 /**
- * The drain is over: stop accepting connections (a client is refused rather than reset), close
- * the idle ones, and wait, CLOSE_WAIT_MS at most, for the answers being written to leave.
+ * The drain is over: stop accepting connections (a client is then refused, not reset), then
+ * close the idle ones and wait, CLOSE_WAIT_MS at most, for the answers being written to leave.
+ * Only the listening socket is closed at first: http's own `close` would also close the idle
+ * connections at once, among them ones just accepted whose request is still on its way.
  */
 export async function stopAccepting(): Promise<void> {
   const server = guarded?.server;
   if (!server?.listening) return;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, CLOSE_WAIT_MS);
+  const closed = new Promise<void>((resolve) => {
+    NetServer.prototype.close.call(server, () => resolve());
   });
-  await Promise.race([closed, late]);
-  clearTimeout(timer);
+  await Promise.race([closed, sleep(LINGER_MS)]);
+  server.closeIdleConnections();
+  await Promise.race([closed, sleep(CLOSE_WAIT_MS)]);
+}
+
+/** A timer that does not keep the process alive. */
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
