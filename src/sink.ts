@@ -114,9 +114,14 @@ export function sinkAnswer(delivery: SinkDelivery): StructuredReturn {
     body: {
       error: 'SinkUnavailable',
       // The cause (an address, the sink's own answer) goes to the log, not to the producer.
-      message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s); the function's log has the cause`,
+      message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${publicSummary(delivery.problem)} (the function's log has the details)`,
     },
   };
+}
+
+/** The problem without what follows its first `:`: the sink's address, or its answer's body. */
+function publicSummary(problem: string): string {
+  return problem.split(':', 1)[0] ?? '';
 }
 
 /** An answer from the sink other than 2xx. */

@@ -6,8 +6,8 @@ import type { CorpusCase, Expectation } from './corpus.ts';
 
 const PENDING = 'io.podgateway.client.pending';
 const SOURCE = '/corpus';
-/** The runtime's default body limit (FUNC_BODY_LIMIT): 1 MiB. */
-export const BODY_LIMIT = 1024 * 1024;
+/** The function's default body limit (src/http-guard.ts; FUNC_BODY_LIMIT unset): 64 KiB. */
+export const BODY_LIMIT = 64 * 1024;
 
 type Mode = 'binary' | 'structured';
 const MODES: readonly Mode[] = ['binary', 'structured'];
@@ -266,11 +266,7 @@ function messages(): CorpusCase[] {
     ['true', 'true', 'data\\.message must be a string when present, got a boolean'],
     ['null', 'null', 'data\\.message must be a string when present, got null'],
     ['1025 characters', JSON.stringify('m'.repeat(1025)), 'data\\.message is longer than 1024'],
-    [
-      '100000 characters',
-      JSON.stringify('m'.repeat(100_000)),
-      'data\\.message is longer than 1024',
-    ],
+    ['60000 characters', JSON.stringify('m'.repeat(60_000)), 'data\\.message is longer than 1024'],
     [
       '513 emoji (1026 UTF-16 units)',
       JSON.stringify('\u{1f642}'.repeat(513)),
@@ -747,6 +743,11 @@ function sizes(): CorpusCase[] {
   const padded = paddedTo(2 * BODY_LIMIT);
   const cases: CorpusCase[] = [
     binary(family, { name: 'body of 2 MiB', expect: tooLarge }, padded),
+    binary(
+      family,
+      { name: 'body of 1 MiB, the runtime’s own limit', expect: tooLarge },
+      paddedTo(1024 * 1024),
+    ),
     structured(family, { name: 'body of 2 MiB', expect: tooLarge }, padded),
     binary(
       family,
@@ -789,7 +790,7 @@ function sizes(): CorpusCase[] {
     ),
     binary(
       family,
-      { name: 'a 12 KB traceparent', expect: invalidGateway('foo,bar') },
+      { name: 'a 12 KB traceparent', expect: rejected('^traceparent "t+….* is not a W3C') },
       BAD_GATEWAY_DATA,
       { 'ce-traceparent': 't'.repeat(12_000) },
     ),
@@ -824,5 +825,59 @@ export function generatedCases(): CorpusCase[] {
     ...binaryAttributes(),
     ...structuredAttributes(),
     ...sizes(),
+    ...replyHeaders(),
   ];
+}
+
+/**
+ * Attributes copied into the reply's headers (traceparent, tracestate) that no header can carry
+ * or that are not in the W3C form: refused before any pod (issue 9), in structured mode, where
+ * JSON can hold any character, and in binary mode where HTTP lets it through.
+ */
+function replyHeaders(): CorpusCase[] {
+  const family = 'reply headers';
+  const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const structuredOnly: ReadonlyArray<readonly [string, string, string]> = [
+    ['traceparent with CR LF', 'traceparent', `${parent}\r\nx-evil: 1`],
+    ['traceparent with NUL', 'traceparent', `${parent}\u0000`],
+    ['traceparent with a non-ASCII character', 'traceparent', `${parent.slice(0, -1)}é`],
+    ['tracestate with CR LF', 'tracestate', 'congo=t61rcWkgMzE\r\nx-evil: 1'],
+    ['tracestate with NUL', 'tracestate', 'congo=t61rcWkgMzE\u0000'],
+    ['tracestate with a non-ASCII character', 'tracestate', 'congo=ünïcode'],
+  ];
+  const both: ReadonlyArray<readonly [string, string, string]> = [
+    ['traceparent not in the W3C form', 'traceparent', 'abc'],
+    ['traceparent in uppercase hex', 'traceparent', parent.toUpperCase()],
+    ['traceparent of version ff', 'traceparent', `ff${parent.slice(2)}`],
+    ['traceparent with a zero trace id', 'traceparent', `00-${'0'.repeat(32)}-b7ad6b7169203331-01`],
+    [
+      'traceparent with a zero parent id',
+      'traceparent',
+      `00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`,
+    ],
+    ['traceparent of version 00 with more fields', 'traceparent', `${parent}-extra`],
+    ['tracestate without =', 'tracestate', 'congo'],
+    ['tracestate of 600 characters', 'tracestate', `congo=${'t'.repeat(594)}`],
+    [
+      'tracestate of 33 members',
+      'tracestate',
+      Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','),
+    ],
+  ];
+  const expect = (attribute: string) => rejected(`^${attribute} .* is not a W3C ${attribute}`);
+  const cases: CorpusCase[] = [];
+  for (const [name, attribute, value] of structuredOnly) {
+    cases.push(
+      structured(family, { name, expect: expect(attribute) }, GOOD_DATA, { [attribute]: value }),
+    );
+  }
+  for (const [name, attribute, value] of both) {
+    cases.push(
+      binary(family, { name, expect: expect(attribute) }, GOOD_DATA, {
+        [`ce-${attribute}`]: value,
+      }),
+      structured(family, { name, expect: expect(attribute) }, GOOD_DATA, { [attribute]: value }),
+    );
+  }
+  return cases;
 }
