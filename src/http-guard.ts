@@ -6,6 +6,9 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 
+/** faas-js-runtime's variables the manifests set, beside src/config.ts CONFIG_VARIABLES. */
+export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT'] as const;
+
 /** A `pending` event is a few hundred bytes; the runtime's own default is 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 /** A request whose head and body have not all arrived by then gets 408, as queue-proxy does. */
