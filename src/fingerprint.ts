@@ -65,8 +65,19 @@ function readFingerprint(text: string | undefined): Partial<Record<Part, unknown
   }
 }
 
-/** A short digest of a JSON value, `-` for an absent one. */
+/** A short digest of a JSON value, `-` for an absent one; the order of object keys is ignored. */
 function digest(value: unknown): string {
   if (value === undefined) return '-';
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(sortedKeys(value)))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The same JSON value with every object's keys in order: `{"b":1,"a":2}` reads as `{"a":2,"b":1}`. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.fromEntries(entries.map(([key, item]) => [key, sortedKeys(item)]));
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../src/config.ts';
+import { differencesFrom, FINGERPRINT_ANNOTATION } from '../src/fingerprint.ts';
 import { isDns1123Subdomain } from '../src/names.ts';
 import { ANNOTATIONS, buildPod, gatewayOf, isPodForEvent, podNameFor } from '../src/pod.ts';
 import type { ProvisionRequest } from '../src/request.ts';
@@ -140,5 +141,37 @@ describe('the client pod', () => {
     assert.equal(gatewayOf(pod, config), 'foo');
     const annotationOnly = parseConfig({ GATEWAY_LABEL: '' });
     assert.equal(gatewayOf(buildPod(annotationOnly, request), annotationOnly), 'foo');
+  });
+});
+
+describe('what a pod was made for', () => {
+  const config = parseConfig({});
+  const withEnv = (env: Record<string, string>): ProvisionRequest => ({
+    ...request,
+    overrides: { env, resources: { limits: { cpu: '50m', memory: '32Mi' } } },
+  });
+
+  it('is the same for a redelivery, whatever the order of the keys', () => {
+    const pod = buildPod(config, withEnv({ A: '1', B: '2' }));
+    assert.deepEqual(differencesFrom(pod, gatewayOf(pod, config), withEnv({ B: '2', A: '1' })), []);
+  });
+
+  it('names each part that differs', () => {
+    const pod = buildPod(config, withEnv({ A: '1' }));
+    const other: ProvisionRequest = { ...withEnv({ A: '2' }), gatewayName: 'bar', message: 'hi' };
+    assert.deepEqual(differencesFrom(pod, gatewayOf(pod, config), other), [
+      'gateway_name ("foo" then, "bar" now)',
+      'message',
+      'env',
+    ]);
+  });
+
+  it('compares the gateway alone on a pod made before digests were kept', () => {
+    const pod = buildPod(config, request);
+    delete pod.metadata?.annotations?.[FINGERPRINT_ANNOTATION];
+    assert.deepEqual(
+      differencesFrom(pod, gatewayOf(pod, config), { ...request, message: 'x' }),
+      [],
+    );
   });
 });
