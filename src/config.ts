@@ -242,8 +242,10 @@ function parseGateways(value: string | undefined): ReadonlySet<string> | undefin
 }
 
 function parseEventSource(value: string): string {
-  // A URI-reference: reject what cannot appear in one rather than parse the full grammar.
-  if (value === '' || /[\s<>"{}|\\^`]/.test(value)) {
+  // A URI-reference: reject what cannot appear in one rather than parse the full grammar. It is
+  // ASCII, and it travels as a reply header (ce-source): a control or non-ASCII character there
+  // would make every reply fail.
+  if (value === '' || /[^\x21-\x7e]|[<>"{}|\\^`]/.test(value)) {
     throw new ConfigError('EVENT_SOURCE', `"${value}" is not a URI-reference`);
   }
   return value;

@@ -111,6 +111,8 @@ describe('configuration', () => {
       { CLIENT_ACTIVE_DEADLINE_SECONDS: '3000000000' },
       /above the maximum, 2147483647/,
     ],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/é' }, /is not a URI-reference/],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/\u0001' }, /is not a URI-reference/],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
   ];

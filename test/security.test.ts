@@ -339,6 +339,12 @@ describe('settings refused at start-up', () => {
     });
   }
 
+  it('EVENT_SOURCE with a character no reply header can carry', async () => {
+    const { code, output } = await refused({ EVENT_SOURCE: 'podgateway/événement' });
+    assert.notEqual(code, 0);
+    assert.match(output, /EVENT_SOURCE: .* is not a URI-reference/);
+  });
+
   for (const variable of ['API_TIMEOUT_MS', 'EVENT_DEADLINE_MS', 'SHUTDOWN_GRACE_MS']) {
     it(`${variable}=3000000000, beyond Node's timer limit`, async () => {
       const { code, output } = await refused({ [variable]: '3000000000' });
