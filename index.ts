@@ -5,16 +5,19 @@ import type { Context, StructuredReturn } from 'faas-js-runtime';
 import type { ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
+import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
+import { withoutAddresses } from './src/redact.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
-import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
+import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
 import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
 import { sinkAnswer } from './src/sink.ts';
 import { type Provisioner, startOrExit } from './src/startup.ts';
+import { headerAttributes } from './src/validation-errors.ts';
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
@@ -30,6 +33,11 @@ export function init(): void {
   labelRuntimeMetrics();
   hookRuntimeServer();
   provisioner = startOrExit();
+  guardNextServer({
+    allowedOrigins: provisioner.config.allowedOrigins,
+    runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
+    listenHost: process.env.LISTEN_HOST,
+  });
 }
 
 /**
@@ -37,9 +45,10 @@ export function init(): void {
  * new requests get 503, requests in flight get the grace period to finish, then a 503.
  */
 export async function shutdown(): Promise<void> {
+  beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
-  // Let the last responses leave before the runtime calls process.exit.
-  await new Promise((resolve) => setTimeout(resolve, 50));
+  // Refuse new connections and let the last answers leave before the runtime calls process.exit.
+  await stopAccepting();
 }
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
@@ -103,10 +112,13 @@ async function respond(
   const headers: Headers = context.headers;
   const event: unknown = context.cloudevent;
   if (!isIncomingEvent(event)) {
+    Object.assign(record, headerAttributes(headers));
     return badRequest(notAnEventMessage(headers, context.body), record);
   }
   record.eventId = event.id;
   record.source = event.source;
+  const refused = runtimeValidationProblem(event);
+  if (refused) return badRequest(`not a valid CloudEvent: ${refused}`, record);
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const verdict = readRequest(event, config);
@@ -216,6 +228,7 @@ function unavailable(
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-    body: { error, message },
+    // The log keeps the addresses (API server, webhooks); the producer gets none.
+    body: { error, message: withoutAddresses(message) },
   };
 }

@@ -4,6 +4,8 @@
 //
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
+// It listens on loopback only; `-- --host 0.0.0.0` (or another address) opens it to others.
+//
 // The function is configured as `func run` would configure it (func.yaml run.envs, overridden by
 // the same variables from the environment), and may do only what deploy/rbac.yaml's Role grants.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -45,7 +47,7 @@ interface Sandbox {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' } } });
+  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
   const port = Number(values.port ?? process.env.FUNC_PORT ?? '8080');
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
@@ -74,6 +76,8 @@ async function main(): Promise<void> {
       FUNC_LOG_LEVEL: process.env.FUNC_LOG_LEVEL || 'info',
       KUBECONFIG: kubeconfig,
       FUNC_PORT: String(port),
+      // Loopback only, unless asked: the sandbox makes pods for anyone who can reach it.
+      LISTEN_HOST: values.host ?? 'localhost',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

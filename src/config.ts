@@ -1,6 +1,8 @@
 // The function's configuration: read once at start-up from the environment, validated, frozen.
 import { readFileSync } from 'node:fs';
+import { imagePatternProblem, isImageReference } from './images.ts';
 import { isDns1123Label, isLabelValue, isQualifiedName } from './names.ts';
+import { parseAllowedOrigins } from './origins.ts';
 
 export interface ProvisionerConfig {
   /** Namespace the client pods are created in. */
@@ -22,8 +24,10 @@ export interface ProvisionerConfig {
   readonly clientActiveDeadlineSeconds: number | undefined;
   /** Data fields a request may use to change its pod; none by default. */
   readonly allowedOverrides: ReadonlySet<OverrideField>;
-  /** Images a request may ask for: exact names, or prefixes written with a trailing `*`. */
+  /** Images a request may ask for: references, `path/*` or `name:*` (src/images.ts). */
   readonly allowedImages: readonly string[];
+  /** Browser origins that may post events (CORS); none by default. */
+  readonly allowedOrigins: ReadonlySet<string>;
   /** Longest wait for one Kubernetes API answer. */
   readonly apiTimeoutMs: number;
   /** Time an event may take, retries included, before the function answers 503. */
@@ -63,6 +67,7 @@ export const CONFIG_VARIABLES = [
   'EVENT_DEADLINE_MS',
   'WAIT_FOR',
   'SHUTDOWN_GRACE_MS',
+  'ALLOWED_ORIGINS',
 ] as const;
 
 export const DEFAULTS = {
@@ -72,10 +77,23 @@ export const DEFAULTS = {
   eventSource: 'podgateway/eventing/client/provisioner',
   namespaceOutsideCluster: 'default',
   clientRequests: 'cpu=10m,memory=16Mi',
-  clientLimits: 'cpu=100m,memory=64Mi',
+  clientLimits: 'cpu=100m,memory=64Mi,ephemeral-storage=128Mi',
   apiTimeoutMs: 5000,
   eventDeadlineMs: 20000,
   shutdownGraceMs: 20000,
+} as const;
+
+/**
+ * Ceilings of the duration settings: each is used as a Node timer, which takes at most
+ * 2^31-1 ms (about 24.8 days) and turns anything longer into 1 ms. The ceilings are far lower:
+ * Knative ends a request after its revision timeout (at most 10 minutes by default).
+ */
+export const MAXIMA = {
+  apiTimeoutMs: 300_000,
+  eventDeadlineMs: 600_000,
+  shutdownGraceMs: 600_000,
+  /** The API server's own bound for a pod's activeDeadlineSeconds (a 32-bit integer). */
+  clientActiveDeadlineSeconds: 2 ** 31 - 1,
 } as const;
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -179,18 +197,24 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
       clientRunAsNonRoot: () =>
         parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
       clientActiveDeadlineSeconds: () =>
-        parseOptionalInteger('CLIENT_ACTIVE_DEADLINE_SECONDS', env.CLIENT_ACTIVE_DEADLINE_SECONDS),
+        parseOptionalInteger(
+          'CLIENT_ACTIVE_DEADLINE_SECONDS',
+          env.CLIENT_ACTIVE_DEADLINE_SECONDS,
+          MAXIMA.clientActiveDeadlineSeconds,
+        ),
       allowedOverrides: () => overridePolicy().allowedOverrides,
       allowedImages: () => overridePolicy().allowedImages,
       apiTimeoutMs: () =>
-        parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS) ?? DEFAULTS.apiTimeoutMs,
+        parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
+        DEFAULTS.apiTimeoutMs,
       eventDeadlineMs: () =>
-        parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS) ??
+        parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, MAXIMA.eventDeadlineMs) ??
         DEFAULTS.eventDeadlineMs,
       waitFor: () => parseWaitFor(env.WAIT_FOR),
       shutdownGraceMs: () =>
-        parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS) ??
+        parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
         DEFAULTS.shutdownGraceMs,
+      allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
     },
     [() => requireGatewayKey(env)],
   );
@@ -229,8 +253,11 @@ function parseNamespace(value: string): string {
 }
 
 function parseImage(value: string): string {
-  if (value.trim() === '' || /\s/.test(value)) {
-    throw new ConfigError('CLIENT_IMAGE', `"${value}" is not an image reference`);
+  if (!isImageReference(value)) {
+    throw new ConfigError(
+      'CLIENT_IMAGE',
+      `"${value}" is not an image reference such as alpine/curl or ghcr.io/acme/client:1.2`,
+    );
   }
   return value;
 }
@@ -281,8 +308,10 @@ function parseGateways(value: string | undefined): ReadonlySet<string> | undefin
 }
 
 function parseEventSource(value: string): string {
-  // A URI-reference: reject what cannot appear in one rather than parse the full grammar.
-  if (value === '' || /[\s<>"{}|\\^`]/.test(value)) {
+  // A URI-reference: reject what cannot appear in one rather than parse the full grammar. It is
+  // ASCII, and it travels as a reply header (ce-source): a control or non-ASCII character there
+  // would make every reply fail.
+  if (value === '' || /[^\x21-\x7e]|[<>"{}|\\^`]/.test(value)) {
     throw new ConfigError('EVENT_SOURCE', `"${value}" is not a URI-reference`);
   }
   return value;
@@ -319,11 +348,18 @@ function parseOptionalBoolean(variable: string, value: string | undefined): bool
   throw new ConfigError(variable, `"${value}" is not true or false`);
 }
 
-function parseOptionalInteger(variable: string, value: string | undefined): number | undefined {
+function parseOptionalInteger(
+  variable: string,
+  value: string | undefined,
+  maximum: number,
+): number | undefined {
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
   if (!Number.isSafeInteger(number) || number <= 0) {
     throw new ConfigError(variable, `"${value}" is not a positive whole number`);
+  }
+  if (number > maximum) {
+    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
   }
   return number;
 }
@@ -353,14 +389,9 @@ function parseOverridePolicy(
     .split(',')
     .map((image) => image.trim())
     .filter(Boolean);
-  const badPattern = allowedImages.find(
-    (image) => /\s/.test(image) || (image.indexOf('*') < image.length - 1 && image.includes('*')),
-  );
-  if (badPattern !== undefined) {
-    throw new ConfigError(
-      'ALLOWED_IMAGES',
-      `"${badPattern}": a name, or a prefix ending in a single trailing *`,
-    );
+  for (const pattern of allowedImages) {
+    const problem = imagePatternProblem(pattern);
+    if (problem !== undefined) throw new ConfigError('ALLOWED_IMAGES', problem);
   }
   if (fields.includes('image') && allowedImages.length === 0) {
     throw new ConfigError(

@@ -7,6 +7,7 @@ import {
   type OverrideField,
   type ProvisionerConfig,
 } from './config.ts';
+import { imageMatches, isImageReference } from './images.ts';
 
 export interface PodOverrides {
   readonly image?: string;
@@ -70,8 +71,11 @@ function readOverride(name: OverrideField, value: unknown, config: ProvisionerCo
 }
 
 function readImage(value: unknown, allowedImages: readonly string[]): FieldResult {
-  if (typeof value !== 'string' || value === '' || /\s/.test(value) || value.length > 512) {
-    return malformed('data.image must be an image reference such as "alpine/curl:8.5.0"');
+  if (typeof value !== 'string' || value.length > 512 || !isImageReference(value)) {
+    const shown = typeof value === 'string' && value.length <= 200 ? JSON.stringify(value) : '';
+    return malformed(
+      `data.image must be an image reference such as "alpine/curl:8.5.0"${shown ? `, got ${shown}` : ''}`,
+    );
   }
   if (!allowedImages.some((pattern) => imageMatches(value, pattern))) {
     return forbidden(
@@ -79,11 +83,6 @@ function readImage(value: unknown, allowedImages: readonly string[]): FieldResul
     );
   }
   return { kind: 'value', value };
-}
-
-/** An exact name, or a prefix pattern `registry/team/*`. */
-export function imageMatches(image: string, pattern: string): boolean {
-  return pattern.endsWith('*') ? image.startsWith(pattern.slice(0, -1)) : image === pattern;
 }
 
 function readWords(name: 'command' | 'args', value: unknown): FieldResult {
@@ -136,7 +135,13 @@ function readResources(value: unknown, ceiling: Readonly<Record<string, string>>
         );
       }
       const cap = ceiling[resource];
-      if (cap !== undefined && quantityValue(quantity) > quantityValue(cap)) {
+      if (cap === undefined) {
+        return forbidden(
+          `data.resources.${kind}.${resource}: CLIENT_LIMITS sets no ceiling for ${resource}, so a request may not set it`,
+        );
+      }
+      // Written so that a value that cannot be compared (NaN) is refused, not let through.
+      if (!(quantityValue(quantity) <= quantityValue(cap))) {
         return forbidden(
           `data.resources.${kind}.${resource} ${quantity} is above the limit ${cap} (CLIENT_LIMITS)`,
         );
@@ -172,7 +177,8 @@ export function quantityValue(quantity: string): number {
   const match = /^\+?([\d.]+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/.exec(quantity);
   if (!match) return Number.NaN;
   const [, number = '', suffix = ''] = match;
-  if (/^[eE]/.test(suffix)) return Number(number + suffix);
+  // An exponent (`1e3`), not the exa suffixes `E` and `Ei`.
+  if (/^[eE][+-]?\d/.test(suffix)) return Number(number + suffix);
   return Number(number) * (SUFFIXES[suffix] ?? Number.NaN);
 }
 

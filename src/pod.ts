@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from './config.ts';
+import { FINGERPRINT_ANNOTATION, fingerprintAnnotation } from './fingerprint.ts';
 import type { PodOverrides } from './overrides.ts';
 import type { ProvisionRequest } from './request.ts';
 
@@ -15,28 +16,22 @@ export const ANNOTATIONS = {
   message: 'podgateway.io/message',
 } as const;
 
-/** Room left for the readable gateway part of a pod name; the hash makes it unique. */
-const GATEWAY_PART_LENGTH = 40;
+/** Hex digits of the name's digest: 80 bits, 27 characters in all. */
+const DIGEST_LENGTH = 20;
 
 /**
  * The pod name for an event: the same for every delivery of that event (CloudEvents `source`
- * plus `id` identify it), so a redelivery finds the pod instead of making a second one.
- * The gateway name is kept, made DNS-safe, so `kubectl get pods` reads well.
+ * plus `id` identify it), so a redelivery finds the pod instead of making a second one. Nothing
+ * else goes into it: a second request with the same source and id but another gateway must meet
+ * the first pod (and be refused), not make a second one. The gateway is the pod's label.
  */
-export function podNameFor(
-  request: Pick<ProvisionRequest, 'gatewayName' | 'eventId' | 'eventSource'>,
-): string {
+export function podNameFor(event: Pick<ProvisionRequest, 'eventId' | 'eventSource'>): string {
   const digest = createHash('sha256')
     // JSON keeps the two apart: no (source, id) pair can spell another.
-    .update(JSON.stringify([request.eventSource, request.eventId]))
+    .update(JSON.stringify([event.eventSource, event.eventId]))
     .digest('hex')
-    .slice(0, 12);
-  const gatewayPart = request.gatewayName
-    .toLowerCase()
-    .replace(/[^a-z0-9-]+/g, '-')
-    .slice(0, GATEWAY_PART_LENGTH)
-    .replace(/^-+|-+$/g, '');
-  return gatewayPart ? `client-${gatewayPart}-${digest}` : `client-${digest}`;
+    .slice(0, DIGEST_LENGTH);
+  return `client-${digest}`;
 }
 
 export function buildPod(config: ProvisionerConfig, request: ProvisionRequest): V1Pod {
@@ -49,6 +44,7 @@ export function buildPod(config: ProvisionerConfig, request: ProvisionRequest): 
   const annotations: Record<string, string> = {
     [ANNOTATIONS.eventSource]: request.eventSource,
     [ANNOTATIONS.eventId]: request.eventId,
+    [FINGERPRINT_ANNOTATION]: fingerprintAnnotation(request),
   };
   if (request.message !== undefined) annotations[ANNOTATIONS.message] = request.message;
   if (config.gatewayLabel) labels[config.gatewayLabel] = request.gatewayName;
@@ -92,20 +88,19 @@ function clientContainer(config: ProvisionerConfig, overrides: PodOverrides): V1
   };
 }
 
-/** Whether an existing pod was made for this very request (a redelivery of the same event). */
-export function isPodForRequest(
-  pod: V1Pod,
-  config: ProvisionerConfig,
-  request: ProvisionRequest,
-): boolean {
+/** Whether an existing pod was made for this event (`source` and `id`), whatever it asked. */
+export function isPodForEvent(pod: V1Pod, request: ProvisionRequest): boolean {
   const annotations = pod.metadata?.annotations ?? {};
-  const labels = pod.metadata?.labels ?? {};
-  const gateway = config.gatewayLabel
-    ? labels[config.gatewayLabel]
-    : config.gatewayAnnotation && annotations[config.gatewayAnnotation];
   return (
     annotations[ANNOTATIONS.eventSource] === request.eventSource &&
-    annotations[ANNOTATIONS.eventId] === request.eventId &&
-    gateway === request.gatewayName
+    annotations[ANNOTATIONS.eventId] === request.eventId
   );
+}
+
+/** The gateway a pod was made for: its label, else its annotation. */
+export function gatewayOf(pod: V1Pod, config: ProvisionerConfig): string | undefined {
+  if (config.gatewayLabel) return pod.metadata?.labels?.[config.gatewayLabel];
+  return config.gatewayAnnotation
+    ? pod.metadata?.annotations?.[config.gatewayAnnotation]
+    : undefined;
 }

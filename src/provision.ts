@@ -1,9 +1,10 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
 import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
+import { differencesFrom } from './fingerprint.ts';
 import type { ApiFailure, KubeClient } from './kube.ts';
 import { timeApiCall } from './metrics.ts';
-import { buildPod, isPodForRequest } from './pod.ts';
+import { buildPod, gatewayOf, isPodForEvent } from './pod.ts';
 import type { ProvisionRequest } from './request.ts';
 import { waitUntilScheduled } from './schedule.ts';
 
@@ -80,17 +81,24 @@ export async function provision(
         timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
       limits,
     );
-    if (isPodForRequest(existing, config, request)) return 'existed';
-    throw new ApiCallError(
-      {
-        reason: 'AlreadyExists',
-        message: `pod "${name}" in namespace "${namespace}" already exists and was not created for this event (source "${request.eventSource}", id "${request.eventId}", gateway "${request.gatewayName}")`,
-        code: 409,
-        retryAfterSeconds: undefined,
-      },
-      false,
+    if (!isPodForEvent(existing, request)) {
+      throw alreadyExists(
+        `pod "${name}" in namespace "${namespace}" already exists and was not created for this event (source "${request.eventSource}", id "${request.eventId}")`,
+      );
+    }
+    const differences = differencesFrom(existing, gatewayOf(existing, config), request);
+    if (differences.length === 0) return 'existed';
+    throw alreadyExists(
+      `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else: ${differences.join(', ')} differ(s). An event id stands for one content: send other data under a new id`,
     );
   }
+}
+
+function alreadyExists(message: string): ApiCallError {
+  return new ApiCallError(
+    { reason: 'AlreadyExists', message, code: 409, retryAfterSeconds: undefined },
+    false,
+  );
 }
 
 function asOutcome(error: unknown): ProvisionOutcome {

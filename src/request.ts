@@ -2,6 +2,7 @@
 import type { ProvisionerConfig } from './config.ts';
 import { isLabelValue } from './names.ts';
 import { type PodOverrides, readOverrides } from './overrides.ts';
+import { tracingProblem } from './tracing.ts';
 
 export const PENDING_TYPE = 'io.podgateway.client.pending';
 
@@ -52,6 +53,8 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
       return reject(`event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
     }
   }
+  const tracing = tracingProblem(event);
+  if (tracing) return reject(tracing);
   const field = decodeData(event.data, event.datacontenttype);
   if (typeof field === 'string') return reject(field);
 

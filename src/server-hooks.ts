@@ -8,6 +8,7 @@
 //   ids become one id "a, b"), which would make a pod for an event nobody sent.
 import { subscribe } from 'node:diagnostics_channel';
 import { type EventLogger, reportEvent } from './observe.ts';
+import { describeValidationError, headerAttributes } from './validation-errors.ts';
 
 /** The parts of a Fastify request used here. */
 interface HookRequest {
@@ -84,11 +85,14 @@ function isInitialization(message: unknown): message is { fastify: HookableServe
 }
 
 function addHooks(server: HookableServer): void {
-  // A request Node's HTTP parser refuses (a bad header line, framing, headers over the limit)
-  // gets its 400 or 431 from Fastify's clientError handler, with no request to hook.
+  // A request Node's HTTP parser refuses (a bad header line, framing, headers over the limit) or
+  // that does not arrive in time gets its 400, 431 or 408 from Fastify's clientError handler,
+  // with no request to hook.
   server.server.on('clientError', (error) => {
     const code = 'code' in error ? String(error.code) : '';
-    if (code.startsWith('HPE_')) reportUnparsedRequest(server.log, code, error.message);
+    if (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      reportUnparsedRequest(server.log, code, error.message);
+    }
   });
   // The runtime gives its health routes the log level `logLevel || 'warn'` of its whole
   // configuration: at FUNC_LOG_LEVEL=info every probe of the kubelet was two lines.
@@ -141,29 +145,20 @@ export function repeatedEventHeaders(rawHeaders: readonly string[]): string[] {
   return [...repeated];
 }
 
-/** What the runtime's error says, in one line: the SDK's validation errors field by field. */
+/** What the runtime's error says, in one line. */
 function describeRuntimeError(request: HookRequest, error: Error): string {
-  const contentType = headerValue(request, 'content-type') ?? '';
+  const contentType = headerText(request, 'content-type') ?? '';
   if (error instanceof SyntaxError && contentType.includes('json')) {
     return `the body is not valid JSON (content-type ${contentType}): ${error.message}`;
   }
-  const fields = 'errors' in error && Array.isArray(error.errors) ? error.errors : [];
-  const problems = fields.map(describeSchemaError).filter(Boolean);
-  if (problems.length > 0) return `not a valid CloudEvent: ${problems.join('; ')}`;
-  return error.message.split('\n')[0] ?? error.message;
-}
-
-/** An ajv error of the SDK's schema: `source must match format "uri-reference"`. */
-function describeSchemaError(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return '';
-  const path = 'instancePath' in error ? String(error.instancePath).replace(/^\//, '') : '';
-  const message = 'message' in error ? String(error.message) : '';
-  return `${path || 'the event'} ${message}`.trim();
+  return describeValidationError(error);
 }
 
 /** Kubernetes-style reasons for the statuses the runtime answers with. */
 const REASONS: Readonly<Record<number, string>> = {
   400: 'BadRequest',
+  403: 'Forbidden',
+  408: 'RequestTimeout',
   406: 'NotAcceptable',
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
@@ -175,14 +170,13 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
   reportEvent(
     request.log,
     {
-      eventId: headerValue(request, 'ce-id'),
-      source: headerValue(request, 'ce-source'),
+      ...headerAttributes(request.headers),
       outcome: serverError ? 'unavailable' : 'rejected',
       reason: REASONS[status] ?? (serverError ? 'InternalError' : 'BadRequest'),
       gateway: undefined,
       pod: undefined,
       namespace: undefined,
-      message: refusals.get(request) ?? `answered HTTP ${status} by the runtime`,
+      message: refusals.get(request) ?? `answered HTTP ${status} before the function saw it`,
     },
     undefined,
     reply.elapsedTime / 1000,
@@ -190,14 +184,19 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
 }
 
 function reportUnparsedRequest(log: EventLogger, code: string, detail: string): void {
-  const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+  const reason =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? 'RequestHeaderFieldsTooLarge'
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'RequestTimeout'
+        : 'BadRequest';
   reportEvent(
     log,
     {
       eventId: undefined,
       source: undefined,
       outcome: 'rejected',
-      reason: tooLarge ? 'RequestHeaderFieldsTooLarge' : 'BadRequest',
+      reason,
       gateway: undefined,
       pod: undefined,
       namespace: undefined,
@@ -208,7 +207,7 @@ function reportUnparsedRequest(log: EventLogger, code: string, detail: string): 
   );
 }
 
-function headerValue(request: HookRequest, name: string): string | undefined {
+function headerText(request: HookRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -33,7 +33,10 @@ export const SINK_DEFAULTS: SinkOptions = { attempts: 3, timeoutMs: 5000, backof
 /** Retry-After sent to the producer when the sink could not take the reply. */
 export const SINK_RETRY_AFTER_SECONDS = 5;
 
-/** The sink URL from K_SINK; undefined when unset or empty. Throws a ConfigError naming K_SINK. */
+/**
+ * The sink URL from K_SINK; undefined when unset or empty. Throws a ConfigError naming K_SINK,
+ * which never repeats the value: it may hold a secret.
+ */
 export function readSink(env: Environment): URL | undefined {
   const value = env.K_SINK?.trim();
   if (value === undefined || value === '') return undefined;
@@ -41,12 +44,23 @@ export function readSink(env: Environment): URL | undefined {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError('K_SINK', `"${value}" is not an absolute URL`);
+    throw new ConfigError('K_SINK', 'is not an absolute URL (the value is not repeated here)');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError('K_SINK', `"${value}" is not an http or https URL`);
+    throw new ConfigError('K_SINK', `is a ${url.protocol} URL; an http or https URL is needed`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new ConfigError(
+      'K_SINK',
+      'carries credentials (user:password@host): they would travel with every reply and show wherever the URL is printed; give the sink a URL without them (the value is not repeated here)',
+    );
   }
   return url;
+}
+
+/** The sink for the log: scheme, host and path; a query string, which may hold a token, is not shown. */
+export function describeSinkUrl(url: URL): string {
+  return `${url.origin}${url.pathname}${url.search ? '?…' : ''}`;
 }
 
 export type SinkDelivery =
@@ -99,9 +113,15 @@ export function sinkAnswer(delivery: SinkDelivery): StructuredReturn {
     headers: { 'retry-after': String(SINK_RETRY_AFTER_SECONDS) },
     body: {
       error: 'SinkUnavailable',
-      message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${delivery.problem}`,
+      // The cause (an address, the sink's own answer) goes to the log, not to the producer.
+      message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${publicSummary(delivery.problem)} (the function's log has the details)`,
     },
   };
+}
+
+/** The problem without what follows its first `:`: the sink's address, or its answer's body. */
+function publicSummary(problem: string): string {
+  return problem.split(':', 1)[0] ?? '';
 }
 
 /** An answer from the sink other than 2xx. */

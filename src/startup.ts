@@ -10,7 +10,7 @@ import {
   parseAll,
 } from './config.ts';
 import { type KubeClient, makeKubeClient } from './kube.ts';
-import { makeSink, readSink, type Sink } from './sink.ts';
+import { describeSinkUrl, makeSink, readSink, type Sink } from './sink.ts';
 
 export interface Provisioner {
   readonly config: ProvisionerConfig;
@@ -86,7 +86,7 @@ export function settingsLine({ config, kube, sink }: Provisioner): string {
     : 'any gateway';
   const done =
     config.waitFor === 'scheduled' ? 'once the pod is scheduled' : 'once the pod is created';
-  const replies = sink ? `to K_SINK ${sink.url}` : 'in the HTTP response';
+  const replies = sink ? `to K_SINK ${describeSinkUrl(sink.url)}` : 'in the HTTP response';
   return [
     `${PREFIX}: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     gateways,

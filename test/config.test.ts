@@ -97,7 +97,24 @@ describe('configuration', () => {
       { ALLOWED_OVERRIDES: 'image' },
       /is empty while ALLOWED_OVERRIDES allows image/,
     ],
-    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'a*b' }, /a prefix ending in a single trailing \*/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'a*b' }, /a wildcard must stand for a whole path segment/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: '*' }, /"\*": a wildcard must stand for a whole path/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'ghcr.io/acme*' }, /"ghcr.io\/acme\*": a wildcard/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'registry.example.com*' }, /a wildcard must stand/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'curlimages/curl:../../evil' }, /not an image reference/],
+    ['CLIENT_IMAGE', { CLIENT_IMAGE: 'alpine/curl:' }, /not an image reference/],
+    ['API_TIMEOUT_MS', { API_TIMEOUT_MS: '3000000000' }, /above the maximum, 300000/],
+    ['EVENT_DEADLINE_MS', { EVENT_DEADLINE_MS: '3000000000' }, /above the maximum, 600000/],
+    ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '3000000000' }, /above the maximum, 600000/],
+    [
+      'CLIENT_ACTIVE_DEADLINE_SECONDS',
+      { CLIENT_ACTIVE_DEADLINE_SECONDS: '3000000000' },
+      /above the maximum, 2147483647/,
+    ],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/é' }, /is not a URI-reference/],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/\u0001' }, /is not a URI-reference/],
+    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
+    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
   ];
   for (const [variable, env, message] of invalid) {
     it(`rejects ${variable}=${JSON.stringify(Object.values(env)[0])}, naming the variable`, () => {

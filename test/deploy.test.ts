@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, DEFAULTS, type ProvisionerConfig, parseConfig } from '../src/config.ts';
+import { DEFAULT_BODY_LIMIT, RUNTIME_VARIABLES } from '../src/http-guard.ts';
 import { API_CALLS } from '../src/kube.ts';
 import { PENDING_TYPE } from '../src/request.ts';
 import { SINK_VARIABLES } from '../src/sink.ts';
@@ -32,8 +33,8 @@ import {
 
 const ARGO_DIR = join(DEPLOY_DIR, 'examples', 'argo-events');
 const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
-/** In deploy/ but applied on its own (`kubectl apply -f`): the optional dashboard. */
-const OPTIONAL = ['cloudevents-player.yaml'];
+/** In deploy/ but applied on its own (`kubectl apply -f`): the dashboard, the NetworkPolicy. */
+const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];
 /** The health endpoints of faas-js-runtime. */
 const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
 
@@ -314,7 +315,7 @@ describe('cross-checks between the code and the manifests', () => {
   it('service.yaml sets exactly the variables src/config.ts CONFIG_VARIABLES reads, to valid values', () => {
     assertSameNames(
       serviceEnv.map((e) => e.name),
-      CONFIG_VARIABLES,
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
       'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts)',
     );
     // parseConfig (in before) threw if a value was invalid; K_SINK comes from the platform.
@@ -333,7 +334,7 @@ describe('cross-checks between the code and the manifests', () => {
     }));
     assertSameNames(
       funcEnv.map((e) => e.name),
-      CONFIG_VARIABLES,
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
       'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts)',
     );
     const byName = (list: Array<{ name: string; value: string }>) =>
@@ -363,10 +364,18 @@ describe('cross-checks between the code and the manifests', () => {
       assert.ok(at(container, 'resources', part, 'memory'), `resources.${part}.memory`);
       assert.ok(at(container, 'resources', part, 'cpu'), `resources.${part}.cpu`);
     }
+    const { concurrency, ...funcLimits } = obj(
+      at(funcYaml, 'deploy', 'options', 'resources', 'limits'),
+    );
     assert.deepEqual(
-      at(funcYaml, 'deploy', 'options', 'resources'),
+      { ...obj(at(funcYaml, 'deploy', 'options', 'resources')), limits: funcLimits },
       at(container, 'resources'),
       'func.yaml deploy.options.resources and service.yaml agree',
+    );
+    assert.equal(
+      concurrency,
+      at(service.doc, 'spec', 'template', 'spec', 'containerConcurrency'),
+      'func.yaml limits.concurrency is service.yaml containerConcurrency',
     );
   });
 
@@ -504,5 +513,48 @@ describe('the Argo Events example (shape checked by hand: no schema package for 
     assert.equal(binding.namespace, service.namespace);
     const sink = obj(at(binding.doc, 'spec', 'sink', 'ref'));
     assert.ok(argo.some((m) => m.kind === sink.kind && m.name === sink.name));
+  });
+});
+
+describe('exposure and load limits (issue 9)', () => {
+  const visibility = 'networking.knative.dev/visibility';
+
+  it('the Service is cluster-local, in service.yaml and through func.yaml deploy.labels', () => {
+    assert.equal(obj(at(service.doc, 'metadata', 'labels'))[visibility], 'cluster-local');
+    const labels = arr(at(funcYaml, 'deploy', 'labels')).map((entry) => [
+      str(obj(entry).key),
+      str(obj(entry).value),
+    ]);
+    assert.deepEqual(Object.fromEntries(labels)[visibility], 'cluster-local');
+  });
+
+  it('bounds the requests a pod handles at once, and the size of each', () => {
+    const concurrency = at(service.doc, 'spec', 'template', 'spec', 'containerConcurrency');
+    assert.ok(
+      typeof concurrency === 'number' && concurrency > 0 && concurrency <= 100,
+      String(concurrency),
+    );
+    const bodyLimit = serviceEnv.find((e) => e.name === 'FUNC_BODY_LIMIT')?.value;
+    assert.equal(bodyLimit, String(DEFAULT_BODY_LIMIT));
+  });
+
+  it('caps every resource a client pod may use, ephemeral storage included', () => {
+    for (const resource of ['cpu', 'memory', 'ephemeral-storage']) {
+      assert.ok(config.clientResources.limits[resource], `CLIENT_LIMITS sets no ${resource}`);
+    }
+  });
+
+  it('the optional NetworkPolicy selects the function’s pods and admits only the Knative data plane', () => {
+    const policy = only(optional, 'NetworkPolicy');
+    assert.equal(policy.namespace, service.namespace);
+    assert.deepEqual(at(policy.doc, 'spec', 'podSelector', 'matchLabels'), {
+      'serving.knative.dev/service': service.name,
+    });
+    assert.deepEqual(at(policy.doc, 'spec', 'policyTypes'), ['Ingress']);
+    const namespaces = arr(at(policy.doc, 'spec', 'ingress', 0, 'from')).map((peer) =>
+      str(at(peer, 'namespaceSelector', 'matchLabels', 'kubernetes.io/metadata.name')),
+    );
+    assert.deepEqual(namespaces.sort(), ['knative-eventing', 'knative-serving', 'kourier-system']);
+    assert.equal(arr(at(policy.doc, 'spec', 'ingress')).length, 1, 'one rule, no other peers');
   });
 });

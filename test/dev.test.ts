@@ -131,9 +131,12 @@ describe('npm run dev, then npm run invoke', () => {
     assert.equal(code, 0, output);
     assert.match(output, /HTTP 200/);
     assert.match(output, /type\s+io\.podgateway\.client\.scheduling\.done/);
-    const pod = /pod_name\s+(client-foo-[0-9a-f]{12})/.exec(output)?.[1];
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(output)?.[1];
     assert.ok(pod, output);
-    assert.match(output, /✓ done: pod client-foo-\w+ created in namespace client-system/);
+    assert.match(
+      output,
+      /✓ done: pod client-\w+ created in namespace client-system for gateway foo/,
+    );
     await waitFor(
       devOutput,
       dev,
@@ -228,7 +231,7 @@ describe('npm run dev, then npm run invoke', () => {
   it('invoke --file sends the samples', async () => {
     const bar = await invoke(port, '--file', 'samples/pending-bar.json');
     assert.equal(bar.code, 0, bar.output);
-    assert.match(bar.output, /✓ done: pod client-bar-/);
+    assert.match(bar.output, /✓ done: pod client-\w+ created .* for gateway bar/);
     const unknown = await invoke(port, '--file', 'samples/pending-unknown-gateway.json');
     assert.equal(unknown.code, 1, unknown.output);
     assert.match(unknown.output, /✗ failed \(UnknownGateway\): gateway "baz" is not one of/);

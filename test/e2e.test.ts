@@ -40,7 +40,6 @@ for (const mode of MODES) {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.event?.type, DONE_TYPE);
       const podName = podNameFor({
-        gatewayName: 'foo',
         eventId: event.id,
         eventSource: event.source,
       });
@@ -199,7 +198,6 @@ describe('Kubernetes API errors become failed replies with the API’s reason', 
   it('AlreadyExists: a pod of the same name made for another event is not claimed', async () => {
     const event = pendingEvent({ gateway_name: 'foo' });
     const name = podNameFor({
-      gatewayName: 'foo',
       eventId: event.id,
       eventSource: event.source,
     });

@@ -100,7 +100,7 @@ describe('the redelivering client', () => {
       }
       if (step === 'done') {
         res.writeHead(200, { 'ce-type': DONE_TYPE, 'content-type': 'application/json' });
-        res.end('{"pod_name":"client-foo-0123456789ab"}');
+        res.end('{"pod_name":"client-0123456789abcdef0123"}');
         return;
       }
       res.writeHead(step ?? 500, step === 503 ? { 'retry-after': '0' } : {});
@@ -127,7 +127,7 @@ describe('the redelivering client', () => {
         delivery.attempts.map((a) => a.answer.kind),
         ['status', 'connection', 'status', 'status', 'done'],
       );
-      assert.deepEqual(delivery.final, { kind: 'done', podName: 'client-foo-0123456789ab' });
+      assert.deepEqual(delivery.final, { kind: 'done', podName: 'client-0123456789abcdef0123' });
     } finally {
       await fake.close();
     }

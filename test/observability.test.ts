@@ -277,7 +277,6 @@ describe('logs', () => {
     assert.equal(
       created.pod,
       podNameFor({
-        gatewayName: 'foo',
         eventId: createdIds[0] ?? '',
         eventSource: '/tests/producer',
       }),

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../src/config.ts';
+import { differencesFrom, FINGERPRINT_ANNOTATION } from '../src/fingerprint.ts';
 import { isDns1123Subdomain } from '../src/names.ts';
-import { ANNOTATIONS, buildPod, isPodForRequest, podNameFor } from '../src/pod.ts';
+import { ANNOTATIONS, buildPod, gatewayOf, isPodForEvent, podNameFor } from '../src/pod.ts';
 import type { ProvisionRequest } from '../src/request.ts';
 
 const request: ProvisionRequest = {
@@ -22,17 +23,17 @@ describe('the client pod', () => {
       podNameFor({ ...request, eventSource: '/a', eventId: 'b\nc' }),
       podNameFor({ ...request, eventSource: '/a\nb', eventId: 'c' }),
     );
-    assert.match(podNameFor(request), /^client-foo-[0-9a-f]{12}$/);
+    assert.match(podNameFor(request), /^client-[0-9a-f]{20}$/);
   });
 
-  it('has a valid DNS-1123 name whatever the gateway and event attributes', () => {
-    const awkward = ['Foo_Bar.baz', '___', 'A'.repeat(63), 'x.y.z'];
-    for (const gatewayName of awkward) {
-      const name = podNameFor({
-        gatewayName,
-        eventId: 'ID with spaces/ünïcode',
-        eventSource: 'urn:x',
-      });
+  it('is named from the source and id only: another gateway for the same event meets the same pod', () => {
+    const other: ProvisionRequest = { ...request, gatewayName: 'bar' };
+    assert.equal(podNameFor(request), podNameFor(other));
+  });
+
+  it('has a valid DNS-1123 name of at most 63 characters whatever the event attributes', () => {
+    for (const eventId of ['ID with spaces/ünïcode', 'A'.repeat(1024), '\u0000']) {
+      const name = podNameFor({ eventId, eventSource: 'urn:x' });
       assert.ok(isDns1123Subdomain(name) && name.length <= 63, name);
     }
   });
@@ -79,7 +80,7 @@ describe('the client pod', () => {
     });
     assert.deepEqual(container?.resources, {
       requests: { cpu: '10m', memory: '16Mi' },
-      limits: { cpu: '100m', memory: '64Mi' },
+      limits: { cpu: '100m', memory: '64Mi', 'ephemeral-storage': '128Mi' },
     });
     assert.equal(pod.spec?.activeDeadlineSeconds, undefined);
   });
@@ -116,7 +117,11 @@ describe('the client pod', () => {
     assert.deepEqual(container?.command, ['sh', '-c']);
     assert.deepEqual(container?.args, ['echo hi']);
     assert.deepEqual(container?.env, [{ name: 'HTTP_PROXY', value: 'http://proxy:3128' }]);
-    assert.deepEqual(container?.resources?.limits, { cpu: '100m', memory: '32Mi' });
+    assert.deepEqual(container?.resources?.limits, {
+      cpu: '100m',
+      memory: '32Mi',
+      'ephemeral-storage': '128Mi',
+    });
   });
 
   it('uses the configured keys and leaves out a disabled one', () => {
@@ -128,13 +133,45 @@ describe('the client pod', () => {
     assert.equal(pod.metadata?.annotations?.setGateway, undefined);
   });
 
-  it('recognises the pod of the same event only', () => {
+  it('recognises the pod of the same event, and reads its gateway from the label or annotation', () => {
     const config = parseConfig({});
     const pod = buildPod(config, request);
-    assert.ok(isPodForRequest(pod, config, request));
-    assert.ok(!isPodForRequest(pod, config, { ...request, eventId: 'e-2' }));
-    assert.ok(!isPodForRequest(pod, config, { ...request, gatewayName: 'bar' }));
+    assert.ok(isPodForEvent(pod, request));
+    assert.ok(!isPodForEvent(pod, { ...request, eventId: 'e-2' }));
+    assert.equal(gatewayOf(pod, config), 'foo');
     const annotationOnly = parseConfig({ GATEWAY_LABEL: '' });
-    assert.ok(isPodForRequest(buildPod(annotationOnly, request), annotationOnly, request));
+    assert.equal(gatewayOf(buildPod(annotationOnly, request), annotationOnly), 'foo');
+  });
+});
+
+describe('what a pod was made for', () => {
+  const config = parseConfig({});
+  const withEnv = (env: Record<string, string>): ProvisionRequest => ({
+    ...request,
+    overrides: { env, resources: { limits: { cpu: '50m', memory: '32Mi' } } },
+  });
+
+  it('is the same for a redelivery, whatever the order of the keys', () => {
+    const pod = buildPod(config, withEnv({ A: '1', B: '2' }));
+    assert.deepEqual(differencesFrom(pod, gatewayOf(pod, config), withEnv({ B: '2', A: '1' })), []);
+  });
+
+  it('names each part that differs', () => {
+    const pod = buildPod(config, withEnv({ A: '1' }));
+    const other: ProvisionRequest = { ...withEnv({ A: '2' }), gatewayName: 'bar', message: 'hi' };
+    assert.deepEqual(differencesFrom(pod, gatewayOf(pod, config), other), [
+      'gateway_name ("foo" then, "bar" now)',
+      'message',
+      'env',
+    ]);
+  });
+
+  it('compares the gateway alone on a pod made before digests were kept', () => {
+    const pod = buildPod(config, request);
+    delete pod.metadata?.annotations?.[FINGERPRINT_ANNOTATION];
+    assert.deepEqual(
+      differencesFrom(pod, gatewayOf(pod, config), { ...request, message: 'x' }),
+      [],
+    );
   });
 });

@@ -255,9 +255,7 @@ describe('podNameFor, for any source, id and gateway', () => {
           selector: ([s, i]) => JSON.stringify([s, i]),
         }),
         (pairs) => {
-          const names = pairs.map(([eventSource, eventId]) =>
-            podNameFor({ gatewayName: 'foo', eventSource, eventId }),
-          );
+          const names = pairs.map(([eventSource, eventId]) => podNameFor({ eventSource, eventId }));
           assert.equal(new Set(names).size, names.length);
         },
       ),
@@ -266,8 +264,7 @@ describe('podNameFor, for any source, id and gateway', () => {
   });
 
   it('keeps source and id apart when either contains a newline', () => {
-    const name = (eventSource: string, eventId: string) =>
-      podNameFor({ gatewayName: 'foo', eventSource, eventId });
+    const name = (eventSource: string, eventId: string) => podNameFor({ eventSource, eventId });
     assert.notEqual(name('/a', 'b\nc'), name('/a\nb', 'c'));
   });
 });

@@ -6,8 +6,8 @@ import type { CorpusCase, Expectation } from './corpus.ts';
 
 const PENDING = 'io.podgateway.client.pending';
 const SOURCE = '/corpus';
-/** The runtime's default body limit (FUNC_BODY_LIMIT): 1 MiB. */
-export const BODY_LIMIT = 1024 * 1024;
+/** The function's default body limit (src/http-guard.ts; FUNC_BODY_LIMIT unset): 64 KiB. */
+export const BODY_LIMIT = 64 * 1024;
 
 type Mode = 'binary' | 'structured';
 const MODES: readonly Mode[] = ['binary', 'structured'];
@@ -266,11 +266,7 @@ function messages(): CorpusCase[] {
     ['true', 'true', 'data\\.message must be a string when present, got a boolean'],
     ['null', 'null', 'data\\.message must be a string when present, got null'],
     ['1025 characters', JSON.stringify('m'.repeat(1025)), 'data\\.message is longer than 1024'],
-    [
-      '100000 characters',
-      JSON.stringify('m'.repeat(100_000)),
-      'data\\.message is longer than 1024',
-    ],
+    ['60000 characters', JSON.stringify('m'.repeat(60_000)), 'data\\.message is longer than 1024'],
     [
       '513 emoji (1026 UTF-16 units)',
       JSON.stringify('\u{1f642}'.repeat(513)),
@@ -487,7 +483,10 @@ function binaryAttributes(): CorpusCase[] {
       { 'ce-id': '' },
     ],
     [
-      { name: 'no ce-source', expect: rejected("required property 'source'|missing: ce-source") },
+      {
+        name: 'no ce-source',
+        expect: rejected("required property 'source'|missing: ce-source|ce-source is missing"),
+      },
       {
         'ce-source': null,
       },
@@ -495,7 +494,9 @@ function binaryAttributes(): CorpusCase[] {
     [
       {
         name: 'empty ce-source',
-        expect: rejected("source.*fewer than 1 characters|required property 'source'"),
+        expect: rejected(
+          "source.*fewer than 1 characters|required property 'source'|ce-source must be a non-empty string",
+        ),
       },
       { 'ce-source': '' },
     ],
@@ -518,13 +519,21 @@ function binaryAttributes(): CorpusCase[] {
       },
     ],
     [
-      { name: 'no ce-type', expect: rejected("required property 'type'|missing: ce-type") },
+      {
+        name: 'no ce-type',
+        expect: rejected("required property 'type'|missing: ce-type|ce-type is missing"),
+      },
       {
         'ce-type': null,
       },
     ],
     [
-      { name: 'empty ce-type', expect: rejected('type.*fewer than 1 characters|missing: ce-type') },
+      {
+        name: 'empty ce-type',
+        expect: rejected(
+          'type.*fewer than 1 characters|missing: ce-type|ce-type must be a non-empty string',
+        ),
+      },
       {
         'ce-type': '',
       },
@@ -626,19 +635,55 @@ function structuredAttributes(): CorpusCase[] {
     ],
     [{ name: 'empty id', expect: rejected('\\bid\\b') }, { id: '' }],
     [{ name: 'id null', expect: rejected('\\bid\\b') }, { id: null }],
-    [{ name: 'id a number', expect: rejected('/id.*must be string') }, { id: 5 }],
-    [{ name: 'id an object', expect: rejected('/id.*must be string') }, { id: { a: 1 } }],
-    [{ name: 'no source', expect: rejected("required property 'source'") }, { source: undefined }],
+    [
+      {
+        name: 'id a number',
+        expect: rejected('/id.*must be string|\\bid must be a non-empty string'),
+      },
+      { id: 5 },
+    ],
+    [
+      {
+        name: 'id an object',
+        expect: rejected('/id.*must be string|\\bid must be a non-empty string'),
+      },
+      { id: { a: 1 } },
+    ],
+    [
+      { name: 'no source', expect: rejected("required property 'source'|\\bsource is missing") },
+      { source: undefined },
+    ],
     [
       { name: 'empty source', expect: rejected("required property 'source'|source") },
       {
         source: '',
       },
     ],
-    [{ name: 'source a number', expect: rejected('/source.*must be string') }, { source: 5 }],
-    [{ name: 'no type', expect: rejected("required property 'type'") }, { type: undefined }],
-    [{ name: 'empty type', expect: rejected("required property 'type'|/type") }, { type: '' }],
-    [{ name: 'type a number', expect: rejected('/type.*must be string') }, { type: 5 }],
+    [
+      {
+        name: 'source a number',
+        expect: rejected('/source.*must be string|\\bsource must be a non-empty string'),
+      },
+      { source: 5 },
+    ],
+    [
+      { name: 'no type', expect: rejected("required property 'type'|\\btype is missing") },
+      { type: undefined },
+    ],
+    [
+      {
+        name: 'empty type',
+        expect: rejected("required property 'type'|/type|\\btype must be a non-empty string"),
+      },
+      { type: '' },
+    ],
+    [
+      {
+        name: 'type a number',
+        expect: rejected('/type.*must be string|\\btype must be a non-empty string'),
+      },
+      { type: 5 },
+    ],
     [
       {
         name: 'no specversion',
@@ -752,6 +797,11 @@ function sizes(): CorpusCase[] {
   const padded = paddedTo(2 * BODY_LIMIT);
   const cases: CorpusCase[] = [
     binary(family, { name: 'body of 2 MiB', expect: tooLarge }, padded),
+    binary(
+      family,
+      { name: 'body of 1 MiB, the runtime’s own limit', expect: tooLarge },
+      paddedTo(1024 * 1024),
+    ),
     structured(family, { name: 'body of 2 MiB', expect: tooLarge }, padded),
     binary(
       family,
@@ -794,7 +844,7 @@ function sizes(): CorpusCase[] {
     ),
     binary(
       family,
-      { name: 'a 12 KB traceparent', expect: invalidGateway('foo,bar') },
+      { name: 'a 12 KB traceparent', expect: rejected('^traceparent "t+….* is not a W3C') },
       BAD_GATEWAY_DATA,
       { 'ce-traceparent': 't'.repeat(12_000) },
     ),
@@ -829,5 +879,59 @@ export function generatedCases(): CorpusCase[] {
     ...binaryAttributes(),
     ...structuredAttributes(),
     ...sizes(),
+    ...replyHeaders(),
   ];
+}
+
+/**
+ * Attributes copied into the reply's headers (traceparent, tracestate) that no header can carry
+ * or that are not in the W3C form: refused before any pod (issue 9), in structured mode, where
+ * JSON can hold any character, and in binary mode where HTTP lets it through.
+ */
+function replyHeaders(): CorpusCase[] {
+  const family = 'reply headers';
+  const parent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const structuredOnly: ReadonlyArray<readonly [string, string, string]> = [
+    ['traceparent with CR LF', 'traceparent', `${parent}\r\nx-evil: 1`],
+    ['traceparent with NUL', 'traceparent', `${parent}\u0000`],
+    ['traceparent with a non-ASCII character', 'traceparent', `${parent.slice(0, -1)}é`],
+    ['tracestate with CR LF', 'tracestate', 'congo=t61rcWkgMzE\r\nx-evil: 1'],
+    ['tracestate with NUL', 'tracestate', 'congo=t61rcWkgMzE\u0000'],
+    ['tracestate with a non-ASCII character', 'tracestate', 'congo=ünïcode'],
+  ];
+  const both: ReadonlyArray<readonly [string, string, string]> = [
+    ['traceparent not in the W3C form', 'traceparent', 'abc'],
+    ['traceparent in uppercase hex', 'traceparent', parent.toUpperCase()],
+    ['traceparent of version ff', 'traceparent', `ff${parent.slice(2)}`],
+    ['traceparent with a zero trace id', 'traceparent', `00-${'0'.repeat(32)}-b7ad6b7169203331-01`],
+    [
+      'traceparent with a zero parent id',
+      'traceparent',
+      `00-0af7651916cd43dd8448eb211c80319c-${'0'.repeat(16)}-01`,
+    ],
+    ['traceparent of version 00 with more fields', 'traceparent', `${parent}-extra`],
+    ['tracestate without =', 'tracestate', 'congo'],
+    ['tracestate of 600 characters', 'tracestate', `congo=${'t'.repeat(594)}`],
+    [
+      'tracestate of 33 members',
+      'tracestate',
+      Array.from({ length: 33 }, (_, i) => `k${i}=v`).join(','),
+    ],
+  ];
+  const expect = (attribute: string) => rejected(`^${attribute} .* is not a W3C ${attribute}`);
+  const cases: CorpusCase[] = [];
+  for (const [name, attribute, value] of structuredOnly) {
+    cases.push(
+      structured(family, { name, expect: expect(attribute) }, GOOD_DATA, { [attribute]: value }),
+    );
+  }
+  for (const [name, attribute, value] of both) {
+    cases.push(
+      binary(family, { name, expect: expect(attribute) }, GOOD_DATA, {
+        [`ce-${attribute}`]: value,
+      }),
+      structured(family, { name, expect: expect(attribute) }, GOOD_DATA, { [attribute]: value }),
+    );
+  }
+  return cases;
 }

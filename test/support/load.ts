@@ -389,7 +389,6 @@ function tally(
   for (const event of events) {
     expected.set(
       podNameFor({
-        gatewayName: event.gatewayName,
         eventId: event.id,
         eventSource: event.source,
       }),

@@ -10,6 +10,8 @@ import type { IService as IKnativeService } from '@kubernetes-models/knative/ser
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
 import type { ISinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
 import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import type { INamespace, IServiceAccount } from 'kubernetes-models/v1';
@@ -86,6 +88,10 @@ const VALIDATORS: ReadonlyMap<string, Validate> = new Map<string, Validate>([
   ['v1/Namespace', (doc) => new Namespace(doc as unknown as INamespace).validate()],
   ['v1/ServiceAccount', (doc) => new ServiceAccount(doc as unknown as IServiceAccount).validate()],
   ['rbac.authorization.k8s.io/v1/Role', (doc) => new Role(doc as unknown as IRole).validate()],
+  [
+    'networking.k8s.io/v1/NetworkPolicy',
+    (doc) => new NetworkPolicy(doc as unknown as INetworkPolicy).validate(),
+  ],
   [
     'rbac.authorization.k8s.io/v1/RoleBinding',
     (doc) => new RoleBinding(doc as unknown as IRoleBinding).validate(),
