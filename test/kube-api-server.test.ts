@@ -648,7 +648,7 @@ describe('kube API test server through the real client', () => {
     assert.throws(() => server.addPod(pod('Bad')), /422 Pod "Bad" is invalid/);
   });
 
-  it('injects 429 with Retry-After, seen on the wire and on the ApiException', async () => {
+  it('injects API Priority and Fairness 429s: plain text with Retry-After, seen on the wire and on the ApiException', async () => {
     server.injectFault({
       method: 'GET',
       path: /\/pods$/,
@@ -659,9 +659,9 @@ describe('kube API test server through the real client', () => {
     const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods');
     assert.equal(response.status, 429);
     assert.equal(response.headers['retry-after'], '3');
-    const status = JSON.parse(response.body) as Status;
-    assert.equal(status.reason, 'TooManyRequests');
-    assert.equal(status.details?.retryAfterSeconds, 3);
+    // API Priority and Fairness answers in plain text, not with a Status.
+    assert.equal(response.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(response.body, 'Too many requests, please try again later.\n');
     const error = await apiError(api.listNamespacedPod({ namespace: 'default' }));
     assert.equal(error.code, 429);
     assert.equal(error.headers['retry-after'], '3');
@@ -752,7 +752,7 @@ describe('kube API test server through the real client', () => {
 });
 
 describe('authentication and authorization', () => {
-  it('answers 401 Unauthorized for a wrong or missing token', async (t) => {
+  it('answers 401 Unauthorized for a wrong token', async (t) => {
     const server = await serverFor(t);
     const kc = new KubeConfig();
     kc.loadFromFile(await server.writeKubeconfig(freshDir()));
@@ -764,7 +764,9 @@ describe('authentication and authorization', () => {
     assert.equal(error.code, 401);
     // the generated client drops the body of a 401 (the spec declares one without a schema)
     assert.equal(error.body, undefined);
-    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', { token: null });
+    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', {
+      token: 'wrong',
+    });
     assert.equal(response.status, 401);
     assert.deepEqual(JSON.parse(response.body), {
       kind: 'Status',
@@ -775,6 +777,35 @@ describe('authentication and authorization', () => {
       reason: 'Unauthorized',
       code: 401,
     });
+  });
+
+  it('takes a request without credentials as system:anonymous: 403, but for health and version', async (t) => {
+    const server = await serverFor(t);
+    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', { token: null });
+    assert.equal(response.status, 403);
+    assert.deepEqual(JSON.parse(response.body), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default"',
+      reason: 'Forbidden',
+      details: { kind: 'pods' },
+      code: 403,
+    });
+    assert.equal((await raw(server, 'GET', '/version', { token: null })).status, 200);
+    assert.equal((await raw(server, 'GET', '/readyz', { token: null })).status, 200);
+    const api = await raw(server, 'GET', '/api', { token: null });
+    assert.equal(api.status, 403);
+    assert.equal(
+      (JSON.parse(api.body) as Status).message,
+      'forbidden: User "system:anonymous" cannot get path "/api"',
+    );
+    assert.deepEqual(
+      server.requests.map((r) => [r.user, r.credential]),
+      Array(4).fill(['system:anonymous', 'anonymous']),
+    );
   });
 
   it('answers 403 Forbidden naming the user, verb, resource and namespace', async (t) => {
