@@ -93,15 +93,28 @@ export function describeApiFailure(error: unknown): ApiFailure {
   const code: number = error.code;
   const status = parseStatus(error.body);
   const answered = `the Kubernetes API answered HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}`;
-  // A server-side failure says nothing about the request: one reason for all of them.
+  // API Priority and Fairness answers its 429 in plain text, not with a Status.
+  const detail = status?.message ?? plainText(error.body);
+  // A server-side failure says nothing about the request: one reason for all of them, but for
+  // an admission webhook the API server could not call (failurePolicy Fail).
   const unavailable = code >= 500;
+  const webhookDown = unavailable && detail?.includes('failed calling webhook') === true;
   return {
-    reason: unavailable ? 'ApiUnavailable' : status?.reason || reasonForCode(code),
-    message:
-      status?.message && !unavailable ? status.message : withDetail(answered, status?.message),
+    reason: webhookDown
+      ? 'WebhookUnavailable'
+      : unavailable
+        ? 'ApiUnavailable'
+        : status?.reason || reasonForCode(code),
+    message: status?.message && !unavailable ? status.message : withDetail(answered, detail),
     code,
     retryAfterSeconds: parseRetryAfter(error.headers['retry-after']),
   };
+}
+
+function plainText(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  const text = body.trim();
+  return text === '' || text.startsWith('{') ? undefined : text.slice(0, 200);
 }
 
 function withDetail(summary: string, detail: string | undefined): string {

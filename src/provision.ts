@@ -1,4 +1,6 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
+import type { V1Pod } from '@kubernetes/client-node';
+import { classifyRefusal } from './admission.ts';
 import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
 import type { ApiFailure, KubeClient } from './kube.ts';
@@ -61,25 +63,43 @@ export async function provision(
       };
   }
 
-  /** Creates the pod; on 409 reads it back: deterministic names make that a redelivery. */
+  /**
+   * Creates the pod. Whatever stands in the way, the pod may already exist for this very event
+   * (deterministic names make that a redelivery): on a 409, and on any other failure but an
+   * overloaded server's 429, the pod is read back before answering.
+   */
   async function createOrFind(): Promise<'created' | 'existed'> {
     try {
-      await callApi(
-        (options) =>
-          timeApiCall('create', () =>
+      return await callApi(
+        async (options) => {
+          await timeApiCall('create', () =>
             kube.api.createNamespacedPod({ namespace, body: pod }, options),
-          ),
+          );
+          return 'created' as const;
+        },
         limits,
+        (failure) => (failure.code === 429 ? Promise.resolve(undefined) : findOurs()),
       );
-      return 'created';
     } catch (error) {
-      if (!(error instanceof ApiCallError) || error.failure.code !== 409) throw error;
+      if (!(error instanceof ApiCallError) || error.failure.reason === 'PodTerminating')
+        throw error;
+      if (error.failure.code === 409) return afterConflict();
+      if (error.failure.code !== 429 && (await findOurs()) !== undefined) return 'existed';
+      throw error;
     }
-    const existing = await callApi(
-      (options) =>
-        timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
-      limits,
-    );
+  }
+
+  /** 409: the pod is there (or going). Ours and not terminating is a redelivery. */
+  async function afterConflict(): Promise<'existed'> {
+    let existing: V1Pod;
+    try {
+      existing = await readPod(limits);
+    } catch (error) {
+      // Gone between the create and the read: it was being deleted.
+      if (error instanceof ApiCallError && error.failure.code === 404) throw terminating(undefined);
+      throw error;
+    }
+    if (existing.metadata?.deletionTimestamp) throw terminating(existing);
     if (isPodForRequest(existing, config, request)) return 'existed';
     throw new ApiCallError(
       {
@@ -91,11 +111,55 @@ export async function provision(
       false,
     );
   }
+
+  /** 'existed' when the pod is there and was made for this event; undefined otherwise. */
+  async function findOurs(): Promise<'existed' | undefined> {
+    // Past the deadline, the read still gets one API timeout of its own.
+    const readLimits = {
+      ...limits,
+      deadline: Math.max(deadline, Date.now() + config.apiTimeoutMs),
+    };
+    const existing = await readPod(readLimits).catch(() => undefined);
+    if (existing === undefined || !isPodForRequest(existing, config, request)) return undefined;
+    if (existing.metadata?.deletionTimestamp) throw terminating(existing);
+    return 'existed';
+  }
+
+  function readPod(readLimits: CallLimits): Promise<V1Pod> {
+    return callApi(
+      (options) =>
+        timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
+      readLimits,
+    );
+  }
+
+  /** A pod being deleted is never `done`: the event comes again once it is gone. */
+  function terminating(existing: V1Pod | undefined): ApiCallError {
+    const until = existing?.metadata?.deletionTimestamp;
+    const seconds = until ? Math.ceil((new Date(until).getTime() - Date.now()) / 1000) : 1;
+    return new ApiCallError(
+      {
+        reason: 'PodTerminating',
+        message: `pod "${name}" in namespace "${namespace}" is being deleted; the event is to be delivered again once it is gone`,
+        code: 409,
+        retryAfterSeconds: Math.min(30, Math.max(1, seconds)),
+      },
+      true,
+    );
+  }
 }
 
+/** A failed call as the answer: retried later (503), or a final `failed` with its cause. */
 function asOutcome(error: unknown): ProvisionOutcome {
   if (!(error instanceof ApiCallError)) throw error;
-  return { kind: error.deadlineExceeded ? 'unavailable' : 'failed', failure: error.failure };
+  if (error.deadlineExceeded) return { kind: 'unavailable', failure: error.failure };
+  const refusal = classifyRefusal(error.failure);
+  if (refusal?.kind === 'retry') {
+    const { reason, retryAfterSeconds } = refusal;
+    return { kind: 'unavailable', failure: { ...error.failure, reason, retryAfterSeconds } };
+  }
+  const reason = refusal?.reason ?? error.failure.reason;
+  return { kind: 'failed', failure: { ...error.failure, reason } };
 }
 
 function failed(reason: string, message: string, code?: number): ProvisionOutcome {
