@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Environment } from './config.ts';
+import { type Environment, SERVICE_ACCOUNT_DIR } from './config.ts';
 import { PooledKubeConfig } from './connections.ts';
+import { useRotatingToken } from './token-file.ts';
 import { makeApiClient } from './transport.ts';
 
 export interface KubeClient {
@@ -37,6 +38,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   let origin: string;
   if (env.KUBERNETES_SERVICE_HOST) {
     kubeConfig.loadFromCluster();
+    useRotatingToken(kubeConfig, `${SERVICE_ACCOUNT_DIR}/token`);
     origin = 'in-cluster';
   } else {
     const file = findKubeconfig(env);
