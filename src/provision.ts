@@ -65,8 +65,8 @@ export async function provision(
 
   /**
    * Creates the pod. Whatever stands in the way, the pod may already exist for this very event
-   * (deterministic names make that a redelivery): on a 409, and on any other failure but an
-   * overloaded server's 429, the pod is read back before answering.
+   * (deterministic names make that a redelivery): on a 409, and on a failure that may hide it
+   * (mayHideOurPod), the pod is read back before answering.
    */
   async function createOrFind(): Promise<'created' | 'existed'> {
     try {
@@ -78,13 +78,13 @@ export async function provision(
           return 'created' as const;
         },
         limits,
-        (failure) => (failure.code === 429 ? Promise.resolve(undefined) : findOurs()),
+        (failure) => (mayHideOurPod(failure) ? findOurs() : Promise.resolve(undefined)),
       );
     } catch (error) {
       if (!(error instanceof ApiCallError) || error.failure.reason === 'PodTerminating')
         throw error;
       if (error.failure.code === 409) return afterConflict();
-      if (error.failure.code !== 429 && (await findOurs()) !== undefined) return 'existed';
+      if (mayHideOurPod(error.failure) && (await findOurs()) !== undefined) return 'existed';
       throw error;
     }
   }
@@ -147,6 +147,20 @@ export async function provision(
       true,
     );
   }
+}
+
+/**
+ * Whether a failed create may stand in front of a pod this event already made: a failure with no
+ * answer or a 5xx (the create may have gone through), and admission's refusals, which come before
+ * the store's 409. Not an overloaded server's 429 (API Priority and Fairness refuses before any
+ * handler), nor what authentication, authorization or validation refuse.
+ */
+function mayHideOurPod(failure: ApiFailure): boolean {
+  const { code } = failure;
+  if (code === undefined || code >= 500) return true;
+  const refusal = classifyRefusal(failure);
+  if (refusal?.reason === 'AdmissionDenied') return true;
+  return code === 403 && refusal?.reason !== 'Forbidden';
 }
 
 /** A failed call as the answer: retried later (503), or a final `failed` with its cause. */
