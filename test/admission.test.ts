@@ -116,6 +116,18 @@ describe('a redelivered event whose pod exists, whatever admission answers', () 
     ]);
   });
 
+  it('whose create went through but the answer was lost: the pod read back, done, no second create', async () => {
+    h.server.injectFault({ method: 'POST', dropAfterHandling: true });
+    const reply = await send();
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.match(String(reply.event?.data?.message), /already existed/);
+    assert.equal(h.server.pods(NAMESPACE).length, 1);
+    assert.deepEqual(calls(), [
+      ['POST', 0],
+      ['GET', 200],
+    ]);
+  });
+
   it('that is being deleted: 503 with Retry-After and no event, whether the store or admission answers', async () => {
     const event = pendingEvent({ gateway_name: 'foo' });
     const first = await send(event);

@@ -694,6 +694,16 @@ describe('kube API test server through the real client', () => {
     assert.equal(server.requests.length, 1);
   });
 
+  it('drops the connection after handling: the pod is stored, the client sees a network error', async () => {
+    server.injectFault({ method: 'POST', dropAfterHandling: true });
+    await assert.rejects(
+      api.createNamespacedPod({ namespace: 'default', body: pod('stored-then-dropped') }),
+      (error: unknown) => error instanceof Error && !(error instanceof ApiException),
+    );
+    assert.equal(server.requests[0]?.status, 0);
+    assert.ok(server.pod('default', 'stored-then-dropped'));
+  });
+
   it('delays, then answers normally; a client that gave up does not upset the server', async () => {
     server.injectFault({ path: '/api/v1/namespaces/default/pods/slow', delayMs: 100, times: 2 });
     await api.createNamespacedPod({ namespace: 'default', body: pod('slow') });

@@ -131,7 +131,12 @@ export class RequestHandler {
     ) {
       return statusReply(forbidden(identity.user, info.attributes));
     }
-    return this.#route(exchange);
+    const reply = this.#route(exchange);
+    if (fault?.dropAfterHandling) {
+      exchange.req.socket.destroy();
+      return undefined;
+    }
+    return reply;
   }
 
   /** The fault's answer; undefined when nothing is to be sent; 'continue' to handle normally. */
@@ -149,6 +154,7 @@ export class RequestHandler {
       req.socket.destroy();
       return undefined;
     }
+    if (fault.dropAfterHandling) return 'continue';
     const attrs: RequestAttributes =
       info.kind === 'resource' ? info.attributes : { verb: info.verb, resource: '', apiGroup: '' };
     if (fault.race && attrs.verb === 'create' && attrs.resource === 'pods' && attrs.namespace) {

@@ -43,6 +43,11 @@ export interface Fault {
   delayMs?: number;
   /** Destroy the connection without answering. */
   drop?: boolean;
+  /**
+   * Handle the request (a create stores its pod), then destroy the connection instead of
+   * answering: the answer lost after the request was sent.
+   */
+  dropAfterHandling?: boolean;
   /** On create: store the pod first, as if another writer won, then answer 409 AlreadyExists. */
   race?: boolean;
 }

@@ -2,6 +2,7 @@
 // watches replay, list with selectors and continue tokens, and graceful deletion
 // (staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go; watch cache replay from
 // staging/src/k8s.io/apiserver/pkg/storage/cacher).
+import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { copy, isObject, jsonReply, type Reply, statusReply } from './kube-http.ts';
 import { rfc3339 } from './kube-pods.ts';
@@ -239,7 +240,7 @@ export class PodStore {
     res.writeHead(200, {
       'content-type': 'application/json',
       'cache-control': 'no-cache, private',
-      'audit-id': crypto.randomUUID(),
+      'audit-id': randomUUID(),
     });
     res.flushHeaders();
     if (from > 0 && from < this.#historyFloor) {
