@@ -1,6 +1,6 @@
 // `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test server
-// of test/support), with no cluster. A local sandbox: pods are stored, validated and answered
-// for as kube-apiserver would, but never run; no webhook routes them.
+// of test/support), with no cluster. A local sandbox: pods are stored, admitted (the pod-gateway
+// webhooks of deploy/ route them), validated and answered for as kube-apiserver would, but never run.
 //
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config.ts';
+import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
 import {
   type Authorizer,
@@ -54,11 +55,12 @@ async function main(): Promise<void> {
 
   const env = await functionEnv();
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
-  const { account, rules } = await readDeployedRole();
+  const role = await readDeployedRole();
   const server = await startKubeApiServer({
-    namespaces: [namespace],
-    user: `system:serviceaccount:${namespace}:${account}`,
-    authorize: sandboxAuthorizer(rules, namespace),
+    namespaces: [await deployedNamespace(namespace)],
+    webhooks: await deployedGatewayWebhooks(),
+    user: `system:serviceaccount:${role.namespace}:${role.account}`,
+    authorize: sandboxAuthorizer(role.rules, namespace),
   });
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
   const kubeconfig = await server.writeKubeconfig(dir);
@@ -171,8 +173,9 @@ ${line}
   function        ${url}   (faas-js-runtime running index.ts)
   Kubernetes API  ${server.url}   (in memory; namespace ${namespace}; kubeconfig ${kubeconfig})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
-  The pods are stored and validated as a real API server would, but nothing runs them, and no
-  pod-gateway webhook routes them. The function may do what deploy/rbac.yaml's Role grants.
+  The pods are stored, admitted and validated as a real API server would, but nothing runs them.
+  The pod-gateway webhooks of deploy/pod-gateway-*-values.yaml route them (kubectl get pod -o yaml
+  shows gateway-init and gateway-sidecar). The function may do what deploy/rbac.yaml's Role grants.
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}

@@ -136,18 +136,44 @@ describe('deploy/ manifests', () => {
     );
   });
 
-  it('everything namespaced lives in the client namespace, and nothing is cluster-wide but it', () => {
-    const namespace = only(kustomized, 'Namespace');
-    assert.equal(namespace.name, config.clientNamespace);
-    assert.equal(at(funcYaml, 'deploy', 'namespace'), config.clientNamespace);
+  it('the function lives in a namespace of its own; only the Role and its binding in the client namespace', () => {
+    const functionNamespace = str(funcYaml.namespace);
+    assert.ok(functionNamespace, 'func.yaml asks for a namespace (top-level `namespace`)');
+    assert.notEqual(functionNamespace, config.clientNamespace);
+    assert.equal(service.namespace, functionNamespace, 'service.yaml and func.yaml agree');
+    assert.equal(
+      at(funcYaml, 'deploy', 'namespace'),
+      undefined,
+      'deploy.namespace is what func records after a deploy, not a request',
+    );
+    const namespaces = kustomized.filter((m) => m.kind === 'Namespace').map((m) => m.name);
+    assert.deepEqual(namespaces.sort(), [config.clientNamespace, functionNamespace].sort());
+    const inClientNamespace = ['Role', 'RoleBinding'];
     for (const manifest of [...kustomized, ...optional]) {
       if (manifest.kind === 'Namespace') continue;
-      assert.equal(manifest.namespace, config.clientNamespace, `${manifest.file} ${manifest.kind}`);
+      const expected = inClientNamespace.includes(manifest.kind)
+        ? config.clientNamespace
+        : functionNamespace;
+      assert.equal(manifest.namespace, expected, `${manifest.file} ${manifest.kind}`);
     }
     const clusterWide = [...kustomized, ...optional, ...argo].filter((m) =>
       ['ClusterRole', 'ClusterRoleBinding'].includes(m.kind),
     );
     assert.deepEqual(clusterWide, []);
+  });
+
+  it('no gateway webhook selects the function’s namespace: a webhook that is down cannot block it', () => {
+    const functionNamespace = only(kustomized, 'Namespace', str(funcYaml.namespace));
+    const labels = obj(at(functionNamespace.doc, 'metadata', 'labels'));
+    for (const { file, values } of gatewayValues) {
+      const label = str(at(values, 'webhook', 'namespaceSelector', 'label'));
+      assert.notEqual(labels[label], 'true', `${file} would select ${functionNamespace.name}`);
+      assert.ok(!arr(values.routed_namespaces).includes(functionNamespace.name), file);
+    }
+  });
+
+  it('CLIENT_NAMESPACE is set: in a namespace of its own, the function’s default would be wrong', () => {
+    assert.equal(serviceEnv.find((e) => e.name === 'CLIENT_NAMESPACE')?.value, 'client-system');
   });
 
   it('the Helm values files are for the pod-gateway chart and name foo and bar', () => {
@@ -231,6 +257,8 @@ describe('cross-checks between the code and the manifests', () => {
     assertSameNames(granted, [...new Set(used)], 'deploy/rbac.yaml Role rules vs API_CALLS');
     assert.ok(!granted.some((g) => g.includes('*')), 'no wildcards');
     assert.equal(role.namespace, config.clientNamespace, 'the Role is in the client namespace');
+    const binding = only(kustomized, 'RoleBinding');
+    assert.equal(binding.namespace, config.clientNamespace, 'bound there too');
   });
 
   it('the function runs as the ServiceAccount the Role is bound to', () => {
@@ -328,8 +356,8 @@ describe('cross-checks between the code and the manifests', () => {
     assert.ok(target, `the dead letter sink ${str(sink.kind)} ${str(sink.name)} is deployed too`);
   });
 
-  it('the namespace carries the label the gateway webhooks select', () => {
-    const namespace = only(kustomized, 'Namespace');
+  it('the client namespace carries the label the gateway webhooks select', () => {
+    const namespace = only(kustomized, 'Namespace', config.clientNamespace);
     for (const { file, values } of gatewayValues) {
       const selector = obj(at(values, 'webhook', 'namespaceSelector'));
       assert.equal(selector.type, 'label', file);

@@ -1,11 +1,12 @@
 // The local sandbox as a newcomer uses it: `npm run dev` in one terminal, `npm run invoke` in
 // another, Ctrl-C to stop. Run through npm, as the README says.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { parseConfig } from '../src/config.ts';
 import { readRequest } from '../src/request.ts';
 import { freePort, PROJECT_ROOT } from './support/function-process.ts';
@@ -135,6 +136,32 @@ describe('npm run dev, then npm run invoke', () => {
       devOutput,
       dev,
       new RegExp(`pod created: client-system/${pod} \\(gateway foo\\)`),
+    );
+  });
+
+  it('routes the pod as the pod-gateway webhook would: kubectl get pod -o yaml shows it', {
+    skip: spawnSync('kubectl', ['version', '--client']).error ? 'kubectl is not installed' : false,
+  }, async () => {
+    const { code, output } = await invoke(port, '--gateway', 'foo');
+    assert.equal(code, 0, output);
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(output)?.[1] ?? '';
+    const kubeconfig = /kubectl --kubeconfig (\S+) get pods/.exec(devOutput())?.[1] ?? '';
+    const kubectl = spawnSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, 'get', 'pod', '-n', 'client-system', pod, '-o', 'yaml'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(kubectl.status, 0, kubectl.stderr);
+    const routed = parse(kubectl.stdout) as {
+      spec: { initContainers?: Array<{ name: string }>; containers: Array<{ name: string }> };
+    };
+    assert.deepEqual(
+      routed.spec.initContainers?.map((c) => c.name),
+      ['gateway-init'],
+    );
+    assert.deepEqual(
+      routed.spec.containers.map((c) => c.name),
+      ['client', 'gateway-sidecar'],
     );
   });
 
