@@ -8,6 +8,8 @@ import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
+import { watchOwnPods } from './src/own-pods.ts';
+import type { PodWatch } from './src/pod-watch.ts';
 import { provision } from './src/provision.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
@@ -19,6 +21,8 @@ interface Provisioner {
   readonly kube: KubeClient;
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
+  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
+  readonly pods: PodWatch | undefined;
 }
 
 /** Made once by `init`, before the runtime takes requests. */
@@ -34,7 +38,8 @@ export function init(): void {
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
     const sink = sinkUrl && makeSink(sinkUrl);
-    provisioner = { config, kube, sink };
+    const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
+    provisioner = { config, kube, sink, pods };
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     );
@@ -52,6 +57,7 @@ export function init(): void {
  */
 export async function shutdown(): Promise<void> {
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  await provisioner?.pods?.stop();
   // Let the last responses leave before the runtime calls process.exit.
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
@@ -104,7 +110,7 @@ async function respondOrSink(
 
 async function respond(
   context: Context,
-  { config, kube }: Provisioner,
+  { config, kube, pods }: Provisioner,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
@@ -131,7 +137,7 @@ async function respond(
 
   const { request } = verdict;
   record.gateway = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline);
+  const outcome = await provision(request, config, kube, deadline, pods);
   switch (outcome.kind) {
     case 'unavailable':
       return unavailable(

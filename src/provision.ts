@@ -4,8 +4,9 @@ import type { ProvisionerConfig } from './config.ts';
 import type { ApiFailure, KubeClient } from './kube.ts';
 import { timeApiCall } from './metrics.ts';
 import { buildPod, isPodForRequest } from './pod.ts';
+import type { PodWatch } from './pod-watch.ts';
 import type { ProvisionRequest } from './request.ts';
-import { waitUntilScheduled } from './schedule.ts';
+import { scheduleDecision, scheduleOutcome } from './schedule.ts';
 
 export type ProvisionOutcome =
   | {
@@ -25,20 +26,26 @@ export async function provision(
   config: ProvisionerConfig,
   kube: KubeClient,
   deadline: number,
+  /** The shared watch, for WAIT_FOR=scheduled. */
+  pods?: PodWatch,
 ): Promise<ProvisionOutcome> {
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   const pod = buildPod(config, request);
   const name = pod.metadata?.name ?? '';
   const namespace = config.clientNamespace;
+  // Registered before the create, so that no change of the pod passes unseen.
+  const waiting =
+    config.waitFor === 'scheduled' ? pods?.wait(name, scheduleDecision, deadline) : undefined;
   let kind: 'created' | 'existed';
   try {
     kind = await createOrFind();
   } catch (error) {
+    waiting?.cancel();
     return asOutcome(error);
   }
-  if (config.waitFor === 'created') return { kind, podName: name, namespace, nodeName: undefined };
+  if (!waiting) return { kind, podName: name, namespace, nodeName: undefined };
 
-  const state = await waitUntilScheduled(kube, namespace, name, deadline);
+  const state = scheduleOutcome(await waiting.result);
   switch (state.kind) {
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
@@ -64,13 +71,14 @@ export async function provision(
   /** Creates the pod; on 409 reads it back: deterministic names make that a redelivery. */
   async function createOrFind(): Promise<'created' | 'existed'> {
     try {
-      await callApi(
+      const created = await callApi(
         (options) =>
           timeApiCall('create', () =>
             kube.api.createNamespacedPod({ namespace, body: pod }, options),
           ),
         limits,
       );
+      waiting?.offer(created);
       return 'created';
     } catch (error) {
       if (!(error instanceof ApiCallError) || error.failure.code !== 409) throw error;
@@ -80,7 +88,10 @@ export async function provision(
         timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
       limits,
     );
-    if (isPodForRequest(existing, config, request)) return 'existed';
+    if (isPodForRequest(existing, config, request)) {
+      waiting?.offer(existing);
+      return 'existed';
+    }
     throw new ApiCallError(
       {
         reason: 'AlreadyExists',

@@ -131,6 +131,12 @@ export interface KubeApiServer {
   updatePodStatus(namespace: string, name: string, status: PodStatus): StoredPod;
   /** Binds the pod to a node as the scheduler does: spec.nodeName and PodScheduled=True. */
   bindPod(namespace: string, name: string, nodeName: string): StoredPod;
+  /** Calls `listener` after each stored change (a copy of the pod); returns the unsubscribe. */
+  onChange(listener: (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: StoredPod) => void): () => void;
+  /** Watch requests being served right now. */
+  readonly openWatches: number;
+  /** Ends every watch stream, as the API server does at its watch timeout or on restart. */
+  endWatches(): void;
   addNamespace(name: string): void;
   injectFault(fault: Fault): void;
   /** The faults not used up yet. */
@@ -228,6 +234,7 @@ class ApiServer implements KubeApiServer {
   readonly #pods = new Map<string, StoredPod>();
   readonly #faults: Fault[] = [];
   readonly #watchers = new Set<Watcher>();
+  readonly #listeners = new Set<(type: EventType, pod: StoredPod) => void>();
   readonly #sockets = new Set<Socket>();
   readonly #closing = new AbortController();
   #history: StoreEvent[] = [];
@@ -253,6 +260,19 @@ class ApiServer implements KubeApiServer {
 
   get url(): string {
     return `https://${HOST}:${this.#port}`;
+  }
+
+  get openWatches(): number {
+    return this.#watchers.size;
+  }
+
+  endWatches(): void {
+    this.#endWatches();
+  }
+
+  onChange(listener: (type: EventType, pod: StoredPod) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   get faults(): readonly Fault[] {
@@ -450,6 +470,7 @@ class ApiServer implements KubeApiServer {
       if (dropped !== undefined) this.#historyFloor = dropped.resourceVersion;
     }
     for (const watcher of this.#watchers) this.#deliver(watcher, event);
+    for (const listener of this.#listeners) listener(type, copy(current));
   }
 
   #deliver(watcher: Watcher, event: StoreEvent): void {
