@@ -7,6 +7,7 @@ import { buildPod, isPodForRequest } from './pod.ts';
 import type { PodWatch } from './pod-watch.ts';
 import type { ProvisionRequest } from './request.ts';
 import { scheduleDecision, scheduleOutcome } from './schedule.ts';
+import { createPod } from './transport.ts';
 
 export type ProvisionOutcome =
   | {
@@ -73,9 +74,7 @@ export async function provision(
     try {
       const created = await callApi(
         (options) =>
-          timeApiCall('create', () =>
-            kube.api.createNamespacedPod({ namespace, body: pod }, options),
-          ),
+          timeApiCall('create', () => createPod(kube.kubeConfig, namespace, pod, options)),
         limits,
       );
       waiting?.offer(created);
