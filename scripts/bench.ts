@@ -103,6 +103,9 @@ interface LoadResult {
   readonly p50: number;
   readonly p99: number;
   readonly failures: number;
+  readonly events: number;
+  /** CPU time of the subject's process per event, in ms (set by the caller that knows it). */
+  cpuPerEvent?: number;
 }
 
 interface Cold {
@@ -287,6 +290,7 @@ async function load(
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     failures,
+    events: latencies.length,
   };
 }
 
@@ -308,7 +312,10 @@ async function steadyState(subject: Subject): Promise<RepeatResult> {
     await load(running.port, 16, { count: WARMUP_EVENTS });
     const results: Record<number, LoadResult> = {};
     for (const concurrency of CONCURRENCIES) {
-      results[concurrency] = await load(running.port, concurrency, { durationMs: DURATION_MS });
+      const cpuBefore = cpuMs(running.child.pid);
+      const result = await load(running.port, concurrency, { durationMs: DURATION_MS });
+      result.cpuPerEvent = (cpuMs(running.child.pid) - cpuBefore) / result.events;
+      results[concurrency] = result;
     }
     const rss = [rssMb(running.child.pid)];
     const every = SOAK_EVENTS / SOAK_SAMPLES;
@@ -655,6 +662,11 @@ function printTable(
     row(`events/s, concurrency ${c}`, (k) => loadStat(k, (r) => r.eventsPerSecond), 0);
     row(`p50 latency, concurrency ${c} (ms)`, (k) => loadStat(k, (r) => r.p50), 2);
     row(`p99 latency, concurrency ${c} (ms)`, (k) => loadStat(k, (r) => r.p99), 2);
+    row(
+      `CPU time per event, concurrency ${c} (ms)`,
+      (k) => loadStat(k, (r) => r.cpuPerEvent ?? Number.NaN),
+      3,
+    );
   }
   row('RSS before the soak (MB)', (k) => stat(steady[k].map((r) => r.rss[0] ?? Number.NaN)), 0);
   row(

@@ -48,8 +48,8 @@ export const CONTEXT_FIELDS = [
  *   `toEvent` call on the same request. About 5 % of the CPU per event (bench, CPU profile).
  * - Its JSON parser builds two ValidationErrors (stack traces included) for every payload, to
  *   throw them only if the payload is null or not a string or object: about 3 % of the CPU per
- *   event. A string payload, the only kind an HTTP body gives, is parsed as the parser does it,
- *   without them; anything else (or a decorator, or CE_USE_BIG_INT) goes to the parser itself.
+ *   event. An object or a string payload is read as the parser reads it, without them; anything
+ *   else (or a decorator, or CE_USE_BIG_INT) goes to the parser itself.
  */
 export function adjustRuntime(): void {
   const runtimeRequire = createRequire(import.meta.resolve('faas-js-runtime'));
@@ -84,10 +84,11 @@ function parseJsonWithoutErrors(parsers: RuntimeParsers): void {
   const prototype = parsers.JSONParser.prototype;
   const parse = prototype.parse;
   prototype.parse = function parseString(this: RuntimeJsonParser, payload: unknown): unknown {
-    if (typeof payload !== 'string' || this.decorator || process.env.CE_USE_BIG_INT === 'true') {
-      return parse.call(this, payload);
-    }
-    // As the SDK does: a body that is not JSON text of an array, object or string is a string.
+    if (this.decorator || process.env.CE_USE_BIG_INT === 'true') return parse.call(this, payload);
+    // As the SDK does: an object (a JSON body Fastify has parsed) is the data as it is, and a
+    // string that is not JSON text of an array, object or string is a string.
+    if (typeof payload === 'object' && payload !== null) return payload;
+    if (typeof payload !== 'string') return parse.call(this, payload);
     return JSON.parse(/^[[|{|"]/.test(payload) ? payload : `"${payload}"`);
   };
 }
