@@ -73,6 +73,14 @@ function podBody(source, id) {
   };
 }
 
+/** For scripts/bench/runtime-https.js: the same create, as a promise of the pod's name. */
+export function createPodWithHttps(source, id) {
+  const pod = podBody(source, id);
+  return new Promise((resolve, reject) =>
+    createPod(pod.body, (error) => (error ? reject(error) : resolve(pod.name))),
+  );
+}
+
 function createPod(body, done) {
   const req = request(
     {
@@ -102,7 +110,9 @@ function createPod(body, done) {
   req.end(body);
 }
 
-const http = createServer((req, res) => {
+const http = createServer(answer);
+
+function answer(req, res) {
   const chunks = [];
   req.on('data', (chunk) => chunks.push(chunk));
   req.on('end', () => {
@@ -135,6 +145,10 @@ const http = createServer((req, res) => {
       res.end(reply);
     });
   });
-});
-http.listen(Number(process.env.FUNC_PORT ?? 8080), '::');
-process.on('SIGTERM', () => http.close(() => process.exit(0)));
+}
+
+// Run as a script: the limit subject. Imported (by runtime-https.js): only createPodWithHttps.
+if (import.meta.main) {
+  http.listen(Number(process.env.FUNC_PORT ?? 8080), '::');
+  process.on('SIGTERM', () => http.close(() => process.exit(0)));
+}
