@@ -2,7 +2,7 @@
 // `failed` Unschedulable with the scheduler's message, 503 when the deadline passes first; every
 // waiting event served by one shared watch, resumed or listed again as the API server requires.
 import assert from 'node:assert/strict';
-import { beforeEach, describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
 import { useHarness } from './support/harness.ts';
@@ -152,5 +152,42 @@ describe('WAIT_FOR=scheduled', () => {
     } finally {
       scheduler.stop();
     }
+  });
+});
+
+describe('WAIT_FOR=scheduled without the right to list pods', () => {
+  let denyList = true;
+  const denied = useHarness(
+    { WAIT_FOR: 'scheduled', EVENT_DEADLINE_MS: '3000' },
+    { authorize: (request) => !(denyList && request.verb === 'list') },
+  );
+  afterEach(() => {
+    denyList = true;
+  });
+
+  it('replies failed Forbidden, and watches once the Role allows it', async () => {
+    const refused = await sendEvent(denied.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(refused.event?.type, FAILED_TYPE, refused.text);
+    assert.equal(refused.event?.data?.reason, 'Forbidden');
+    assert.match(String(refused.event?.data?.message), /refused to list or watch pods: HTTP 403/);
+    denyList = false;
+    const event = pendingEvent({ gateway_name: 'foo' });
+    const [reply] = await Promise.all([
+      sendEvent(denied.fn.url, event, 'binary'),
+      (async () => {
+        for (let i = 0; i < 500; i += 1) {
+          const pod = denied.server
+            .pods('default')
+            .find((p) => p.metadata?.annotations?.['podgateway.io/event-id'] === event.id);
+          if (pod?.metadata?.name) {
+            denied.server.bindPod('default', pod.metadata.name, 'node-2');
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })(),
+    ]);
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.equal(reply.event?.data?.node_name, 'node-2');
   });
 });
