@@ -98,6 +98,27 @@ describe('WAIT_FOR=scheduled', () => {
     }
   });
 
+  it('resumes the watch from the last resourceVersion it saw, without listing again', async () => {
+    const reply = sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    await until('the pod created', () => podNames().length === 1);
+    await until('the watch open', () => h.server.openWatches === 1);
+    const lists = () => h.server.requests.filter((request) => request.verb === 'list').length;
+    const listsBefore = lists();
+    const watchesBefore = h.server.requests.filter((request) => request.verb === 'watch').length;
+    // In one turn of the event loop: the binding happens while no watch is open.
+    h.server.endWatches();
+    h.server.bindPod('default', podNames()[0] ?? '', 'node-4');
+    const answered = await reply;
+    assert.equal(answered.event?.type, DONE_TYPE, answered.text);
+    assert.equal(answered.event?.data?.node_name, 'node-4');
+    assert.equal(lists(), listsBefore, 'no list');
+    const resumed = h.server.requests
+      .filter((request) => request.verb === 'watch')
+      .slice(watchesBefore);
+    assert.ok(resumed.length >= 1);
+    assert.match(resumed[0]?.query.resourceVersion ?? '', /^\d+$/);
+  });
+
   it('lists again when the watch cannot resume (410 Gone), and sees what changed meanwhile', async () => {
     h.server.addNamespace('other');
     const reply = sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
