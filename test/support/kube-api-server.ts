@@ -266,6 +266,11 @@ class ApiServer implements KubeApiServer {
     return this.#watchers.size;
   }
 
+  /**
+   * The server ends a watch stream when its timeout passes or it shuts down; the client resumes
+   * from the last resourceVersion it saw (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/watch.go,
+   * the `timeoutCh` case of `serveWatch`).
+   */
   endWatches(): void {
     this.#endWatches();
   }
