@@ -9,6 +9,8 @@ import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.t
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
+import { watchOwnPods } from './src/own-pods.ts';
+import type { PodWatch } from './src/pod-watch.ts';
 import { provision } from './src/provision.ts';
 import { withoutAddresses } from './src/redact.ts';
 import { doneReply, failedReply } from './src/reply.ts';
@@ -21,6 +23,8 @@ interface Provisioner {
   readonly kube: KubeClient;
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
+  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
+  readonly pods: PodWatch | undefined;
 }
 
 /** Made once by `init`, before the runtime takes requests. */
@@ -41,7 +45,8 @@ export function init(): void {
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
     const sink = sinkUrl && makeSink(sinkUrl);
-    provisioner = { config, kube, sink };
+    const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
+    provisioner = { config, kube, sink, pods };
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     );
@@ -64,6 +69,7 @@ export function init(): void {
 export async function shutdown(): Promise<void> {
   beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  await provisioner?.pods?.stop();
   // Refuse new connections and let the last answers leave before the runtime calls process.exit.
   await stopAccepting();
 }
@@ -116,7 +122,7 @@ async function respondOrSink(
 
 async function respond(
   context: Context,
-  { config, kube }: Provisioner,
+  { config, kube, pods }: Provisioner,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
@@ -145,7 +151,7 @@ async function respond(
 
   const { request } = verdict;
   record.gateway = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline);
+  const outcome = await provision(request, config, kube, deadline, pods);
   switch (outcome.kind) {
     case 'unavailable':
       return unavailable(

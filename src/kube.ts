@@ -25,6 +25,11 @@ export interface KubeClient {
 export const API_CALLS = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
   { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  {
+    verb: 'list',
+    resource: 'pods',
+    why: 'WAIT_FOR=scheduled: the shared watch starts from a list of the function’s own pods',
+  },
   { verb: 'watch', resource: 'pods', why: 'WAIT_FOR=scheduled: wait until the pod is scheduled' },
 ] as const;
 

@@ -7,8 +7,10 @@ import { differencesFrom } from './fingerprint.ts';
 import type { ApiFailure, KubeClient } from './kube.ts';
 import { timeApiCall } from './metrics.ts';
 import { buildPod, gatewayOf, isPodForEvent } from './pod.ts';
+import type { PodWatch } from './pod-watch.ts';
 import type { ProvisionRequest } from './request.ts';
-import { waitUntilScheduled } from './schedule.ts';
+import { scheduleDecision, scheduleOutcome } from './schedule.ts';
+import { createPod } from './transport.ts';
 
 export type ProvisionOutcome =
   | {
@@ -28,20 +30,26 @@ export async function provision(
   config: ProvisionerConfig,
   kube: KubeClient,
   deadline: number,
+  /** The shared watch, for WAIT_FOR=scheduled. */
+  pods?: PodWatch,
 ): Promise<ProvisionOutcome> {
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   const pod = buildPod(config, request);
   const name = pod.metadata?.name ?? '';
   const namespace = config.clientNamespace;
+  // Registered before the create, so that no change of the pod passes unseen.
+  const waiting =
+    config.waitFor === 'scheduled' ? pods?.wait(name, scheduleDecision, deadline) : undefined;
   let kind: 'created' | 'existed';
   try {
     kind = await createOrFind();
   } catch (error) {
+    waiting?.cancel();
     return asOutcome(error);
   }
-  if (config.waitFor === 'created') return { kind, podName: name, namespace, nodeName: undefined };
+  if (!waiting) return { kind, podName: name, namespace, nodeName: undefined };
 
-  const state = await waitUntilScheduled(kube, namespace, name, deadline);
+  const state = scheduleOutcome(await waiting.result);
   switch (state.kind) {
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
@@ -73,9 +81,10 @@ export async function provision(
     try {
       return await callApi(
         async (options) => {
-          await timeApiCall('create', () =>
-            kube.api.createNamespacedPod({ namespace, body: pod }, options),
+          const created = await timeApiCall('create', () =>
+            createPod(kube.kubeConfig, namespace, pod, options),
           );
+          waiting?.offer(created);
           return 'created' as const;
         },
         limits,
@@ -112,7 +121,10 @@ export async function provision(
   function sameRequestOrRefuse(existing: V1Pod): 'existed' {
     if (existing.metadata?.deletionTimestamp) throw terminating(existing);
     const differences = differencesFrom(existing, gatewayOf(existing, config), request);
-    if (differences.length === 0) return 'existed';
+    if (differences.length === 0) {
+      waiting?.offer(existing);
+      return 'existed';
+    }
     throw alreadyExists(
       `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else: ${differences.join(', ')} differ(s). An event id stands for one content: send other data under a new id`,
     );

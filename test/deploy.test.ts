@@ -34,6 +34,25 @@ const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
 const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];
 /** The health endpoints of faas-js-runtime. */
 const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
+/** Read by Node itself, not by src/config.ts: the V8 heap flags chosen by the bench. */
+const PROCESS_VARIABLES = ['NODE_OPTIONS'];
+/** The share of the container's memory limit the function's RSS may reach (BENCHMARKS.md). */
+const RSS_SHARE_OF_LIMIT = 0.6;
+
+/** A Kubernetes memory quantity (`384Mi`, `400M`, `1Gi`) in MiB. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)?$/.exec(quantity);
+  assert.ok(match, `not a memory quantity: ${quantity}`);
+  const factor: Record<string, number> = {
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    k: 1000 / 1048576,
+    M: 1e6 / 1048576,
+    G: 1e9 / 1048576,
+  };
+  return Number(match[1]) * (match[2] ? (factor[match[2]] ?? Number.NaN) : 1 / 1048576);
+}
 
 /** "missing: A, B; extra: C" for two lists that should hold the same names. */
 function difference(actual: Iterable<string>, expected: Iterable<string>): string {
@@ -280,8 +299,8 @@ describe('cross-checks between the code and the manifests', () => {
   it('service.yaml sets exactly the variables src/config.ts CONFIG_VARIABLES reads, to valid values', () => {
     assertSameNames(
       serviceEnv.map((e) => e.name),
-      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
-      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts)',
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
+      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     // parseConfig (in before) threw if a value was invalid; K_SINK comes from the platform.
     for (const variable of SINK_VARIABLES) {
@@ -299,8 +318,8 @@ describe('cross-checks between the code and the manifests', () => {
     }));
     assertSameNames(
       funcEnv.map((e) => e.name),
-      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
-      'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts)',
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
+      'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     const byName = (list: Array<{ name: string; value: string }>) =>
       Object.fromEntries(list.map((e) => [e.name, e.value]));
@@ -329,6 +348,7 @@ describe('cross-checks between the code and the manifests', () => {
       assert.ok(at(container, 'resources', part, 'memory'), `resources.${part}.memory`);
       assert.ok(at(container, 'resources', part, 'cpu'), `resources.${part}.cpu`);
     }
+    // func.yaml's resources.limits.concurrency is the Service's containerConcurrency.
     const { concurrency, ...funcLimits } = obj(
       at(funcYaml, 'deploy', 'options', 'resources', 'limits'),
     );
@@ -340,7 +360,24 @@ describe('cross-checks between the code and the manifests', () => {
     assert.equal(
       concurrency,
       at(service.doc, 'spec', 'template', 'spec', 'containerConcurrency'),
-      'func.yaml limits.concurrency is service.yaml containerConcurrency',
+      'func.yaml resources.limits.concurrency is the Service containerConcurrency',
+    );
+  });
+
+  it('the V8 heap flags of NODE_OPTIONS keep the heap well inside the container memory limit', () => {
+    const nodeOptions = serviceEnv.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    const flag = (name: string) => {
+      const match = new RegExp(`--${name}=(\\d+)`).exec(nodeOptions);
+      assert.ok(match, `NODE_OPTIONS sets --${name}: ${nodeOptions}`);
+      return Number(match[1]);
+    };
+    const limit = mebibytes(str(at(container, 'resources', 'limits', 'memory')));
+    // V8's young generation is three semi-spaces; the rest of the RSS (code, Node, buffers) was
+    // 80–100 MB in the bench, so the heap limits are checked against the share left.
+    const heap = flag('max-old-space-size') + 3 * flag('max-semi-space-size');
+    assert.ok(
+      heap <= RSS_SHARE_OF_LIMIT * limit - 80,
+      `heap limits of ${heap} MiB leave too little of ${RSS_SHARE_OF_LIMIT * limit} MiB (${RSS_SHARE_OF_LIMIT} of the ${limit} MiB limit)`,
     );
   });
 

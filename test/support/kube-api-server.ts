@@ -211,6 +211,18 @@ class ApiServer implements KubeApiServer {
     return copy(pod);
   }
 
+  onChange(listener: (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: StoredPod) => void): () => void {
+    return this.#store.onChange(listener);
+  }
+
+  get openWatches(): number {
+    return this.#store.openWatches;
+  }
+
+  endWatches(): void {
+    this.#store.endWatches();
+  }
+
   bindPod(namespace: string, name: string, nodeName: string): StoredPod {
     const previous = this.#store.existing(namespace, name);
     const bound = previous.spec?.nodeName;

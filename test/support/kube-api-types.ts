@@ -79,6 +79,12 @@ export interface KubeApiServer {
   updatePodStatus(namespace: string, name: string, status: PodStatus): StoredPod;
   /** Binds the pod to a node as the scheduler does: spec.nodeName and PodScheduled=True. */
   bindPod(namespace: string, name: string, nodeName: string): StoredPod;
+  /** Calls `listener` after each stored change (a copy of the pod); returns the unsubscribe. */
+  onChange(listener: (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: StoredPod) => void): () => void;
+  /** Watch requests being served right now. */
+  readonly openWatches: number;
+  /** Ends every watch stream, as the API server does at its watch timeout or on restart. */
+  endWatches(): void;
   addNamespace(namespace: string | NamespaceSpec): void;
   labelNamespace(namespace: string, labels: Record<string, string>): void;
   /** The namespace is being deleted: creates in it are refused (NamespaceTerminating). */

@@ -42,6 +42,7 @@ function keyOf(pod: StoredPod): string {
 export class PodStore {
   readonly #pods = new Map<string, StoredPod>();
   readonly #watchers = new Set<Watcher>();
+  readonly #listeners = new Set<(type: EventType, pod: StoredPod) => void>();
   /** Pods being deleted gracefully: removed when the timer fires, as the kubelet would. */
   readonly #finalizing = new Map<string, NodeJS.Timeout>();
   #history: StoreEvent[] = [];
@@ -98,6 +99,17 @@ export class PodStore {
       const seen = watchEvent(watcher.matches, event);
       if (seen !== undefined) writeWatchEvent(watcher.res, seen.type, seen.object);
     }
+    for (const listener of this.#listeners) listener(type, copy(current));
+  }
+
+  /** Calls `listener` after each stored change; returns the unsubscribe. */
+  onChange(listener: (type: EventType, pod: StoredPod) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  get openWatches(): number {
+    return this.#watchers.size;
   }
 
   /**
@@ -144,6 +156,11 @@ export class PodStore {
     this.#historyFloor = this.#resourceVersion;
   }
 
+  /**
+   * The server ends a watch stream when its timeout passes or it shuts down; the client resumes
+   * from the last resourceVersion it saw (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/watch.go,
+   * the `timeoutCh` case of `serveWatch`).
+   */
   endWatches(): void {
     for (const watcher of this.#watchers) {
       clearTimeout(watcher.timer);
