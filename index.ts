@@ -47,6 +47,7 @@ export function init(): void {
 export async function shutdown(): Promise<void> {
   beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  await provisioner?.pods?.stop();
   // Refuse new connections and let the last answers leave before the runtime calls process.exit.
   await stopAccepting();
 }
@@ -100,7 +101,7 @@ async function respondOrSink(
 
 async function respond(
   context: Context,
-  { config, kube }: Provisioner,
+  { config, kube, pods }: Provisioner,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + config.eventDeadlineMs;
@@ -130,7 +131,7 @@ async function respond(
 
   const { request } = verdict;
   record.gateway = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline);
+  const outcome = await provision(request, config, kube, deadline, pods);
   switch (outcome.kind) {
     case 'unavailable':
       return unavailable(

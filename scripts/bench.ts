@@ -1,8 +1,11 @@
 // `npm run bench`: cold start, steady-state throughput and latency, and memory of the built
-// function (build/index.js under faas-js-runtime, as `npm start` runs it) against the Kubernetes
-// API test server, next to two baselines started the same way: an empty faas-js-runtime
-// CloudEvent function and a bare node:http server. Prints one markdown table on stdout (progress
-// on stderr). Every process is separate: the API server, each function, and this load generator.
+// function (build/index.js under faas-js-runtime, as `npm start` runs it, with the NODE_OPTIONS of
+// deploy/service.yaml) against the Kubernetes API test server, next to the limit of this design
+// (a bare node:http server making one keep-alive HTTPS pod create per event) and two baselines
+// started the same way: an empty faas-js-runtime CloudEvent function and a bare node:http server.
+// Then WAIT_FOR=scheduled at concurrency 64 against an API server with a scheduler, counting its
+// open watches. Prints one markdown table on stdout (progress on stderr). Every process is
+// separate: the API server, each function, and this load generator.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,6 +18,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../src/config.ts';
 import { buildPod } from '../src/pod.ts';
 import { freePort } from '../test/support/function-process.ts';
@@ -32,6 +36,16 @@ const { values: flags } = parseArgs({
     repeats: { type: 'string', default: '3' },
     'duration-ms': { type: 'string', default: '2000' },
     soak: { type: 'string', default: '10000' },
+    /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
+    'soak-concurrency': { type: 'string' },
+    /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
+    env: { type: 'string', multiple: true, default: [] },
+    /** Subjects to run (provisioner,limit,empty,bare); the table shows n/a for the others. */
+    subjects: { type: 'string', default: 'provisioner,limit,empty,bare' },
+    /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
+    'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
+    /** Skip the WAIT_FOR=scheduled run. */
+    'no-scheduled': { type: 'boolean', default: false },
   },
 });
 const COLD_RUNS = Number(flags['cold-runs']);
@@ -40,8 +54,38 @@ const DURATION_MS = Number(flags['duration-ms']);
 const SOAK_EVENTS = Number(flags.soak);
 const WARMUP_EVENTS = 1000;
 const SOAK_SAMPLES = 10;
+const SERVICE = parseYaml(
+  readFileSync(join(ROOT, 'deploy/service.yaml'), 'utf8').split('\n---')[0] ?? '',
+) as {
+  spec: {
+    template: {
+      spec: {
+        containerConcurrency?: number;
+        containers: Array<{ env?: Array<{ name: string; value: string }> }>;
+      };
+    };
+  };
+};
+/** What the deployed container gets: the same V8 flags here. */
+const DEPLOYED_NODE_OPTIONS =
+  SERVICE.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ??
+  '';
+const SOAK_CONCURRENCY = Number(
+  flags['soak-concurrency'] ?? (SERVICE.spec.template.spec.containerConcurrency || 64),
+);
+const PROVISIONER_ENV: Record<string, string> = {
+  ...(DEPLOYED_NODE_OPTIONS ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS } : {}),
+  ...Object.fromEntries(
+    (flags.env ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  ),
+};
+const SELECTED = new Set(flags.subjects.split(','));
 
-type SubjectKey = 'provisioner' | 'empty' | 'bare';
+type SubjectKey = 'provisioner' | 'limit' | 'empty' | 'bare';
+const KEYS: readonly SubjectKey[] = ['provisioner', 'limit', 'empty', 'bare'];
 
 interface Subject {
   readonly key: SubjectKey;
@@ -61,6 +105,9 @@ interface LoadResult {
   readonly p50: number;
   readonly p99: number;
   readonly failures: number;
+  readonly events: number;
+  /** CPU time of the subject's process per event, in ms (set by the caller that knows it). */
+  cpuPerEvent?: number;
 }
 
 interface Cold {
@@ -81,11 +128,14 @@ function log(message: string): void {
 
 // --- processes ----------------------------------------------------------------------------
 
-async function startApiServer(dir: string): Promise<{ child: ChildProcess; kubeconfig: string }> {
+async function startApiServer(
+  dir: string,
+  script = 'test/support/kube-api-server.ts',
+): Promise<{ child: ChildProcess; kubeconfig: string }> {
   const child = spawn(
     process.execPath,
     [
-      join(ROOT, 'test/support/kube-api-server.ts'),
+      join(ROOT, script),
       '--namespace',
       'default',
       '--namespace',
@@ -93,7 +143,7 @@ async function startApiServer(dir: string): Promise<{ child: ChildProcess; kubec
       '--kubeconfig-dir',
       dir,
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   if (!child.stdout) throw new Error('no stdout');
   const lines = createInterface({ input: child.stdout });
@@ -242,6 +292,7 @@ async function load(
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
     failures,
+    events: latencies.length,
   };
 }
 
@@ -263,11 +314,14 @@ async function steadyState(subject: Subject): Promise<RepeatResult> {
     await load(running.port, 16, { count: WARMUP_EVENTS });
     const results: Record<number, LoadResult> = {};
     for (const concurrency of CONCURRENCIES) {
-      results[concurrency] = await load(running.port, concurrency, { durationMs: DURATION_MS });
+      const cpuBefore = cpuMs(running.child.pid);
+      const result = await load(running.port, concurrency, { durationMs: DURATION_MS });
+      result.cpuPerEvent = (cpuMs(running.child.pid) - cpuBefore) / result.events;
+      results[concurrency] = result;
     }
     const rss = [rssMb(running.child.pid)];
     const every = SOAK_EVENTS / SOAK_SAMPLES;
-    await load(running.port, 16, { count: SOAK_EVENTS }, (done) => {
+    await load(running.port, SOAK_CONCURRENCY, { count: SOAK_EVENTS }, (done) => {
       if (done % every === 0) rss.push(rssMb(running.child.pid));
     });
     return { load: results, rss };
@@ -409,6 +463,64 @@ function ratio(a: Stat, b: Stat): string {
   return `${digits(a.median / b.median, 2)}×`;
 }
 
+interface ScheduledResult {
+  readonly load: LoadResult;
+  /** Most watches the API server had open at once during the run. */
+  readonly maxWatches: number;
+}
+
+/**
+ * WAIT_FOR=scheduled at concurrency 64: the provisioner against an API server with a scheduler
+ * that binds each pod 5 ms after its creation, its open watches sampled every 50 ms.
+ */
+async function scheduledRun(dir: string): Promise<ScheduledResult> {
+  const api = await startApiServer(join(dir, 'scheduled'), 'test/support/kube-scheduler.ts');
+  const { child } = api;
+  if (!child.stdin || !child.stdout) throw new Error('no stdio');
+  const answers = createInterface({ input: child.stdout });
+  const watches = async (): Promise<number> => {
+    child.stdin?.write('stats\n');
+    const [line] = (await once(answers, 'line')) as [string];
+    return (JSON.parse(line) as { watches: number }).watches;
+  };
+  const running = await spawnSubject({
+    key: 'provisioner',
+    label: 'provisioner, WAIT_FOR=scheduled',
+    args: [RUNTIME_CLI, BUILT_FUNCTION],
+    env: {
+      KUBECONFIG: api.kubeconfig,
+      CLIENT_NAMESPACE: NAMESPACE,
+      WAIT_FOR: 'scheduled',
+      ...PROVISIONER_ENV,
+    },
+  });
+  try {
+    while (!(await sendEvent(running.port, false).catch(() => false))) {
+      if (running.child.exitCode !== null) throw new Error(running.output());
+      await sleep(20);
+    }
+    await load(running.port, 16, { count: WARMUP_EVENTS });
+    let maxWatches = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxWatches = Math.max(maxWatches, await watches());
+        await sleep(50);
+      }
+    })();
+    const result = await load(running.port, 64, { durationMs: DURATION_MS });
+    sampling = false;
+    await sampler;
+    return { load: result, maxWatches };
+  } finally {
+    await stop(running);
+    answers.close();
+    child.stdin.end();
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
 async function main(): Promise<void> {
   if (!existsSync(BUILT_FUNCTION)) {
     throw new Error(
@@ -417,18 +529,24 @@ async function main(): Promise<void> {
   }
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-bench-'));
   const api = await startApiServer(dir);
-  const subjects: Subject[] = [
+  const allSubjects: Subject[] = [
     {
       key: 'provisioner',
       label: 'provisioner (build/index.js)',
       args: [RUNTIME_CLI, BUILT_FUNCTION],
+      env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE, ...PROVISIONER_ENV },
+    },
+    {
+      key: 'limit',
+      label: 'limit (node:http + one HTTPS create)',
+      args: [join(ROOT, 'scripts/bench/limit.js')],
       env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE },
     },
     {
       key: 'empty',
       label: 'empty faas-js-runtime function',
-      args: [RUNTIME_CLI, join(ROOT, 'scripts/bench/empty-function.js')],
-      env: {},
+      args: [RUNTIME_CLI, join(ROOT, flags['empty-function'])],
+      env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE },
     },
     {
       key: 'bare',
@@ -437,14 +555,16 @@ async function main(): Promise<void> {
       env: {},
     },
   ];
+  const subjects = allSubjects.filter((subject) => SELECTED.has(subject.key));
   const began = Date.now();
   const loadBefore = loadavg()[0] ?? Number.NaN;
+  log(
+    `provisioner environment: ${JSON.stringify(PROVISIONER_ENV)}; soak at concurrency ${SOAK_CONCURRENCY}`,
+  );
   try {
-    const cold: Record<SubjectKey, Cold> = {
-      provisioner: { ms: [], rss: [], cpu: [] },
-      empty: { ms: [], rss: [], cpu: [] },
-      bare: { ms: [], rss: [], cpu: [] },
-    };
+    const cold = Object.fromEntries(
+      KEYS.map((key) => [key, { ms: [], rss: [], cpu: [] }]),
+    ) as unknown as Record<SubjectKey, Cold>;
     // One unmeasured start each first, so every measured one finds the files in the page cache.
     for (const subject of subjects) await coldStart(subject);
     for (let run = 1; run <= COLD_RUNS; run += 1) {
@@ -459,7 +579,10 @@ async function main(): Promise<void> {
       }
     }
 
-    const steady: Record<SubjectKey, RepeatResult[]> = { provisioner: [], empty: [], bare: [] };
+    const steady = Object.fromEntries(KEYS.map((key) => [key, []])) as unknown as Record<
+      SubjectKey,
+      RepeatResult[]
+    >;
     for (let repeat = 1; repeat <= REPEATS; repeat += 1) {
       for (const subject of subjects) {
         const result = await steadyState(subject);
@@ -473,16 +596,34 @@ async function main(): Promise<void> {
         );
       }
     }
-    const [provisioner] = subjects;
-    if (!provisioner) throw new Error('no subjects');
-    const apiMean = await apiCallMeanMs(provisioner);
+    const scheduled: ScheduledResult[] = [];
+    if (!flags['no-scheduled'] && SELECTED.has('provisioner')) {
+      for (let repeat = 1; repeat <= REPEATS; repeat += 1) {
+        const result = await scheduledRun(dir);
+        scheduled.push(result);
+        log(
+          `WAIT_FOR=scheduled ${repeat}/${REPEATS}: c64 ${result.load.eventsPerSecond.toFixed(0)}/s p50 ${result.load.p50.toFixed(2)} ms, at most ${result.maxWatches} open watches, ${result.load.failures} not done`,
+        );
+      }
+    }
+    const provisioner = subjects.find((subject) => subject.key === 'provisioner');
+    const apiMean = provisioner ? await apiCallMeanMs(provisioner) : undefined;
     const raw1 = await rawApi(api.kubeconfig, 1, 500);
     const raw16 = await rawApi(api.kubeconfig, 16, 2000);
     log(
       `API call: ${apiMean?.toFixed(2)} ms in the function, ${raw1.p50.toFixed(2)} ms raw; API server alone at concurrency 16: ${raw16.perSecond.toFixed(0)}/s`,
     );
 
-    printTable(cold, steady, apiMean, raw1.p50, raw16.perSecond, Date.now() - began, loadBefore);
+    printTable(
+      cold,
+      steady,
+      scheduled,
+      apiMean,
+      raw1.p50,
+      raw16.perSecond,
+      Date.now() - began,
+      loadBefore,
+    );
   } finally {
     api.child.kill('SIGTERM');
     await once(api.child, 'exit');
@@ -493,21 +634,23 @@ async function main(): Promise<void> {
 function printTable(
   cold: Record<SubjectKey, Cold>,
   steady: Record<SubjectKey, RepeatResult[]>,
+  scheduled: readonly ScheduledResult[],
   apiMeanMs: number | undefined,
   rawApiMs: number,
   rawApiPerSecond: number,
   elapsedMs: number,
   loadBefore: number,
 ): void {
-  const keys: SubjectKey[] = ['provisioner', 'empty', 'bare'];
   const rows: string[][] = [];
   const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number, ratios = true) => {
-    const [p, e, b] = keys.map(pick) as [Stat, Stat, Stat];
+    const [p, l, e, b] = KEYS.map(pick) as [Stat, Stat, Stat, Stat];
     rows.push([
       name,
       show(p, decimals),
+      show(l, decimals),
       show(e, decimals),
       show(b, decimals),
+      ratios ? ratio(p, l) : '',
       ratios ? ratio(p, e) : '',
       ratios ? ratio(p, b) : '',
     ]);
@@ -521,13 +664,19 @@ function printTable(
     row(`events/s, concurrency ${c}`, (k) => loadStat(k, (r) => r.eventsPerSecond), 0);
     row(`p50 latency, concurrency ${c} (ms)`, (k) => loadStat(k, (r) => r.p50), 2);
     row(`p99 latency, concurrency ${c} (ms)`, (k) => loadStat(k, (r) => r.p99), 2);
+    row(
+      `CPU time per event, concurrency ${c} (ms)`,
+      (k) => loadStat(k, (r) => r.cpuPerEvent ?? Number.NaN),
+      3,
+    );
   }
   row('RSS before the soak (MB)', (k) => stat(steady[k].map((r) => r.rss[0] ?? Number.NaN)), 0);
   row(
-    `RSS after ${SOAK_EVENTS.toLocaleString('en')} events (MB)`,
+    `RSS after ${SOAK_EVENTS.toLocaleString('en')} events at concurrency ${SOAK_CONCURRENCY} (MB)`,
     (k) => stat(steady[k].map((r) => r.rss.at(-1) ?? Number.NaN)),
     0,
   );
+  row('highest RSS during the soak (MB)', (k) => stat(steady[k].map((r) => Math.max(...r.rss))), 0);
   const growth = (samples: number) => (r: RepeatResult) =>
     (r.rss.at(-1) ?? Number.NaN) - (r.rss.at(-1 - samples) ?? Number.NaN);
   for (const samples of [SOAK_SAMPLES / 2, 2]) {
@@ -538,7 +687,7 @@ function printTable(
       false,
     );
   }
-  const failures = keys.map((k) =>
+  const failures = KEYS.map((k) =>
     steady[k].reduce(
       (sum, r) => sum + CONCURRENCIES.reduce((s, c) => s + (r.load[c]?.failures ?? 0), 0),
       0,
@@ -548,8 +697,10 @@ function printTable(
   const header = [
     'metric (median of runs, min–max)',
     'provisioner',
+    'limit: node:http + one HTTPS create',
     'empty faas-js-runtime fn',
     'bare node:http',
+    'provisioner / limit',
     'provisioner / empty',
     'provisioner / bare',
   ];
@@ -559,11 +710,20 @@ function printTable(
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const p50 = (k: SubjectKey) => stat(steady[k].map((r) => r.load[1]?.p50 ?? Number.NaN)).median;
   const added = p50('provisioner') - p50('empty') - rawApiMs;
+  const scheduledLine =
+    scheduled.length === 0
+      ? 'WAIT_FOR=scheduled: not run.'
+      : `WAIT_FOR=scheduled, concurrency 64, each pod bound 5 ms after its creation by test/support/kube-scheduler.ts: ${show(stat(scheduled.map((s) => s.load.eventsPerSecond)), 0)} events/s, p50 ${show(stat(scheduled.map((s) => s.load.p50)), 2)} ms; the API server's open watches, sampled every 50 ms: at most ${Math.max(...scheduled.map((s) => s.maxWatches))}; replies not \`done\`: ${scheduled.reduce((sum, s) => sum + s.load.failures, 0)}.`;
   process.stdout.write(
     [
       `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, Node ${process.version}, ` +
         `${COLD_RUNS} cold starts and ${REPEATS} steady-state runs (${DURATION_MS} ms per concurrency, after ${WARMUP_EVENTS} warm-up events) per subject; ${Math.round(elapsedMs / 1000)} s in all; ` +
-        `load average ${digits(loadBefore, 2)} before and ${digits(loadavg()[0] ?? Number.NaN, 2)} after (other work on the machine shows there).`,
+        `load average ${digits(loadBefore, 2)} before and ${digits(loadavg()[0] ?? Number.NaN, 2)} after (other work on the machine shows there). ` +
+        `Provisioner environment: ${
+          Object.entries(PROVISIONER_ENV)
+            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+            .join(' ') || '(none)'
+        }.`,
       '',
       ...lines,
       '',
@@ -571,7 +731,8 @@ function printTable(
         `mean ${apiMeanMs === undefined ? 'n/a' : digits(apiMeanMs, 2)} ms as the function times it through @kubernetes/client-node (podgateway_kube_api_request_duration_seconds, warm).`,
       `The API test server alone, pod creates at concurrency 16 sent straight to it over keep-alive HTTPS (not through the function and its client): ${digits(rawApiPerSecond, 0)}/s.`,
       `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms.`,
-      `Replies that were not \`done\`: ${keys.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,
+      scheduledLine,
+      `Replies that were not \`done\`: ${KEYS.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,
       `Provisioner RSS (MB) every ${(SOAK_EVENTS / SOAK_SAMPLES).toLocaleString('en')} events of the soak, per run: ${steady.provisioner.map((r) => r.rss.map((v) => v.toFixed(0)).join(' ')).join('; ')}.`,
       '',
     ].join('\n'),

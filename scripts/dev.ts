@@ -1,6 +1,6 @@
 // `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test server
-// of test/support), with no cluster. A local sandbox: pods are stored, validated and answered
-// for as kube-apiserver would, but never run; no webhook routes them.
+// of test/support), with no cluster. A local sandbox: pods are stored, admitted (the pod-gateway
+// webhooks of deploy/ route them), validated and answered for as kube-apiserver would, but never run.
 //
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config.ts';
+import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
 import {
   authorizerFromRules,
@@ -26,7 +27,11 @@ import {
   type StoredPod,
   startKubeApiServer,
 } from '../test/support/kube-api-server.ts';
+import { writeKubeconfigFile } from '../test/support/kube-auth.ts';
 import { sandboxLine } from './sandbox-log.ts';
+
+/** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
+const SANDBOX_ADMIN = 'kubernetes-admin';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -56,16 +61,24 @@ async function main(): Promise<void> {
   await ensurePortFree(port);
   const env = await functionEnv();
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
-  const { account, rules } = await readDeployedRole();
+  const role = await readDeployedRole();
+  const roleAllows = authorizerFromRules(role.rules, namespace);
   const server = await startKubeApiServer({
-    namespaces: [namespace],
-    user: `system:serviceaccount:${namespace}:${account}`,
-    authorize: authorizerFromRules(rules, namespace),
+    namespaces: [await deployedNamespace(namespace)],
+    webhooks: await deployedGatewayWebhooks(),
+    user: `system:serviceaccount:${role.namespace}:${role.account}`,
+    // The function: what deploy/rbac.yaml's Role grants. The user's kubectl: cluster-admin.
+    authorize: (attrs, user) => user === SANDBOX_ADMIN || roleAllows(attrs),
   });
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
   // The function's: what deploy/rbac.yaml's Role grants. The user's: cluster-admin.
   const kubeconfig = await server.writeKubeconfig(dir);
-  const adminKubeconfig = await server.writeKubeconfig(dir, { admin: true });
+  const adminKubeconfig = await writeKubeconfigFile(join(dir, 'admin'), {
+    url: server.url,
+    caPem: server.caPem,
+    namespace,
+    user: { token: server.issueToken(SANDBOX_ADMIN) },
+  });
 
   const child = spawn(process.execPath, [RUNTIME_CLI, 'index.ts'], {
     cwd: ROOT,
@@ -190,10 +203,11 @@ ${line}
   function        ${url}   (faas-js-runtime running index.ts)
   Kubernetes API  ${server.url}   (in memory; namespace ${namespace})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
-  The pods are stored and validated as a real API server would, but nothing runs them, and no
-  pod-gateway webhook routes them: a sandbox scheduler binds each to the fake node ${SANDBOX_NODE}
-  and marks it Running. The function may do only what deploy/rbac.yaml's Role grants
-  (its kubeconfig: ${kubeconfig}).
+  The pods are stored, admitted and validated as a real API server would. The pod-gateway
+  webhooks of deploy/pod-gateway-*-values.yaml route them (kubectl get pod -o yaml shows
+  gateway-init and gateway-sidecar). Nothing runs them: a sandbox scheduler binds each to the fake
+  node ${SANDBOX_NODE} and marks it Running. The function may do only what deploy/rbac.yaml's
+  Role grants (its kubeconfig: ${kubeconfig}).
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}

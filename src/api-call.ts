@@ -39,11 +39,13 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
 /**
  * Runs `call` (given the per-request options carrying the abort signal) until it succeeds, fails
  * permanently, or the deadline leaves no room for another attempt. A Retry-After from the server
- * is honoured instead of the backoff.
+ * is honoured instead of the backoff; one that reaches past the deadline ends the call at once.
+ * `beforeRetry`, given, is asked after each transient failure; a value it returns is the result.
  */
 export async function callApi<T>(
   call: (options: ConfigurationOptions) => Promise<T>,
   limits: CallLimits,
+  beforeRetry?: (failure: ApiFailure) => Promise<T | undefined>,
 ): Promise<T> {
   for (let attempt = 0; ; attempt += 1) {
     const remaining = limits.deadline - Date.now();
@@ -55,6 +57,10 @@ export async function callApi<T>(
       failure = describeApiFailure(error);
     }
     if (!isTransient(failure)) throw new ApiCallError(failure, false);
+    // A transient failure may hide a success (a create that went through before the answer was
+    // lost, or was made by an earlier delivery): the caller may find the result elsewhere.
+    const found = await beforeRetry?.(failure);
+    if (found !== undefined) return found;
     const delay =
       failure.retryAfterSeconds !== undefined
         ? failure.retryAfterSeconds * 1000

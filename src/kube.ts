@@ -3,8 +3,9 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import type { Environment } from './config.ts';
+import { type Environment, SERVICE_ACCOUNT_DIR } from './config.ts';
 import { PooledKubeConfig } from './connections.ts';
+import { useRotatingToken } from './token-file.ts';
 import { makeApiClient } from './transport.ts';
 
 export interface KubeClient {
@@ -26,6 +27,11 @@ export interface KubeClient {
 export const API_CALLS = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
   { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  {
+    verb: 'list',
+    resource: 'pods',
+    why: 'WAIT_FOR=scheduled: the shared watch starts from a list of the function’s own pods',
+  },
   { verb: 'watch', resource: 'pods', why: 'WAIT_FOR=scheduled: wait until the pod is scheduled' },
 ] as const;
 
@@ -39,6 +45,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   let origin: string;
   if (env.KUBERNETES_SERVICE_HOST) {
     kubeConfig.loadFromCluster();
+    useRotatingToken(kubeConfig, `${SERVICE_ACCOUNT_DIR}/token`);
     origin = 'in-cluster';
   } else {
     const file = findKubeconfig(env);
@@ -106,15 +113,28 @@ export function describeApiFailure(error: unknown): ApiFailure {
   const code: number = error.code;
   const status = parseStatus(error.body);
   const answered = `the Kubernetes API answered HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}`;
-  // A server-side failure says nothing about the request: one reason for all of them.
+  // API Priority and Fairness answers its 429 in plain text, not with a Status.
+  const detail = status?.message ?? plainText(error.body);
+  // A server-side failure says nothing about the request: one reason for all of them, but for
+  // an admission webhook the API server could not call (failurePolicy Fail).
   const unavailable = code >= 500;
+  const webhookDown = unavailable && detail?.includes('failed calling webhook') === true;
   return {
-    reason: unavailable ? 'ApiUnavailable' : status?.reason || reasonForCode(code),
-    message:
-      status?.message && !unavailable ? status.message : withDetail(answered, status?.message),
+    reason: webhookDown
+      ? 'WebhookUnavailable'
+      : unavailable
+        ? 'ApiUnavailable'
+        : status?.reason || reasonForCode(code),
+    message: status?.message && !unavailable ? status.message : withDetail(answered, detail),
     code,
     retryAfterSeconds: parseRetryAfter(error.headers['retry-after']),
   };
+}
+
+function plainText(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  const text = body.trim();
+  return text === '' || text.startsWith('{') ? undefined : text.slice(0, 200);
 }
 
 function withDetail(summary: string, detail: string | undefined): string {

@@ -1,6 +1,7 @@
-// WAIT_FOR=scheduled: watch the client pod until the scheduler places it or says it cannot.
-import { type V1Pod, Watch } from '@kubernetes/client-node';
-import type { KubeClient } from './kube.ts';
+// WAIT_FOR=scheduled: wait, through the shared pod watch, until the scheduler places the client
+// pod or says it cannot.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { PodSeen, WaitEnd } from './pod-watch.ts';
 
 export type ScheduleState =
   | { readonly kind: 'scheduled'; readonly nodeName: string }
@@ -21,79 +22,23 @@ export function scheduleState(pod: V1Pod): ScheduleState {
   return { kind: 'pending' };
 }
 
-/** Watches until the pod is scheduled or unschedulable; `pending` when the deadline passes. */
-export async function waitUntilScheduled(
-  kube: KubeClient,
-  namespace: string,
-  name: string,
-  deadline: number,
-): Promise<ScheduleState> {
-  const watch = new Watch(kube.kubeConfig);
-  while (Date.now() < deadline) {
-    const state = await watchOnce(watch, namespace, name, deadline);
-    if (state.kind !== 'pending') return state;
-    // The watch ended early (the server closed it, or a connection error): watch again.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** The decision a waiter of the pod watch makes: undefined while the pod is still pending. */
+export function scheduleDecision(seen: PodSeen): ScheduleState | undefined {
+  if (seen.deleted) {
+    return { kind: 'unschedulable', message: 'the pod was deleted before it was scheduled' };
   }
-  return { kind: 'pending' };
+  const state = scheduleState(seen.pod);
+  return state.kind === 'pending' ? undefined : state;
 }
 
-function watchOnce(
-  watch: Watch,
-  namespace: string,
-  name: string,
-  deadline: number,
-): Promise<ScheduleState> {
-  return new Promise((resolve) => {
-    let controller: AbortController | undefined;
-    let settled = false;
-    const settle = (state: ScheduleState) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      controller?.abort();
-      resolve(state);
-    };
-    const timer = setTimeout(() => settle({ kind: 'pending' }), Math.max(0, deadline - Date.now()));
-    // A watch without resourceVersion starts with the pod's current state (ADDED).
-    watch
-      .watch(
-        `/api/v1/namespaces/${namespace}/pods`,
-        { fieldSelector: `metadata.name=${name}` },
-        (type: string, pod: V1Pod) => {
-          if (type === 'DELETED') {
-            settle({
-              kind: 'unschedulable',
-              message: 'the pod was deleted before it was scheduled',
-            });
-            return;
-          }
-          const state = scheduleState(pod);
-          if (state.kind !== 'pending') settle(state);
-        },
-        (error: unknown) => settle(refusal(error) ?? { kind: 'pending' }),
-      )
-      .then(
-        (started) => {
-          controller = started;
-          if (settled) started.abort();
-        },
-        (error: unknown) => settle(refusal(error) ?? { kind: 'pending' }),
-      );
-  });
-}
-
-function refusal(error: unknown): ScheduleState | undefined {
-  const code =
-    typeof error === 'object' && error !== null && 'statusCode' in error
-      ? Number(error.statusCode)
-      : undefined;
-  if (code === 401 || code === 403 || code === 404) {
-    return {
-      kind: 'refused',
-      code,
-      message: `the Kubernetes API refused to watch pods: HTTP ${code}`,
-    };
+/** How a wait ended, as a ScheduleState: `pending` when the deadline came first. */
+export function scheduleOutcome(end: WaitEnd<ScheduleState>): ScheduleState {
+  switch (end.kind) {
+    case 'decided':
+      return end.value;
+    case 'timeout':
+      return { kind: 'pending' };
+    case 'refused':
+      return end;
   }
-  return undefined;
 }

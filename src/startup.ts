@@ -10,6 +10,8 @@ import {
   parseAll,
 } from './config.ts';
 import { type KubeClient, makeKubeClient } from './kube.ts';
+import { watchOwnPods } from './own-pods.ts';
+import type { PodWatch } from './pod-watch.ts';
 import { describeSinkUrl, makeSink, readSink, type Sink } from './sink.ts';
 
 export interface Provisioner {
@@ -17,6 +19,8 @@ export interface Provisioner {
   readonly kube: KubeClient;
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
+  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
+  readonly pods: PodWatch | undefined;
 }
 
 const PREFIX = 'podgateway client provisioner';
@@ -76,7 +80,8 @@ export function startUp(env: Environment = process.env): Provisioner {
   if (problems.length > 0 || config === undefined || kube === undefined) {
     throw new StartupFailure(problems);
   }
-  return { config, kube, sink };
+  const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
+  return { config, kube, sink, pods };
 }
 
 /** The settings in effect, in one line. */

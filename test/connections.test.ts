@@ -146,4 +146,42 @@ describe('PooledKubeConfig', () => {
       code: 401,
     });
   });
+
+  it('asks the exec credential plugin on every call the pool serves: a changed token is sent at once', async () => {
+    const tokenFile = join(workDir, 'exec-token');
+    const plugin = join(workDir, 'exec-plugin.mjs');
+    // An ExecCredential that is already expired: the library runs the plugin again next call.
+    await writeFile(
+      plugin,
+      `import { readFileSync } from 'node:fs';
+process.stdout.write(JSON.stringify({
+  apiVersion: 'client.authentication.k8s.io/v1',
+  kind: 'ExecCredential',
+  status: { token: readFileSync(${JSON.stringify(tokenFile)}, 'utf8'), expirationTimestamp: new Date(Date.now() - 1000).toISOString() },
+}));`,
+    );
+    const exec = [
+      '    exec:',
+      '      apiVersion: client.authentication.k8s.io/v1',
+      `      command: ${JSON.stringify(process.execPath)}`,
+      `      args: [${JSON.stringify(plugin)}]`,
+      '      interactiveMode: Never',
+    ].join('\n');
+    const text = (await readFile(kubeconfig, 'utf8')).replace(/ {4}token: ".*"/, exec);
+    const execConfig = join(workDir, 'exec-kubeconfig');
+    await writeFile(execConfig, text);
+    const config = pooled(execConfig);
+    const api = config.makeApiClient(CoreV1Api);
+    await writeFile(tokenFile, server.token);
+    await api.createNamespacedPod({ namespace: 'default', body: pod('exec-1') });
+    const first = await dispatcherOf(config);
+    await writeFile(tokenFile, 'revoked');
+    await assert.rejects(api.readNamespacedPod({ name: 'exec-1', namespace: 'default' }), {
+      code: 401,
+    });
+    await writeFile(tokenFile, server.token);
+    const read = await api.readNamespacedPod({ name: 'exec-1', namespace: 'default' });
+    assert.equal(read.metadata?.name, 'exec-1');
+    assert.equal((await dispatcherOf(config)).dispatcher, first.dispatcher, 'one pool throughout');
+  });
 });

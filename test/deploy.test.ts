@@ -37,6 +37,25 @@ const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
 const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];
 /** The health endpoints of faas-js-runtime. */
 const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
+/** Read by Node itself, not by src/config.ts: the V8 heap flags chosen by the bench. */
+const PROCESS_VARIABLES = ['NODE_OPTIONS'];
+/** The share of the container's memory limit the function's RSS may reach (BENCHMARKS.md). */
+const RSS_SHARE_OF_LIMIT = 0.6;
+
+/** A Kubernetes memory quantity (`384Mi`, `400M`, `1Gi`) in MiB. */
+function mebibytes(quantity: string): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)?$/.exec(quantity);
+  assert.ok(match, `not a memory quantity: ${quantity}`);
+  const factor: Record<string, number> = {
+    Ki: 1 / 1024,
+    Mi: 1,
+    Gi: 1024,
+    k: 1000 / 1048576,
+    M: 1e6 / 1048576,
+    G: 1e9 / 1048576,
+  };
+  return Number(match[1]) * (match[2] ? (factor[match[2]] ?? Number.NaN) : 1 / 1048576);
+}
 
 /** "missing: A, B; extra: C" for two lists that should hold the same names. */
 function difference(actual: Iterable<string>, expected: Iterable<string>): string {
@@ -139,20 +158,44 @@ describe('deploy/ manifests', () => {
     );
   });
 
-  it('everything namespaced lives in the client namespace, and nothing is cluster-wide but it', () => {
-    const namespace = only(kustomized, 'Namespace');
-    assert.equal(namespace.name, config.clientNamespace);
-    // The top-level field asks for a namespace; deploy.namespace is func's record of the last one.
-    assert.equal(funcYaml.namespace, config.clientNamespace);
-    assert.equal(at(funcYaml, 'deploy', 'namespace'), undefined);
+  it('the function lives in a namespace of its own; only the Role and its binding in the client namespace', () => {
+    const functionNamespace = str(funcYaml.namespace);
+    assert.ok(functionNamespace, 'func.yaml asks for a namespace (top-level `namespace`)');
+    assert.notEqual(functionNamespace, config.clientNamespace);
+    assert.equal(service.namespace, functionNamespace, 'service.yaml and func.yaml agree');
+    assert.equal(
+      at(funcYaml, 'deploy', 'namespace'),
+      undefined,
+      'deploy.namespace is what func records after a deploy, not a request',
+    );
+    const namespaces = kustomized.filter((m) => m.kind === 'Namespace').map((m) => m.name);
+    assert.deepEqual(namespaces.sort(), [config.clientNamespace, functionNamespace].sort());
+    const inClientNamespace = ['Role', 'RoleBinding'];
     for (const manifest of [...kustomized, ...optional]) {
       if (manifest.kind === 'Namespace') continue;
-      assert.equal(manifest.namespace, config.clientNamespace, `${manifest.file} ${manifest.kind}`);
+      const expected = inClientNamespace.includes(manifest.kind)
+        ? config.clientNamespace
+        : functionNamespace;
+      assert.equal(manifest.namespace, expected, `${manifest.file} ${manifest.kind}`);
     }
     const clusterWide = [...kustomized, ...optional, ...argo].filter((m) =>
       ['ClusterRole', 'ClusterRoleBinding'].includes(m.kind),
     );
     assert.deepEqual(clusterWide, []);
+  });
+
+  it('no gateway webhook selects the function’s namespace: a webhook that is down cannot block it', () => {
+    const functionNamespace = only(kustomized, 'Namespace', str(funcYaml.namespace));
+    const labels = obj(at(functionNamespace.doc, 'metadata', 'labels'));
+    for (const { file, values } of gatewayValues) {
+      const label = str(at(values, 'webhook', 'namespaceSelector', 'label'));
+      assert.notEqual(labels[label], 'true', `${file} would select ${functionNamespace.name}`);
+      assert.ok(!arr(values.routed_namespaces).includes(functionNamespace.name), file);
+    }
+  });
+
+  it('CLIENT_NAMESPACE is set: in a namespace of its own, the function’s default would be wrong', () => {
+    assert.equal(serviceEnv.find((e) => e.name === 'CLIENT_NAMESPACE')?.value, 'client-system');
   });
 
   it('the Helm values files are for the pod-gateway chart and name foo and bar', () => {
@@ -294,6 +337,8 @@ describe('cross-checks between the code and the manifests', () => {
     assertSameNames(granted, [...new Set(used)], 'deploy/rbac.yaml Role rules vs API_CALLS');
     assert.ok(!granted.some((g) => g.includes('*')), 'no wildcards');
     assert.equal(role.namespace, config.clientNamespace, 'the Role is in the client namespace');
+    const binding = only(kustomized, 'RoleBinding');
+    assert.equal(binding.namespace, config.clientNamespace, 'bound there too');
   });
 
   it('the function runs as the ServiceAccount the Role is bound to', () => {
@@ -315,8 +360,8 @@ describe('cross-checks between the code and the manifests', () => {
   it('service.yaml sets exactly the variables src/config.ts CONFIG_VARIABLES reads, to valid values', () => {
     assertSameNames(
       serviceEnv.map((e) => e.name),
-      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
-      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts)',
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
+      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     // parseConfig (in before) threw if a value was invalid; K_SINK comes from the platform.
     for (const variable of SINK_VARIABLES) {
@@ -334,8 +379,8 @@ describe('cross-checks between the code and the manifests', () => {
     }));
     assertSameNames(
       funcEnv.map((e) => e.name),
-      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES],
-      'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts)',
+      [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
+      'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     const byName = (list: Array<{ name: string; value: string }>) =>
       Object.fromEntries(list.map((e) => [e.name, e.value]));
@@ -364,6 +409,7 @@ describe('cross-checks between the code and the manifests', () => {
       assert.ok(at(container, 'resources', part, 'memory'), `resources.${part}.memory`);
       assert.ok(at(container, 'resources', part, 'cpu'), `resources.${part}.cpu`);
     }
+    // func.yaml's resources.limits.concurrency is the Service's containerConcurrency.
     const { concurrency, ...funcLimits } = obj(
       at(funcYaml, 'deploy', 'options', 'resources', 'limits'),
     );
@@ -375,7 +421,24 @@ describe('cross-checks between the code and the manifests', () => {
     assert.equal(
       concurrency,
       at(service.doc, 'spec', 'template', 'spec', 'containerConcurrency'),
-      'func.yaml limits.concurrency is service.yaml containerConcurrency',
+      'func.yaml resources.limits.concurrency is the Service containerConcurrency',
+    );
+  });
+
+  it('the V8 heap flags of NODE_OPTIONS keep the heap well inside the container memory limit', () => {
+    const nodeOptions = serviceEnv.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    const flag = (name: string) => {
+      const match = new RegExp(`--${name}=(\\d+)`).exec(nodeOptions);
+      assert.ok(match, `NODE_OPTIONS sets --${name}: ${nodeOptions}`);
+      return Number(match[1]);
+    };
+    const limit = mebibytes(str(at(container, 'resources', 'limits', 'memory')));
+    // V8's young generation is three semi-spaces; the rest of the RSS (code, Node, buffers) was
+    // 80–100 MB in the bench, so the heap limits are checked against the share left.
+    const heap = flag('max-old-space-size') + 3 * flag('max-semi-space-size');
+    assert.ok(
+      heap <= RSS_SHARE_OF_LIMIT * limit - 80,
+      `heap limits of ${heap} MiB leave too little of ${RSS_SHARE_OF_LIMIT * limit} MiB (${RSS_SHARE_OF_LIMIT} of the ${limit} MiB limit)`,
     );
   });
 
@@ -391,8 +454,8 @@ describe('cross-checks between the code and the manifests', () => {
     assert.ok(target, `the dead letter sink ${str(sink.kind)} ${str(sink.name)} is deployed too`);
   });
 
-  it('the namespace carries the label the gateway webhooks select', () => {
-    const namespace = only(kustomized, 'Namespace');
+  it('the client namespace carries the label the gateway webhooks select', () => {
+    const namespace = only(kustomized, 'Namespace', config.clientNamespace);
     for (const { file, values } of gatewayValues) {
       const selector = obj(at(values, 'webhook', 'namespaceSelector'));
       assert.equal(selector.type, 'label', file);

@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
 import { parseConfig } from '../src/config.ts';
 import { readRequest } from '../src/request.ts';
 import { freePort, PROJECT_ROOT } from './support/function-process.ts';
@@ -121,9 +122,9 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(output, /curl -i http:\/\/localhost:\d+ .*ce-specversion/);
     assert.match(
       output,
-      /export KUBECONFIG=\S+admin\.kubeconfig\n\s+kubectl get pods -n client-system/,
+      /export KUBECONFIG=\S+admin\/kubeconfig\n\s+kubectl get pods -n client-system/,
     );
-    assert.match(output, /a sandbox scheduler binds each to the fake node sandbox-node/);
+    assert.match(output, /a sandbox scheduler binds each to the fake\s+node sandbox-node/);
   });
 
   it('invoke --gateway foo shows the done reply and exits 0; dev logs the pod', async () => {
@@ -198,7 +199,7 @@ describe('npm run dev, then npm run invoke', () => {
     );
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+SETGATEWAY$/m);
-    assert.match(result.stdout, /^client-\S+\s+1\/1\s+Running\s+0\s+\S+\s+(foo|bar)$/m);
+    assert.match(result.stdout, /^client-\S+\s+(\d)\/\1\s+Running\s+0\s+\S+\s+(foo|bar)$/m);
   });
 
   it('gives the user a cluster-admin kubeconfig; the function keeps its Role', async () => {
@@ -216,7 +217,7 @@ describe('npm run dev, then npm run invoke', () => {
     assert.equal(first.status?.phase, 'Running');
     assert.equal(first.spec?.nodeName, 'sandbox-node');
 
-    const functionFile = join(dirname(adminFile), 'kubeconfig');
+    const functionFile = join(dirname(dirname(adminFile)), 'kubeconfig');
     const limited = new KubeConfig();
     limited.loadFromFile(functionFile);
     await assert.rejects(
@@ -226,6 +227,32 @@ describe('npm run dev, then npm run invoke', () => {
       (error: unknown) => error instanceof ApiException && error.code === 403,
     );
     await api.deleteNamespacedPod({ namespace: 'client-system', name: first.metadata.name });
+  });
+
+  it('routes the pod as the pod-gateway webhook would: kubectl get pod -o yaml shows it', {
+    skip: spawnSync('kubectl', ['version', '--client']).error ? 'kubectl is not installed' : false,
+  }, async () => {
+    const { code, output } = await invoke(port, '--gateway', 'foo');
+    assert.equal(code, 0, output);
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(output)?.[1] ?? '';
+    const kubeconfig = /export KUBECONFIG=(\S+)/.exec(devOutput())?.[1] ?? '';
+    const kubectl = spawnSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, 'get', 'pod', '-n', 'client-system', pod, '-o', 'yaml'],
+      { encoding: 'utf8' },
+    );
+    assert.equal(kubectl.status, 0, kubectl.stderr);
+    const routed = parse(kubectl.stdout) as {
+      spec: { initContainers?: Array<{ name: string }>; containers: Array<{ name: string }> };
+    };
+    assert.deepEqual(
+      routed.spec.initContainers?.map((c) => c.name),
+      ['gateway-init'],
+    );
+    assert.deepEqual(
+      routed.spec.containers.map((c) => c.name),
+      ['client', 'gateway-sidecar'],
+    );
   });
 
   it('invoke --file sends the samples', async () => {

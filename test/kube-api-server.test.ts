@@ -1,19 +1,21 @@
 // The Kubernetes API test server, driven through the real @kubernetes/client-node client.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
 import {
   authorizerFromRules,
   type KubeApiServer,
   type KubeApiServerOptions,
+  podGatewayWebhook,
   type RequestAttributes,
   startKubeApiServer,
 } from './support/kube-api-server.ts';
@@ -648,7 +650,7 @@ describe('kube API test server through the real client', () => {
     assert.throws(() => server.addPod(pod('Bad')), /422 Pod "Bad" is invalid/);
   });
 
-  it('injects 429 with Retry-After, seen on the wire and on the ApiException', async () => {
+  it('injects API Priority and Fairness 429s: plain text with Retry-After, seen on the wire and on the ApiException', async () => {
     server.injectFault({
       method: 'GET',
       path: /\/pods$/,
@@ -659,9 +661,9 @@ describe('kube API test server through the real client', () => {
     const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods');
     assert.equal(response.status, 429);
     assert.equal(response.headers['retry-after'], '3');
-    const status = JSON.parse(response.body) as Status;
-    assert.equal(status.reason, 'TooManyRequests');
-    assert.equal(status.details?.retryAfterSeconds, 3);
+    // API Priority and Fairness answers in plain text, not with a Status.
+    assert.equal(response.headers['content-type'], 'text/plain; charset=utf-8');
+    assert.equal(response.body, 'Too many requests, please try again later.\n');
     const error = await apiError(api.listNamespacedPod({ namespace: 'default' }));
     assert.equal(error.code, 429);
     assert.equal(error.headers['retry-after'], '3');
@@ -690,6 +692,16 @@ describe('kube API test server through the real client', () => {
     assert.equal(server.pods().length, 0);
     // the client does not retry by itself
     assert.equal(server.requests.length, 1);
+  });
+
+  it('drops the connection after handling: the pod is stored, the client sees a network error', async () => {
+    server.injectFault({ method: 'POST', dropAfterHandling: true });
+    await assert.rejects(
+      api.createNamespacedPod({ namespace: 'default', body: pod('stored-then-dropped') }),
+      (error: unknown) => error instanceof Error && !(error instanceof ApiException),
+    );
+    assert.equal(server.requests[0]?.status, 0);
+    assert.ok(server.pod('default', 'stored-then-dropped'));
   });
 
   it('delays, then answers normally; a client that gave up does not upset the server', async () => {
@@ -752,7 +764,7 @@ describe('kube API test server through the real client', () => {
 });
 
 describe('authentication and authorization', () => {
-  it('answers 401 Unauthorized for a wrong or missing token', async (t) => {
+  it('answers 401 Unauthorized for a wrong token', async (t) => {
     const server = await serverFor(t);
     const kc = new KubeConfig();
     kc.loadFromFile(await server.writeKubeconfig(freshDir()));
@@ -764,7 +776,9 @@ describe('authentication and authorization', () => {
     assert.equal(error.code, 401);
     // the generated client drops the body of a 401 (the spec declares one without a schema)
     assert.equal(error.body, undefined);
-    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', { token: null });
+    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', {
+      token: 'wrong',
+    });
     assert.equal(response.status, 401);
     assert.deepEqual(JSON.parse(response.body), {
       kind: 'Status',
@@ -775,6 +789,35 @@ describe('authentication and authorization', () => {
       reason: 'Unauthorized',
       code: 401,
     });
+  });
+
+  it('takes a request without credentials as system:anonymous: 403, but for health and version', async (t) => {
+    const server = await serverFor(t);
+    const response = await raw(server, 'GET', '/api/v1/namespaces/default/pods', { token: null });
+    assert.equal(response.status, 403);
+    assert.deepEqual(JSON.parse(response.body), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default"',
+      reason: 'Forbidden',
+      details: { kind: 'pods' },
+      code: 403,
+    });
+    assert.equal((await raw(server, 'GET', '/version', { token: null })).status, 200);
+    assert.equal((await raw(server, 'GET', '/readyz', { token: null })).status, 200);
+    const api = await raw(server, 'GET', '/api', { token: null });
+    assert.equal(api.status, 403);
+    assert.equal(
+      (JSON.parse(api.body) as Status).message,
+      'forbidden: User "system:anonymous" cannot get path "/api"',
+    );
+    assert.deepEqual(
+      server.requests.map((r) => [r.user, r.credential]),
+      Array(4).fill(['system:anonymous', 'anonymous']),
+    );
   });
 
   it('answers 403 Forbidden naming the user, verb, resource and namespace', async (t) => {
@@ -1053,3 +1096,348 @@ describe('command line', () => {
     assert.equal(code, 0);
   });
 });
+
+describe('admission, in kube-apiserver’s order (authn, authz, mutating, validation, validating, store)', () => {
+  const NS = 'routed';
+  const gateway = podGatewayWebhook({
+    gateway: 'foo',
+    gatewayDefault: false,
+    gatewayLabelValue: 'foo',
+    gatewayAnnotationValue: 'foo',
+  });
+  const routedPod = (name: string, value = 'foo'): V1Pod =>
+    pod(name, {
+      metadata: { name, labels: { setGateway: value }, annotations: { setGateway: value } },
+    });
+
+  async function admissionServer(t: { after: (fn: () => Promise<void>) => void }) {
+    const server = await serverFor(t, {
+      namespaces: [
+        'default',
+        {
+          name: NS,
+          labels: { 'routed-gateway': 'true', 'pod-security.kubernetes.io/enforce': 'privileged' },
+        },
+      ],
+      webhooks: [gateway],
+    });
+    return { server, ...(await clientFor(server)) };
+  }
+
+  it('the pod-gateway webhook routes the pods that ask for its gateway, in the namespaces it selects', async (t) => {
+    const { server, api } = await admissionServer(t);
+    const routed = await api.createNamespacedPod({ namespace: NS, body: routedPod('mine') });
+    assert.deepEqual(
+      routed.spec?.initContainers?.map((c) => c.name),
+      ['gateway-init'],
+    );
+    assert.deepEqual(
+      routed.spec?.containers.map((c) => c.name),
+      ['main', 'gateway-sidecar'],
+    );
+    assert.deepEqual(routed.spec?.initContainers?.[0]?.securityContext?.capabilities?.add, [
+      'NET_ADMIN',
+      'NET_RAW',
+    ]);
+    assert.equal(routed.spec?.dnsPolicy, 'None');
+    assert.ok(routed.spec?.volumes?.some((v) => v.name === 'gateway-configmap'));
+    // another gateway's pod, and a pod in a namespace the webhook does not select: untouched
+    const other = await api.createNamespacedPod({ namespace: NS, body: routedPod('b', 'bar') });
+    assert.equal(other.spec?.initContainers, undefined);
+    const elsewhere = await api.createNamespacedPod({
+      namespace: 'default',
+      body: routedPod('c'),
+    });
+    assert.equal(elsewhere.spec?.containers.length, 1);
+    // the annotation, when present, overrides the label
+    const annotated = await api.createNamespacedPod({
+      namespace: NS,
+      body: pod('d', {
+        metadata: { name: 'd', labels: { setGateway: 'bar' }, annotations: { setGateway: 'foo' } },
+      }),
+    });
+    assert.equal(annotated.spec?.containers.length, 2);
+    assert.equal(server.pods(NS).length, 3);
+  });
+
+  it('with no value configured, the webhook wants a boolean and denies anything else', async (t) => {
+    const server = await serverFor(t, {
+      namespaces: [{ name: NS, labels: { 'routed-gateway': 'true' } }],
+      webhooks: [podGatewayWebhook({ gateway: 'any' })],
+    });
+    const { api } = await clientFor(server);
+    const error = await apiError(api.createNamespacedPod({ namespace: NS, body: routedPod('x') }));
+    assert.equal(error.code, 400);
+    assert.equal(
+      statusOf(error).message,
+      'admission webhook "pod-gateway-any.gateway-system.svc" denied the request: strconv.ParseBool: parsing "foo": invalid syntax',
+    );
+    // gatewayDefault true (the chart's default): a pod without the keys is routed
+    const plain = await api.createNamespacedPod({ namespace: NS, body: pod('plain') });
+    assert.equal(plain.spec?.containers.length, 2);
+  });
+
+  it('a webhook that is down fails every create it selects with 500, even of a pod that exists', async (t) => {
+    const { server, api } = await admissionServer(t);
+    await api.createNamespacedPod({ namespace: NS, body: routedPod('there') });
+    server.setWebhook(gateway.name, 'down');
+    const error = await apiError(
+      api.createNamespacedPod({ namespace: NS, body: routedPod('there') }),
+    );
+    assert.equal(error.code, 500);
+    const status = statusOf(error);
+    assert.equal(status.reason, 'InternalError');
+    assert.match(
+      status.message,
+      /^Internal error occurred: failed calling webhook "pod-gateway-foo\.gateway-system\.svc": failed to call webhook: Post "https:\/\/.*": .*connection refused$/,
+    );
+    // not selected: the default namespace is not affected
+    await api.createNamespacedPod({ namespace: 'default', body: pod('fine') });
+    server.setWebhook(gateway.name, 'up');
+    const again = await apiError(
+      api.createNamespacedPod({ namespace: NS, body: routedPod('there') }),
+    );
+    assert.equal(again.code, 409);
+  });
+
+  it('a webhook denial carries its own code and message, and no reason of the API’s', async (t) => {
+    const { server, api } = await admissionServer(t);
+    server.setWebhook(gateway.name, { deny: { code: 403, message: 'gateway foo is closed' } });
+    const error = await apiError(api.createNamespacedPod({ namespace: NS, body: routedPod('n') }));
+    assert.equal(error.code, 403);
+    assert.deepEqual(statusOf(error), {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message:
+        'admission webhook "pod-gateway-foo.gateway-system.svc" denied the request: gateway foo is closed',
+      reason: '',
+      code: 403,
+    });
+  });
+
+  it('Pod Security baseline refuses the routed pod: the webhook adds NET_ADMIN and NET_RAW as root', async (t) => {
+    const { server, api } = await admissionServer(t);
+    server.labelNamespace(NS, { 'pod-security.kubernetes.io/enforce': 'baseline' });
+    const error = await apiError(api.createNamespacedPod({ namespace: NS, body: routedPod('p') }));
+    assert.equal(error.code, 403);
+    assert.equal(statusOf(error).reason, 'Forbidden');
+    assert.equal(
+      statusOf(error).message,
+      'pods "p" is forbidden: violates PodSecurity "baseline:latest": non-default capabilities (containers "gateway-init", "gateway-sidecar" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)',
+    );
+    // the unrouted pod passes baseline
+    await api.createNamespacedPod({ namespace: NS, body: routedPod('q', 'bar') });
+  });
+
+  it('a pod that exists meets a full quota before the store: 403 exceeded quota, not 409', async (t) => {
+    const { server, api } = await admissionServer(t);
+    server.setResourceQuota('default', { name: 'pods-quota', hard: { pods: '1' } });
+    await api.createNamespacedPod({ namespace: 'default', body: pod('only') });
+    const error = await apiError(
+      api.createNamespacedPod({ namespace: 'default', body: pod('only') }),
+    );
+    assert.equal(error.code, 403);
+    assert.equal(
+      statusOf(error).message,
+      'pods "only" is forbidden: exceeded quota: pods-quota, requested: pods=1, used: pods=1, limited: pods=1',
+    );
+    server.setResourceQuota('default', { name: 'cpu', hard: { 'limits.cpu': '1' } });
+    const unlimited = await apiError(
+      api.createNamespacedPod({ namespace: 'default', body: pod('more') }),
+    );
+    assert.equal(
+      statusOf(unlimited).message,
+      'pods "more" is forbidden: failed quota: cpu: must specify limits.cpu for: main',
+    );
+  });
+
+  it('a new namespace without its service account yet: 403 error looking up service account', async (t) => {
+    const server = await serverFor(t, { namespaces: [{ name: 'fresh', serviceAccounts: [] }] });
+    const { api } = await clientFor(server);
+    const error = await apiError(api.createNamespacedPod({ namespace: 'fresh', body: pod('s') }));
+    assert.equal(error.code, 403);
+    assert.equal(
+      statusOf(error).message,
+      'pods "s" is forbidden: error looking up service account fresh/default: serviceaccount "default" not found',
+    );
+    server.addServiceAccount('fresh', 'default');
+    await api.createNamespacedPod({ namespace: 'fresh', body: pod('s') });
+  });
+
+  it('a namespace being deleted: 403 with the NamespaceTerminating cause', async (t) => {
+    const { server, api } = await admissionServer(t);
+    server.terminateNamespace(NS);
+    const error = await apiError(api.createNamespacedPod({ namespace: NS, body: pod('t') }));
+    assert.equal(error.code, 403);
+    assert.deepEqual(statusOf(error).details, {
+      name: 't',
+      kind: 'pods',
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${NS} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ],
+    });
+    assert.equal(
+      statusOf(error).message,
+      `pods "t" is forbidden: unable to create new content in namespace ${NS} because it is being terminated`,
+    );
+  });
+
+  it('a LimitRange gives defaults, and refuses a container over its maximum', async (t) => {
+    const { server, api } = await admissionServer(t);
+    server.setLimitRange('default', {
+      name: 'limits',
+      default: { cpu: '100m', memory: '64Mi' },
+      max: { cpu: '200m' },
+    });
+    const defaulted = await api.createNamespacedPod({ namespace: 'default', body: pod('l') });
+    assert.deepEqual(JSON.parse(JSON.stringify(defaulted.spec?.containers[0]?.resources)), {
+      limits: { cpu: '100m', memory: '64Mi' },
+      requests: { cpu: '100m', memory: '64Mi' },
+    });
+    const big = pod('big');
+    const [container] = big.spec?.containers ?? [];
+    if (container) container.resources = { limits: { cpu: '1' } };
+    const error = await apiError(api.createNamespacedPod({ namespace: 'default', body: big }));
+    assert.equal(error.code, 403);
+    assert.equal(
+      statusOf(error).message,
+      'pods "big" is forbidden: maximum cpu usage per Container is 200m, but limit is 1',
+    );
+  });
+
+  it('RBAC comes before admission: a denied create never reaches the webhooks', async (t) => {
+    const server = await serverFor(t, {
+      namespaces: [{ name: NS, labels: { 'routed-gateway': 'true' } }],
+      webhooks: [gateway],
+      authorize: (attrs) => attrs.verb !== 'create',
+    });
+    server.setWebhook(gateway.name, 'down');
+    const { api } = await clientFor(server);
+    const error = await apiError(api.createNamespacedPod({ namespace: NS, body: routedPod('r') }));
+    assert.equal(error.code, 403);
+    assert.match(statusOf(error).message, /cannot create resource "pods"/);
+  });
+});
+
+describe('graceful deletion', () => {
+  it('a pod on a node stays, with deletionTimestamp, until its grace period ends; a create of its name says so', async (t) => {
+    const server = await serverFor(t);
+    const { api } = await clientFor(server);
+    await api.createNamespacedPod({ namespace: 'default', body: pod('going') });
+    server.bindPod('default', 'going', 'node-1');
+    const answered = await api.deleteNamespacedPod({
+      name: 'going',
+      namespace: 'default',
+      gracePeriodSeconds: 1,
+    });
+    assert.match(String(answered.metadata?.deletionTimestamp?.toISOString()), /^\d{4}-/);
+    assert.equal(answered.metadata?.deletionGracePeriodSeconds, 1);
+    assert.ok(server.pod('default', 'going')?.metadata?.deletionTimestamp, 'still stored');
+    const error = await apiError(
+      api.createNamespacedPod({ namespace: 'default', body: pod('going') }),
+    );
+    assert.equal(error.code, 409);
+    assert.equal(statusOf(error).message, 'object is being deleted: pods "going" already exists');
+    while (server.pod('default', 'going') !== undefined) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await api.createNamespacedPod({ namespace: 'default', body: pod('going') });
+  });
+
+  it('a pod on no node goes at once', async (t) => {
+    const server = await serverFor(t);
+    const { api } = await clientFor(server);
+    await api.createNamespacedPod({ namespace: 'default', body: pod('unbound') });
+    await api.deleteNamespacedPod({ name: 'unbound', namespace: 'default' });
+    assert.equal(server.pod('default', 'unbound'), undefined);
+  });
+});
+
+describe('credentials', () => {
+  it('a client-certificate kubeconfig: the server verifies the certificate and takes its CN as the user', async (t) => {
+    const server = await serverFor(t, { user: 'kubernetes-admin' });
+    const kc = new KubeConfig();
+    kc.loadFromFile(await server.writeKubeconfig(freshDir(), 'client-certificate'));
+    assert.equal(kc.getCurrentUser()?.token, undefined);
+    const api = kc.makeApiClient(CoreV1Api);
+    await api.createNamespacedPod({ namespace: 'default', body: pod('by-cert') });
+    assert.deepEqual(
+      server.requests.map((r) => [r.user, r.credential]),
+      [['kubernetes-admin', 'client-certificate']],
+    );
+  });
+
+  it('the client verifies the server against the kubeconfig’s CA', async (t) => {
+    const server = await serverFor(t);
+    const kc = new KubeConfig();
+    kc.loadFromFile(await server.writeKubeconfig(freshDir()));
+    const cluster = kc.getCurrentCluster();
+    const otherCa = await selfSignedCa();
+    if (cluster) Object.assign(cluster, { caData: Buffer.from(otherCa).toString('base64') });
+    await assert.rejects(
+      kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: 'default' }),
+      (error: unknown) =>
+        error instanceof Error &&
+        /certificate/i.test(String((error.cause as Error | undefined)?.message)),
+    );
+    assert.deepEqual(server.requests, []);
+  });
+
+  it('an exec-plugin kubeconfig: the token the plugin prints is the one sent', async (t) => {
+    const server = await serverFor(t);
+    const kc = new KubeConfig();
+    kc.loadFromFile(await server.writeKubeconfig(freshDir(), 'exec'));
+    assert.ok(kc.getCurrentUser()?.exec, 'an exec user');
+    const api = kc.makeApiClient(CoreV1Api);
+    await api.listNamespacedPod({ namespace: 'default' });
+    assert.equal(server.requests[0]?.credential, 'token');
+  });
+
+  it('a rotated token is accepted at once; the previous one until it is revoked', async (t) => {
+    const server = await serverFor(t);
+    const { token, previous } = server.rotateToken();
+    const list = (bearer: string) =>
+      raw(server, 'GET', '/api/v1/namespaces/default/pods', { token: bearer });
+    assert.equal((await list(token)).status, 200);
+    assert.equal((await list(previous)).status, 200);
+    server.revokeToken(previous);
+    assert.equal((await list(previous)).status, 401);
+    assert.equal(server.token, token);
+  });
+
+  it('refuses an APF Retry-After outside 1 to 32 seconds', async (t) => {
+    const server = await serverFor(t);
+    assert.throws(() => server.injectFault({ status: 429, retryAfterSeconds: 33 }), /1 to 32/);
+  });
+});
+
+/** A CA of its own, which signed nothing of the server's. */
+async function selfSignedCa(): Promise<string> {
+  const dir = freshDir();
+  await mkdir(dir, { recursive: true });
+  const run = promisify(execFile);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    join(dir, 'ca.crt'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=other-ca',
+  ]);
+  return readFile(join(dir, 'ca.crt'), 'utf8');
+}

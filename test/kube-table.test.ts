@@ -88,7 +88,7 @@ describe('Tables of pods', () => {
 
 describe('cluster reads', () => {
   it('lists the namespaces, gets one, and lists no events', async () => {
-    const namespaces = await get('/api/v1/namespaces', server.adminToken, 'application/json');
+    const namespaces = await get('/api/v1/namespaces', server.token, 'application/json');
     assert.equal(namespaces.status, 200);
     const names = (namespaces.body as { items: Array<{ metadata: { name: string } }> }).items.map(
       (item) => item.metadata.name,
@@ -96,11 +96,11 @@ describe('cluster reads', () => {
     assert.deepEqual(names, ['client-system', 'default']);
     const events = await get(
       '/api/v1/namespaces/client-system/events',
-      server.adminToken,
+      server.token,
       'application/json',
     );
     assert.equal((events.body as { kind: string }).kind, 'EventList');
-    const missing = await get('/api/v1/namespaces/nope', server.adminToken, 'application/json');
+    const missing = await get('/api/v1/namespaces/nope', server.token, 'application/json');
     assert.equal(missing.status, 404);
   });
 });

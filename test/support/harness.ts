@@ -36,7 +36,8 @@ export function useHarness(
     const server = await startKubeApiServer({
       user: `system:serviceaccount:${role.namespace}:${role.account}`,
       ...serverOptions,
-      authorize: (request) => roleAllows(request) && (serverOptions?.authorize?.(request) ?? true),
+      authorize: (request, user) =>
+        roleAllows(request) && (serverOptions?.authorize?.(request, user) ?? true),
     });
     const kubeconfig = await server.writeKubeconfig(workDir);
     harness = { server, fn: await startFunction({ env: { KUBECONFIG: kubeconfig, ...env } }) };

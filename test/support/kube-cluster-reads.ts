@@ -41,9 +41,9 @@ function namespaceObject(name: string) {
 export function answerClusterRead(
   method: string,
   info: RequestInfo,
-  namespaces: ReadonlySet<string>,
-  resourceVersion: string,
+  namespaces: readonly string[],
 ): { readonly code: number; readonly body: unknown } | undefined {
+  const resourceVersion = '1';
   if (info.kind !== 'resource' || method !== 'GET' || info.attributes.verb === 'watch') {
     return undefined;
   }
@@ -57,11 +57,11 @@ export function answerClusterRead(
           kind: 'NamespaceList',
           apiVersion: 'v1',
           metadata: { resourceVersion },
-          items: [...namespaces].sort().map(namespaceObject),
+          items: namespaces.map(namespaceObject),
         },
       };
     }
-    return namespaces.has(name)
+    return namespaces.includes(name)
       ? { code: 200, body: namespaceObject(name) }
       : { code: 404, body: notFound('namespaces', name) };
   }

@@ -6,7 +6,25 @@
 //   (includeObject=Metadata, the default), which kubectl's -L and --show-labels read.
 // - pkg/printers/internalversion/printers.go (printPod): the columns and the STATUS reason.
 // - staging/src/k8s.io/apimachinery/pkg/util/duration/duration.go (HumanDuration): AGE.
+import type { IncomingMessage } from 'node:http';
 import type { PodObject } from './kube-validation.ts';
+
+/** The reply as a Table when the request asks for one (a 200 list or pod), else as it is. */
+export function tableIfAsked<R extends { readonly code: number; readonly body?: unknown }>(
+  req: IncomingMessage,
+  reply: R,
+): R | { readonly code: 200; readonly body: ReturnType<typeof podTable> } {
+  if (reply.code !== 200 || !wantsTable(req.headers.accept)) return reply;
+  const body = reply.body;
+  // The store's own pods: a PodList's items, or one pod.
+  const list = typeof body === 'object' && body !== null && 'items' in body ? body.items : [body];
+  const pods = (Array.isArray(list) ? list : []) as PodObject[];
+  const version =
+    typeof body === 'object' && body !== null && 'metadata' in body
+      ? String((body.metadata as { resourceVersion?: unknown }).resourceVersion ?? '')
+      : '';
+  return { code: 200, body: podTable(pods, version) };
+}
 
 /** Whether an Accept header asks for a meta.k8s.io/v1 Table. */
 export function wantsTable(accept: string | undefined): boolean {

@@ -1,5 +1,6 @@
 // A throw-away certificate authority and a server certificate for 127.0.0.1/localhost, made with
-// the openssl CLI once per process (EC P-256 keys: fast) and kept in memory only.
+// the openssl CLI once per process (EC P-256 keys: fast) and kept in memory only; and client
+// certificates signed by the same CA, as kubeadm and kind issue them for kubeconfig users.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,13 @@ const run = promisify(execFile);
 export interface TestCertificates {
   /** PEM of the CA that signed the server certificate: what clients must trust. */
   readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** The CA's key, to sign client certificates. */
+  readonly caKeyPem: string;
+}
+
+export interface ClientCertificate {
   readonly certPem: string;
   readonly keyPem: string;
 }
@@ -29,6 +37,12 @@ export function testCertificates(): Promise<TestCertificates> {
   return cached;
 }
 
+const CLIENT_EXTENSIONS = [
+  'basicConstraints = critical, CA:FALSE',
+  'keyUsage = critical, digitalSignature, keyEncipherment',
+  'extendedKeyUsage = clientAuth',
+].join('\n');
+
 const SERVER_EXTENSIONS = [
   'basicConstraints = critical, CA:FALSE',
   'keyUsage = critical, digitalSignature, keyEncipherment',
@@ -38,10 +52,66 @@ const SERVER_EXTENSIONS = [
   'authorityKeyIdentifier = keyid, issuer',
 ].join('\n');
 
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+
+/**
+ * A client certificate for `user` (the subject's CN) in `groups` (its O), signed by `ca`: the
+ * x509 authenticator of kube-apiserver reads the user and groups from there
+ * (staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go, CommonNameUserConversion).
+ */
+export async function clientCertificate(
+  ca: Pick<TestCertificates, 'caPem' | 'caKeyPem'>,
+  user: string,
+  groups: readonly string[] = [],
+): Promise<ClientCertificate> {
+  const dir = await mkdtemp(join(tmpdir(), 'kube-api-client-'));
+  const file = (name: string) => join(dir, name);
+  const subject = `${groups.map((group) => `/O=${group}`).join('')}/CN=${user}`;
+  try {
+    await writeFile(file('ca.crt'), ca.caPem);
+    await writeFile(file('ca.key'), ca.caKeyPem, { mode: 0o600 });
+    await writeFile(file('client.ext'), `${CLIENT_EXTENSIONS}\n`);
+    await run('openssl', [
+      'req',
+      ...EC_KEY,
+      '-keyout',
+      file('client.key'),
+      '-out',
+      file('client.csr'),
+      '-subj',
+      subject,
+    ]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      file('client.csr'),
+      '-CA',
+      file('ca.crt'),
+      '-CAkey',
+      file('ca.key'),
+      '-set_serial',
+      `0x${Date.now().toString(16)}`,
+      '-days',
+      '365',
+      '-extfile',
+      file('client.ext'),
+      '-out',
+      file('client.crt'),
+    ]);
+    const [certPem, keyPem] = await Promise.all(
+      ['client.crt', 'client.key'].map((name) => readFile(file(name), 'utf8')),
+    );
+    return { certPem, keyPem };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function generate(): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-api-tls-'));
   const file = (name: string) => join(dir, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  const ec = EC_KEY;
   try {
     await run('openssl', [
       'req',
@@ -89,10 +159,10 @@ async function generate(): Promise<TestCertificates> {
       '-out',
       file('server.crt'),
     ]);
-    const [caPem, certPem, keyPem] = await Promise.all(
-      ['ca.crt', 'server.crt', 'server.key'].map((name) => readFile(file(name), 'utf8')),
+    const [caPem, certPem, keyPem, caKeyPem] = await Promise.all(
+      ['ca.crt', 'server.crt', 'server.key', 'ca.key'].map((name) => readFile(file(name), 'utf8')),
     );
-    return { caPem, certPem, keyPem };
+    return { caPem, certPem, keyPem, caKeyPem };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,0 +1,154 @@
+// Bench subject: the physical limit of this design. A bare node:http server that, for each
+// event, sends one pod create over keep-alive HTTPS to the Kubernetes API server of KUBECONFIG
+// and replies with a binary-mode `done` CloudEvent: no runtime, no CloudEvents SDK, no client
+// library, no validation. Whatever the provisioner spends beyond this is its own overhead.
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { Agent, request } from 'node:https';
+
+const namespace = process.env.CLIENT_NAMESPACE ?? 'default';
+const kubeconfig = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
+/** The kubeconfig written by test/support/kube-api-server.ts: JSON strings as YAML scalars. */
+const field = (name) => {
+  const match = new RegExp(`${name}: (".*")`).exec(kubeconfig);
+  if (!match) throw new Error(`no ${name} in ${process.env.KUBECONFIG}`);
+  return JSON.parse(match[1]);
+};
+const server = new URL(field('server'));
+const token = field('token');
+const agent = new Agent({
+  keepAlive: true,
+  ca: Buffer.from(field('certificate-authority-data'), 'base64'),
+});
+const path = `/api/v1/namespaces/${namespace}/pods`;
+
+/** The pod the provisioner makes for gateway foo (src/pod.ts), with the event's own name. */
+function podBody(source, id) {
+  const digest = createHash('sha256')
+    .update(JSON.stringify([source, id]))
+    .digest('hex')
+    .slice(0, 12);
+  const name = `client-foo-${digest}`;
+  return {
+    name,
+    body: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace,
+        labels: {
+          'app.kubernetes.io/name': 'podgateway-client',
+          'app.kubernetes.io/instance': name,
+          'app.kubernetes.io/managed-by': 'podgateway-client-provisioner',
+          setGateway: 'foo',
+        },
+        annotations: {
+          'podgateway.io/event-source': source,
+          'podgateway.io/event-id': id,
+          setGateway: 'foo',
+        },
+      },
+      spec: {
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: 'client',
+            image: 'alpine/curl',
+            command: ['sleep', 'infinity'],
+            resources: {
+              requests: { cpu: '10m', memory: '16Mi' },
+              limits: { cpu: '100m', memory: '64Mi' },
+            },
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ['ALL'] },
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+          },
+        ],
+      },
+    }),
+  };
+}
+
+/** For scripts/bench/runtime-https.js: the same create, as a promise of the pod's name. */
+export function createPodWithHttps(source, id) {
+  const pod = podBody(source, id);
+  return new Promise((resolve, reject) =>
+    createPod(pod.body, (error) => (error ? reject(error) : resolve(pod.name))),
+  );
+}
+
+function createPod(body, done) {
+  const req = request(
+    {
+      host: server.hostname,
+      port: server.port,
+      method: 'POST',
+      path,
+      agent,
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+    },
+    (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        // Read as the client does: the created pod, parsed.
+        JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        done(res.statusCode === 201 ? undefined : new Error(`HTTP ${res.statusCode}`));
+      });
+    },
+  );
+  req.on('error', done);
+  req.end(body);
+}
+
+const http = createServer(answer);
+
+function answer(req, res) {
+  const chunks = [];
+  req.on('data', (chunk) => chunks.push(chunk));
+  req.on('end', () => {
+    const id = String(req.headers['ce-id'] ?? randomUUID());
+    const source = String(req.headers['ce-source'] ?? '/limit');
+    JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const pod = podBody(source, id);
+    createPod(pod.body, (error) => {
+      if (error) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end(String(error));
+        return;
+      }
+      const reply = JSON.stringify({
+        pod_name: pod.name,
+        namespace,
+        gateway_name: 'foo',
+        message: `pod ${pod.name} created`,
+      });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'ce-specversion': '1.0',
+        'ce-id': randomUUID(),
+        'ce-source': 'bench/limit',
+        'ce-type': 'io.podgateway.client.scheduling.done',
+        'ce-time': new Date().toISOString(),
+        'ce-inresponseto': id,
+        'content-length': Buffer.byteLength(reply),
+      });
+      res.end(reply);
+    });
+  });
+}
+
+// Run as a script: the limit subject. Imported (by runtime-https.js): only createPodWithHttps.
+if (import.meta.main) {
+  http.listen(Number(process.env.FUNC_PORT ?? 8080), '::');
+  process.on('SIGTERM', () => http.close(() => process.exit(0)));
+}
