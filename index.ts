@@ -2,64 +2,42 @@
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
-import { loadConfig, type ProvisionerConfig } from './src/config.ts';
+import type { ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
 import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
-import { type KubeClient, makeKubeClient } from './src/kube.ts';
+import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
-import { watchOwnPods } from './src/own-pods.ts';
-import type { PodWatch } from './src/pod-watch.ts';
 import { provision } from './src/provision.ts';
 import { withoutAddresses } from './src/redact.ts';
 import { doneReply, failedReply } from './src/reply.ts';
 import { type IncomingEvent, readRequest } from './src/request.ts';
 import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
-import { describeSinkUrl, makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
-
-interface Provisioner {
-  readonly config: ProvisionerConfig;
-  readonly kube: KubeClient;
-  /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
-  readonly sink: Sink | undefined;
-  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
-  readonly pods: PodWatch | undefined;
-}
+import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
+import { sinkAnswer } from './src/sink.ts';
+import { type Provisioner, startOrExit } from './src/startup.ts';
+import { headerAttributes } from './src/validation-errors.ts';
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
 const drain = new Drain();
 
-/** Called by faas-js-runtime before it listens: configuration and client, made once. */
+/**
+ * Called by faas-js-runtime before it listens: configuration and client, made once. On a bad
+ * setting it prints every problem, one line each, and exits 1.
+ */
 export function init(): void {
-  try {
-    adjustRuntime();
-    exposeMetrics();
-    const config = loadConfig();
-    guardNextServer({
-      allowedOrigins: config.allowedOrigins,
-      runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
-      listenHost: process.env.LISTEN_HOST,
-    });
-    const sinkUrl = readSink(process.env);
-    const kube = makeKubeClient();
-    const sink = sinkUrl && makeSink(sinkUrl);
-    const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
-    provisioner = { config, kube, sink, pods };
-    console.log(
-      `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
-    );
-    if (sink) {
-      console.log(
-        `podgateway client provisioner: replies go to K_SINK ${describeSinkUrl(sink.url)}`,
-      );
-    }
-  } catch (error) {
-    // The runtime prints the error; the exit code tells the platform that start-up failed.
-    process.exitCode = 1;
-    throw error;
-  }
+  adjustRuntime();
+  exposeMetrics();
+  labelRuntimeMetrics();
+  hookRuntimeServer();
+  provisioner = startOrExit();
+  guardNextServer({
+    allowedOrigins: provisioner.config.allowedOrigins,
+    runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
+    listenHost: process.env.LISTEN_HOST,
+  });
 }
 
 /**
@@ -76,6 +54,7 @@ export async function shutdown(): Promise<void> {
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
   const record = startRecord();
+  markHandled(context);
   try {
     return await handleEvent(context, record);
   } finally {
@@ -134,6 +113,7 @@ async function respond(
   const headers: Headers = context.headers;
   const event: unknown = context.cloudevent;
   if (!isIncomingEvent(event)) {
+    Object.assign(record, headerAttributes(headers));
     return badRequest(notAnEventMessage(headers, context.body), record);
   }
   record.eventId = event.id;

@@ -729,7 +729,7 @@ function printTable(
       '',
       `Kubernetes API call (pod create) at concurrency 1: p50 ${digits(rawApiMs, 2)} ms sent straight to the API server over keep-alive HTTPS; ` +
         `mean ${apiMeanMs === undefined ? 'n/a' : digits(apiMeanMs, 2)} ms as the function times it through @kubernetes/client-node (podgateway_kube_api_request_duration_seconds, warm).`,
-      `The API test server alone, pod creates at concurrency 16: ${digits(rawApiPerSecond, 0)}/s (a ceiling for the provisioner's events/s here).`,
+      `The API test server alone, pod creates at concurrency 16 sent straight to it over keep-alive HTTPS (not through the function and its client): ${digits(rawApiPerSecond, 0)}/s.`,
       `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms.`,
       scheduledLine,
       `Replies that were not \`done\`: ${KEYS.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,

@@ -11,6 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,12 +22,16 @@ import { CONFIG_VARIABLES } from '../src/config.ts';
 import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
 import {
-  type Authorizer,
   authorizerFromRules,
   type KubeApiServer,
-  type PolicyRule,
+  type StoredPod,
   startKubeApiServer,
 } from '../test/support/kube-api-server.ts';
+import { writeKubeconfigFile } from '../test/support/kube-auth.ts';
+import { sandboxLine } from './sandbox-log.ts';
+
+/** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
+const SANDBOX_ADMIN = 'kubernetes-admin';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -53,23 +58,35 @@ async function main(): Promise<void> {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
   }
 
+  await ensurePortFree(port);
   const env = await functionEnv();
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
   const role = await readDeployedRole();
+  const roleAllows = authorizerFromRules(role.rules, namespace);
   const server = await startKubeApiServer({
     namespaces: [await deployedNamespace(namespace)],
     webhooks: await deployedGatewayWebhooks(),
     user: `system:serviceaccount:${role.namespace}:${role.account}`,
-    authorize: sandboxAuthorizer(role.rules, namespace),
+    // The function: what deploy/rbac.yaml's Role grants. The user's kubectl: cluster-admin.
+    authorize: (attrs, user) => user === SANDBOX_ADMIN || roleAllows(attrs),
   });
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
+  // The function's: what deploy/rbac.yaml's Role grants. The user's: cluster-admin.
   const kubeconfig = await server.writeKubeconfig(dir);
+  const adminKubeconfig = await writeKubeconfigFile(join(dir, 'admin'), {
+    url: server.url,
+    caPem: server.caPem,
+    namespace,
+    user: { token: server.issueToken(SANDBOX_ADMIN) },
+  });
 
   const child = spawn(process.execPath, [RUNTIME_CLI, 'index.ts'], {
     cwd: ROOT,
     env: {
       ...withoutInCluster(process.env),
       ...env,
+      // Info, for the line of each event that is done; the runtime's request lines are left out.
+      FUNC_LOG_LEVEL: process.env.FUNC_LOG_LEVEL || 'info',
       KUBECONFIG: kubeconfig,
       FUNC_PORT: String(port),
       // Loopback only, unless asked: the sandbox makes pods for anyone who can reach it.
@@ -78,7 +95,7 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const sandbox: Sandbox = { server, function: child, dir };
-  prefixLines(child, '[function] ');
+  printFunctionOutput(child, Boolean(process.env.FUNC_LOG_LEVEL));
   const stopOnSignal = () => void stop(sandbox, 0);
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
@@ -97,8 +114,28 @@ async function main(): Promise<void> {
     await stop(sandbox, 1);
     return;
   }
-  printBanner({ url, target, server, namespace, kubeconfig, env });
-  reportNewPods(server, namespace, env);
+  printBanner({ url, target, server, namespace, kubeconfig, adminKubeconfig, env });
+  scheduleNewPods(server, namespace, env);
+}
+
+/** Before anything starts: a port in use is one line, with the flag to pick another. */
+async function ensurePortFree(port: number): Promise<void> {
+  const probe = createServer();
+  try {
+    // Where the runtime listens: every address, IPv6 and IPv4.
+    probe.listen(port, '::');
+    await once(probe, 'listening');
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+    if (code === 'EADDRINUSE') {
+      throw new Error(
+        `port ${port} is in use (another npm run dev?): pick another with npm run dev -- --port ${port === 8080 ? 8081 : port + 1}`,
+      );
+    }
+    throw error;
+  } finally {
+    probe.close();
+  }
 }
 
 /** func.yaml run.envs, as `func run` sets them; the same names from our environment win. */
@@ -114,29 +151,20 @@ async function functionEnv(): Promise<Record<string, string>> {
   return env;
 }
 
-/**
- * What deploy/rbac.yaml's Role grants, so a call the Role lacks fails here as in a cluster; and
- * reading pods in the namespace, so that `kubectl get pods` can look (one identity serves both).
- */
-function sandboxAuthorizer(rules: readonly PolicyRule[], namespace: string): Authorizer {
-  const role = authorizerFromRules(rules, namespace);
-  return (attrs) =>
-    role(attrs) ||
-    (attrs.namespace === namespace &&
-      attrs.resource === 'pods' &&
-      ['get', 'list', 'watch'].includes(attrs.verb));
-}
-
 /** Never a real cluster: the in-cluster variables would make the function ignore KUBECONFIG. */
 function withoutInCluster(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const { KUBERNETES_SERVICE_HOST: _host, KUBERNETES_SERVICE_PORT: _port, ...rest } = env;
   return rest;
 }
 
-function prefixLines(child: ChildProcess, prefix: string): void {
+/** Each event as one readable line; all the runtime's lines when FUNC_LOG_LEVEL was asked for. */
+function printFunctionOutput(child: ChildProcess, verbose: boolean): void {
   for (const stream of [child.stdout, child.stderr]) {
     if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => console.log(`${prefix}${line}`));
+    createInterface({ input: stream }).on('line', (line) => {
+      const shown = sandboxLine(line, verbose);
+      if (shown !== undefined) console.log(shown);
+    });
   }
 }
 
@@ -161,21 +189,25 @@ interface BannerFacts {
   readonly server: KubeApiServer;
   readonly namespace: string;
   readonly kubeconfig: string;
+  readonly adminKubeconfig: string;
   readonly env: Record<string, string>;
 }
 
-function printBanner({ url, target, server, namespace, kubeconfig, env }: BannerFacts): void {
+function printBanner(facts: BannerFacts): void {
+  const { url, target, server, namespace, kubeconfig, adminKubeconfig, env } = facts;
   const line = '='.repeat(BANNER.length);
   console.log(`
 ${line}
 ${BANNER}
 ${line}
   function        ${url}   (faas-js-runtime running index.ts)
-  Kubernetes API  ${server.url}   (in memory; namespace ${namespace}; kubeconfig ${kubeconfig})
+  Kubernetes API  ${server.url}   (in memory; namespace ${namespace})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
-  The pods are stored, admitted and validated as a real API server would, but nothing runs them.
-  The pod-gateway webhooks of deploy/pod-gateway-*-values.yaml route them (kubectl get pod -o yaml
-  shows gateway-init and gateway-sidecar). The function may do what deploy/rbac.yaml's Role grants.
+  The pods are stored, admitted and validated as a real API server would. The pod-gateway
+  webhooks of deploy/pod-gateway-*-values.yaml route them (kubectl get pod -o yaml shows
+  gateway-init and gateway-sidecar). Nothing runs them: a sandbox scheduler binds each to the fake
+  node ${SANDBOX_NODE} and marks it Running. The function may do only what deploy/rbac.yaml's
+  Role grants (its kubeconfig: ${kubeconfig}).
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}
@@ -183,15 +215,23 @@ Send an event, in another terminal:
   curl -i ${url} -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' -H 'ce-source: /manual' \\
     -H 'ce-type: io.podgateway.client.pending' -H 'content-type: application/json' \\
     -d '{"gateway_name": "foo"}'
-Look at the pods:
-  kubectl --kubeconfig ${kubeconfig} get pods -n ${namespace} -L ${env.GATEWAY_LABEL || 'setGateway'}
+Look at the pods, as a cluster admin (delete a pod, get events, get ns):
+  export KUBECONFIG=${adminKubeconfig}
+  kubectl get pods -n ${namespace} -L ${env.GATEWAY_LABEL || 'setGateway'}
 
 Ctrl-C stops the function and the sandbox.
 `);
 }
 
-/** Prints each pod as it appears in the sandbox. */
-function reportNewPods(server: KubeApiServer, namespace: string, env: Record<string, string>) {
+/** The node the sandbox scheduler binds pods to: no such machine exists. */
+const SANDBOX_NODE = 'sandbox-node';
+
+/**
+ * The sandbox scheduler: prints each pod as it appears, binds it to SANDBOX_NODE and marks it
+ * Running (ready, as a kubelet would report it), so that `kubectl get pods` shows a status and
+ * WAIT_FOR=scheduled completes. Nothing runs.
+ */
+function scheduleNewPods(server: KubeApiServer, namespace: string, env: Record<string, string>) {
   const labelKey = env.GATEWAY_LABEL ?? 'setGateway';
   const annotationKey = env.GATEWAY_ANNOTATION ?? 'setGateway';
   const seen = new Set<string>();
@@ -205,9 +245,47 @@ function reportNewPods(server: KubeApiServer, namespace: string, env: Record<str
         (annotationKey && pod.metadata?.annotations?.[annotationKey]) ||
         '?';
       console.log(`[sandbox] pod created: ${namespace}/${name} (gateway ${gateway})`);
+      if (!pod.spec?.nodeName) runOnFakeNode(server, pod);
     }
   }, 200);
   timer.unref();
+}
+
+function runOnFakeNode(server: KubeApiServer, pod: StoredPod): void {
+  const namespace = pod.metadata?.namespace ?? '';
+  const name = pod.metadata?.name ?? '';
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  try {
+    server.bindPod(namespace, name, SANDBOX_NODE);
+    server.updatePodStatus(namespace, name, {
+      phase: 'Running',
+      hostIP: '10.0.0.1',
+      podIP: '10.244.0.10',
+      startTime: now,
+      conditions: ['Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+        type,
+        status: 'True',
+        lastTransitionTime: now,
+      })),
+      containerStatuses: (pod.spec?.containers ?? []).map((container) => ({
+        name: container.name,
+        image: container.image ?? '',
+        imageID: '',
+        ready: true,
+        started: true,
+        restartCount: 0,
+        state: { running: { startedAt: now } },
+      })),
+    });
+    console.log(
+      `[sandbox] pod ${namespace}/${name} bound to the fake node ${SANDBOX_NODE}, marked Running`,
+    );
+  } catch (error) {
+    // Deleted meanwhile (kubectl delete pod): nothing to schedule.
+    console.log(
+      `[sandbox] pod ${namespace}/${name} not scheduled: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
 }
 
 async function stop(sandbox: Sandbox, code: number): Promise<void> {

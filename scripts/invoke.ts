@@ -4,7 +4,7 @@
 //
 //   npm run invoke -- --gateway foo [--message "..."]
 //   npm run invoke -- --file samples/pending-bar.json
-//   options: --url (default http://localhost:$FUNC_PORT, FUNC_PORT default 8080), --source, --id
+//   npm run invoke -- --help     (the options)
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -15,6 +15,32 @@ import { PENDING_TYPE } from '../src/request.ts';
 const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --file PATH)
                         [--url URL] [--source SOURCE] [--id ID]`;
 
+const HELP = `${USAGE}
+
+Sends a pending CloudEvent (type ${PENDING_TYPE}) to the function in binary mode, as
+\`func invoke\` does, and prints the reply. Exit code 0 for done (or 202: the reply went to
+K_SINK), 1 for failed or any other answer, 2 for a usage error.
+
+  -g, --gateway NAME   the event data {"gateway_name": NAME}
+      --message TEXT   with "message": TEXT in the data
+  -f, --file PATH      the event data from a file, sent as it is (e.g. samples/pending-foo.json)
+      --url URL        where the function listens (default http://localhost:$FUNC_PORT, 8080)
+      --source SOURCE  ce-source (default /local/npm-run-invoke)
+      --id ID          ce-id (default a random UUID; the same id again is a redelivery)
+  -h, --help           this text
+
+The -- after \`npm run invoke\` is needed: without it npm takes the options for its own.`;
+
+/** Our options that npm takes for its own when the -- is missing: it sets npm_config_<name>. */
+const OPTION_NAMES = ['gateway', 'message', 'file', 'url', 'source', 'id'] as const;
+
+/** The options npm took (`npm run invoke --gateway foo`, without the --). */
+export function optionsTakenByNpm(env: NodeJS.ProcessEnv): string[] {
+  return OPTION_NAMES.filter((name) => env[`npm_config_${name}`] !== undefined).map(
+    (name) => `--${name}`,
+  );
+}
+
 class UsageError extends Error {}
 
 interface Invocation {
@@ -23,7 +49,13 @@ interface Invocation {
   readonly body: string;
 }
 
-async function parse(argv: string[]): Promise<Invocation> {
+async function parse(argv: string[]): Promise<Invocation | 'help'> {
+  const taken = optionsTakenByNpm(process.env);
+  if (taken.length > 0) {
+    throw new UsageError(
+      `npm took ${taken.join(', ')} for its own options: add -- before them, as in npm run invoke -- --gateway foo`,
+    );
+  }
   let parsed: ReturnType<typeof parseOptions>;
   try {
     parsed = parseOptions(argv);
@@ -31,6 +63,7 @@ async function parse(argv: string[]): Promise<Invocation> {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const { values } = parsed;
+  if (values.help) return 'help';
   if ((values.gateway === undefined) === (values.file === undefined)) {
     throw new UsageError('give either --gateway or --file');
   }
@@ -68,6 +101,7 @@ function parseOptions(argv: string[]) {
       url: { type: 'string' },
       source: { type: 'string' },
       id: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -136,7 +170,9 @@ function printEvent(event: CloudEventV1<Record<string, unknown>>): void {
 }
 
 try {
-  process.exitCode = await invoke(await parse(process.argv.slice(2)));
+  const invocation = await parse(process.argv.slice(2));
+  if (invocation === 'help') console.log(HELP);
+  else process.exitCode = await invoke(invocation);
 } catch (error) {
   if (error instanceof UsageError) {
     console.error(`npm run invoke: ${error.message}\n${USAGE}`);

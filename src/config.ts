@@ -108,59 +108,125 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every problem of a configuration at once, one ConfigError each: start-up reports them all. */
+export class ConfigErrors extends ConfigError {
+  readonly problems: readonly ConfigError[];
+  constructor(problems: readonly ConfigError[]) {
+    super(problems.map((problem) => problem.variable).join(', '), 'several problems');
+    this.name = 'ConfigErrors';
+    this.message = problems.map((problem) => problem.message).join('\n');
+    this.problems = problems;
+  }
+}
+
+/** The ConfigErrors inside `error` (one or several); rethrows anything else. */
+export function configProblems(error: unknown): readonly ConfigError[] {
+  if (error instanceof ConfigErrors) return error.problems;
+  if (error instanceof ConfigError) return [error];
+  throw error;
+}
+
+/** Throws nothing, the one problem, or all of them as ConfigErrors. */
+export function throwProblems(problems: readonly ConfigError[]): void {
+  const unique = problems.filter(
+    (problem, index) => problems.findIndex((other) => other.message === problem.message) === index,
+  );
+  const [first] = unique;
+  if (first === undefined) return;
+  throw unique.length === 1 ? first : new ConfigErrors(unique);
+}
+
+type Parsers<T> = { readonly [K in keyof T]: () => T[K] };
+
+/**
+ * Runs every field's parser and every check, even after one has failed, so that a start-up
+ * reports every bad variable at once. A parser or check reports a problem by throwing a
+ * ConfigError; a problem reported twice is reported once.
+ */
+export function parseAll<T extends object>(
+  parsers: Parsers<T>,
+  checks: ReadonlyArray<() => void> = [],
+): T {
+  const problems: ConfigError[] = [];
+  const attempt = <V>(parse: () => V): V | undefined => {
+    try {
+      return parse();
+    } catch (error) {
+      problems.push(...configProblems(error));
+      return undefined;
+    }
+  };
+  const parse: ReadonlyArray<readonly [string, () => unknown]> = Object.entries(parsers);
+  const fields = parse.map(([key, parseField]) => [key, attempt(parseField)] as const);
+  for (const check of checks) attempt(check);
+  throwProblems(problems);
+  // Every key of T has its parser's value: nothing failed.
+  return Object.freeze(Object.fromEntries(fields)) as T;
+}
+
 /**
  * Parses the configuration from `env`. `ownNamespace` is the function's namespace when it runs
- * in a cluster: the default for CLIENT_NAMESPACE there.
+ * in a cluster: the default for CLIENT_NAMESPACE there. Throws a ConfigError, or ConfigErrors
+ * listing every problem.
  */
 export function parseConfig(env: Environment, ownNamespace?: string): ProvisionerConfig {
-  const gatewayLabel = parseGatewayKey(env, 'GATEWAY_LABEL');
-  const gatewayAnnotation = parseGatewayKey(env, 'GATEWAY_ANNOTATION');
-  if (gatewayLabel === undefined && gatewayAnnotation === undefined) {
+  const overridePolicy = () => parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES);
+  return parseAll<ProvisionerConfig>(
+    {
+      clientNamespace: () =>
+        parseNamespace(env.CLIENT_NAMESPACE ?? ownNamespace ?? DEFAULTS.namespaceOutsideCluster),
+      clientImage: () => parseImage(env.CLIENT_IMAGE ?? DEFAULTS.clientImage),
+      clientCommand: () =>
+        Object.freeze(
+          env.CLIENT_COMMAND === undefined
+            ? [...DEFAULTS.clientCommand]
+            : parseCommand(env.CLIENT_COMMAND),
+        ),
+      gatewayLabel: () => parseGatewayKey(env, 'GATEWAY_LABEL'),
+      gatewayAnnotation: () => parseGatewayKey(env, 'GATEWAY_ANNOTATION'),
+      allowedGateways: () => parseGateways(env.GATEWAYS),
+      eventSource: () => parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
+      clientResources: () =>
+        Object.freeze({
+          requests: parseResourceList(
+            'CLIENT_REQUESTS',
+            env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
+          ),
+          limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
+        }),
+      clientRunAsNonRoot: () =>
+        parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
+      clientActiveDeadlineSeconds: () =>
+        parseOptionalInteger(
+          'CLIENT_ACTIVE_DEADLINE_SECONDS',
+          env.CLIENT_ACTIVE_DEADLINE_SECONDS,
+          MAXIMA.clientActiveDeadlineSeconds,
+        ),
+      allowedOverrides: () => overridePolicy().allowedOverrides,
+      allowedImages: () => overridePolicy().allowedImages,
+      apiTimeoutMs: () =>
+        parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
+        DEFAULTS.apiTimeoutMs,
+      eventDeadlineMs: () =>
+        parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, MAXIMA.eventDeadlineMs) ??
+        DEFAULTS.eventDeadlineMs,
+      waitFor: () => parseWaitFor(env.WAIT_FOR),
+      shutdownGraceMs: () =>
+        parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
+        DEFAULTS.shutdownGraceMs,
+      allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
+    },
+    [() => requireGatewayKey(env)],
+  );
+}
+
+function requireGatewayKey(env: Environment): void {
+  if (env.GATEWAY_LABEL === '' && env.GATEWAY_ANNOTATION === '') {
     throw new ConfigError(
       'GATEWAY_LABEL',
       'GATEWAY_LABEL and GATEWAY_ANNOTATION are both empty; at least one is needed for the gateway webhook to see the pod',
     );
   }
-  return Object.freeze({
-    clientNamespace: parseNamespace(
-      env.CLIENT_NAMESPACE ?? ownNamespace ?? DEFAULTS.namespaceOutsideCluster,
-    ),
-    clientImage: parseImage(env.CLIENT_IMAGE ?? DEFAULTS.clientImage),
-    clientCommand: Object.freeze(
-      env.CLIENT_COMMAND === undefined
-        ? [...DEFAULTS.clientCommand]
-        : parseCommand(env.CLIENT_COMMAND),
-    ),
-    gatewayLabel,
-    gatewayAnnotation,
-    allowedGateways: parseGateways(env.GATEWAYS),
-    eventSource: parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
-    clientResources: Object.freeze({
-      requests: parseResourceList(
-        'CLIENT_REQUESTS',
-        env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
-      ),
-      limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
-    }),
-    clientRunAsNonRoot: parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
-    clientActiveDeadlineSeconds: parseOptionalInteger(
-      'CLIENT_ACTIVE_DEADLINE_SECONDS',
-      env.CLIENT_ACTIVE_DEADLINE_SECONDS,
-      MAXIMA.clientActiveDeadlineSeconds,
-    ),
-    ...parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES),
-    apiTimeoutMs:
-      parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
-      DEFAULTS.apiTimeoutMs,
-    eventDeadlineMs:
-      parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, MAXIMA.eventDeadlineMs) ??
-      DEFAULTS.eventDeadlineMs,
-    waitFor: parseWaitFor(env.WAIT_FOR),
-    shutdownGraceMs:
-      parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
-      DEFAULTS.shutdownGraceMs,
-    allowedOrigins: parseAllowedOrigins(env.ALLOWED_ORIGINS),
-  });
 }
 
 /** Reads the configuration of this process: the environment, and the namespace file in a cluster. */

@@ -4,6 +4,7 @@
 // checks look at what the producer actually sent.
 import { CloudEvent, HTTP } from 'cloudevents';
 import { describeJsonType } from './request.ts';
+import { describeValidationError } from './validation-errors.ts';
 
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -97,7 +98,7 @@ function sdkProblem(headers: Headers, body: unknown): string | undefined {
     if (event instanceof CloudEvent) event.validate();
     return undefined;
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return describeValidationError(error);
   }
 }
 

@@ -21,6 +21,8 @@ export interface KubeClient {
 /**
  * Every Kubernetes API call the function makes. deploy/rbac.yaml must grant exactly these, and
  * the tests check that it does: add a line here when the code starts making a new call.
+ * src/access-check.ts asks at start whether each is allowed; its SelfSubjectAccessReviews need no
+ * grant (every authenticated user may create them: the system:basic-user ClusterRole).
  */
 export const API_CALLS = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
@@ -47,7 +49,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
     origin = 'in-cluster';
   } else {
     const file = findKubeconfig(env);
-    kubeConfig.loadFromFile(file);
+    loadKubeconfig(kubeConfig, file, env);
     origin = file;
   }
   const cluster = kubeConfig.getCurrentCluster();
@@ -55,6 +57,17 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
   return { api: makeApiClient(kubeConfig, CoreV1Api), kubeConfig, server: cluster.server, origin };
+}
+
+/** A file that is not YAML: the parser's first line, with the file and where its name came from. */
+function loadKubeconfig(kubeConfig: KubeConfig, file: string, env: Environment): void {
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (error) {
+    const where = env.KUBECONFIG ? `KUBECONFIG: ${file}` : `${file} (KUBECONFIG is not set)`;
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Error(`${where} is not a valid kubeconfig: ${detail}`);
+  }
 }
 
 function findKubeconfig(env: Environment): string {

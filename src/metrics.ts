@@ -32,11 +32,19 @@ export const inflightRequests = new Gauge({
   registers: [],
 });
 
+export const apiAccessAllowed = new Gauge({
+  name: 'podgateway_api_access_allowed',
+  help: 'Whether the credentials may make an API call the function needs (1) or not (0), as checked at start (src/access-check.ts); absent when it could not be checked',
+  labelNames: ['verb', 'resource'] as const,
+  registers: [],
+});
+
 const OUR_METRICS: readonly Metric[] = [
   provisionsTotal,
   provisionDuration,
   kubeApiRequestDuration,
   inflightRequests,
+  apiAccessAllowed,
 ];
 
 let exposed = false;

@@ -34,9 +34,6 @@ export interface EventLogger {
   warn(line: object): void;
 }
 
-/** `failed` reasons that come from the request itself, not from the API: logged at `info`. */
-const REQUEST_REASONS = new Set(['InvalidGatewayName', 'UnknownGateway', 'PolicyViolation']);
-
 /** Longest event id, source or gateway name written to a log line. */
 const MAX_LOGGED_LENGTH = 256;
 
@@ -55,18 +52,28 @@ export function startRecord(): EventRecord {
   };
 }
 
-/**
- * Counts the event and logs it: at `warn` when the Kubernetes API refused or failed, or the
- * event must come again (someone may have to act), at `info` otherwise. Only event attributes and outcomes: never the request's
- * headers or configuration, which may carry credentials.
- */
+/** Counts the event and logs it, once its reply is ready. */
 export function finishRecord(
   log: EventLogger,
   record: EventRecord,
   allowedGateways: ReadonlySet<string> | undefined,
 ): void {
   inflightRequests.dec();
-  const seconds = (performance.now() - record.started) / 1000;
+  reportEvent(log, record, allowedGateways, (performance.now() - record.started) / 1000);
+}
+
+/**
+ * Counts an event and logs it: at `info` when done (a pod created or found), at `warn` otherwise
+ * (failed, rejected, to be delivered again), so that the runtime's default level (warn) shows
+ * every event that did not get its pod. Only event attributes and outcomes: never the request's
+ * headers or configuration, which may carry credentials.
+ */
+export function reportEvent(
+  log: EventLogger,
+  record: Omit<EventRecord, 'started'>,
+  allowedGateways: ReadonlySet<string> | undefined,
+  seconds: number,
+): void {
   provisionsTotal.inc({
     outcome: record.outcome,
     reason: reasonLabel(record.reason),
@@ -85,12 +92,8 @@ export function finishRecord(
     message: record.message,
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
-  const byTheRequest = REQUEST_REASONS.has(record.reason ?? '');
-  if ((record.outcome === 'failed' && !byTheRequest) || record.outcome === 'unavailable') {
-    log.warn(line);
-  } else {
-    log.info(line);
-  }
+  if (record.outcome === 'created' || record.outcome === 'existed') log.info(line);
+  else log.warn(line);
 }
 
 function clip(value: string | undefined): string | undefined {

@@ -50,6 +50,10 @@ export const CONTEXT_FIELDS = [
  *   throw them only if the payload is null or not a string or object: about 3 % of the CPU per
  *   event. An object or a string payload is read as the parser reads it, without them; anything
  *   else (or a decorator, or CE_USE_BIG_INT) goes to the parser itself.
+ * - An event the SDK cannot read or validate is left to the handler as a plain request too: the
+ *   runtime's hook would answer 400 itself and then call the function anyway (it calls `done`
+ *   twice), which answered again ("Reply was already sent"). The handler says what is wrong
+ *   (src/envelope.ts notAnEventMessage).
  */
 export function adjustRuntime(): void {
   const runtimeRequire = createRequire(import.meta.resolve('faas-js-runtime'));
@@ -64,7 +68,9 @@ export function adjustRuntime(): void {
     sdk.HTTP.isEvent = (message) => {
       if (isBatch(message.headers)) return false;
       try {
-        parsed.set(message, toEvent(message));
+        const event = toEvent(message);
+        if (hasValidate(event)) event.validate();
+        parsed.set(message, event);
         return true;
       } catch {
         return false;
@@ -91,6 +97,15 @@ function parseJsonWithoutErrors(parsers: RuntimeParsers): void {
     if (typeof payload !== 'string') return parse.call(this, payload);
     return JSON.parse(/^[[|{|"]/.test(payload) ? payload : `"${payload}"`);
   };
+}
+
+function hasValidate(event: unknown): event is { validate(): unknown } {
+  return (
+    typeof event === 'object' &&
+    event !== null &&
+    'validate' in event &&
+    typeof event.validate === 'function'
+  );
 }
 
 function isBatch(headers: Record<string, unknown>): boolean {

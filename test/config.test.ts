@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, DEFAULTS, parseConfig } from '../src/config.ts';
+import { ConfigError, ConfigErrors, DEFAULTS, parseConfig } from '../src/config.ts';
 
 function configError(env: Record<string, string>, ownNamespace?: string): ConfigError {
   try {
@@ -128,5 +128,29 @@ describe('configuration', () => {
   it('accepts prefixed keys', () => {
     const config = parseConfig({ GATEWAY_LABEL: 'podgateway.io/gateway' });
     assert.equal(config.gatewayLabel, 'podgateway.io/gateway');
+  });
+  it('reports every bad variable at once, each once', () => {
+    const error = configError({
+      CLIENT_NAMESPACE: 'Bad_Namespace',
+      API_TIMEOUT_MS: 'soon',
+      ALLOWED_OVERRIDES: 'image',
+      WAIT_FOR: 'ready',
+    });
+    assert.ok(error instanceof ConfigErrors, `expected several problems, got ${error.message}`);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.variable),
+      ['CLIENT_NAMESPACE', 'ALLOWED_IMAGES', 'API_TIMEOUT_MS', 'WAIT_FOR'],
+    );
+    assert.equal(error.message.split('\n').length, 4);
+    assert.match(error.message, /^CLIENT_NAMESPACE: "Bad_Namespace" is not a namespace name/);
+  });
+
+  it('reports a cross-variable problem next to the others', () => {
+    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '', WAIT_FOR: 'ready' });
+    assert.ok(error instanceof ConfigErrors);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.variable),
+      ['WAIT_FOR', 'GATEWAY_LABEL'],
+    );
   });
 });

@@ -87,6 +87,33 @@ describe('the bad-input corpus', () => {
     );
   }
 
+  it('logs every request to the function once, at the default level, and counts it once', async () => {
+    // Not to the function: other paths, methods the router answers 404, the CORS preflight.
+    // An unknown method (BREW) is refused by the HTTP parser, as bad framing is: counted.
+    const notToFunction = ['PUT', 'DELETE', 'PATCH', 'TRACE', 'OPTIONS'];
+    const sentToFunction = corpus.filter((c) => {
+      const { method, path } = rawRequestOf(c);
+      return !notToFunction.includes(method) && path.split('?')[0] === '/';
+    }).length;
+    const logged = () => h.fn.output().match(/"msg":"provision"/g)?.length ?? 0;
+    // Log lines travel apart from the answers: wait for them, then for any extra one.
+    for (let i = 0; i < 200 && logged() < sentToFunction; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(logged(), sentToFunction, 'one provision line per request to the function');
+    const metrics = await (await fetch(`${h.fn.url}/metrics`)).text();
+    const counted = [...metrics.matchAll(/^podgateway_provisions_total\{.*\} (\d+)$/gm)]
+      .map((match) => Number(match[1]))
+      .reduce((sum, value) => sum + value, 0);
+    assert.equal(counted, sentToFunction, 'one count per request to the function');
+    assert.doesNotMatch(
+      h.fn.output(),
+      /execTimer|already sent|"level":50/,
+      'no error of the runtime',
+    );
+  });
+
   it('leaves the function serving good events, in the same process', async () => {
     h.server.reset();
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');

@@ -3,6 +3,7 @@
 // the Role, the configuration variables, the gateway label and annotation).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
@@ -11,6 +12,8 @@ import { DEFAULT_BODY_LIMIT, RUNTIME_VARIABLES } from '../src/http-guard.ts';
 import { API_CALLS } from '../src/kube.ts';
 import { PENDING_TYPE } from '../src/request.ts';
 import { SINK_VARIABLES } from '../src/sink.ts';
+import { backoffProblems, findBackoffs } from './support/argo-backoff.ts';
+import { funcYamlProblems } from './support/func-yaml.ts';
 import { PROJECT_ROOT } from './support/function-process.ts';
 import {
   arr,
@@ -197,6 +200,64 @@ describe('deploy/ manifests', () => {
 
   it('the Helm values files are for the pod-gateway chart and name foo and bar', () => {
     assert.deepEqual(gatewayValues.map((g) => g.gateway).sort(), ['bar', 'foo']);
+  });
+
+  it('the docs and the values files install the same pod-gateway chart version', async () => {
+    const texts = await Promise.all(
+      [join('docs', 'deploy.md'), ...gatewayValues.map(({ file }) => join('deploy', file))].map(
+        (path) => readFile(join(PROJECT_ROOT, path), 'utf8'),
+      ),
+    );
+    const versions = texts.flatMap((text) =>
+      [...text.matchAll(/angelnu\/pod-gateway --version (\S+)/g)].map((match) => match[1]),
+    );
+    assert.ok(versions.length >= 4, `found ${versions.join(', ')}`);
+    assert.deepEqual([...new Set(versions)], ['7.1.1']);
+  });
+});
+
+describe('the func toolchain', () => {
+  it('func.yaml has only fields func knows, in their places', () => {
+    assert.deepEqual(funcYamlProblems(funcYaml), []);
+  });
+
+  it('the func.yaml check finds a misplaced or unknown field', () => {
+    const misplaced = { ...funcYaml, build: { ...obj(funcYaml.build), namespace: 'x' } };
+    assert.deepEqual(funcYamlProblems(misplaced), ['build.namespace is not a func.yaml field']);
+    assert.deepEqual(funcYamlProblems({ ...funcYaml, invoke: 'event' }), [
+      'invoke: "event" is not one of http, cloudevent',
+    ]);
+  });
+
+  it('an s2i build gets a Node image the function loads on (package.json engines)', async () => {
+    const image = str(at(funcYaml, 'build', 'builderImages', 's2i'));
+    const major = /nodejs-(\d+)/.exec(image)?.[1];
+    assert.ok(major, `${image} names its Node version`);
+    const packageJson = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    const engines = String(packageJson.engines.node);
+    assert.match(
+      engines,
+      new RegExp(`\\^${major}(\\D|$)`),
+      `Node ${major} is in engines ${engines}`,
+    );
+  });
+
+  it('.funcignore keeps node_modules, build and func state out of the build upload, not the sources', async () => {
+    const patterns = (await readFile(join(PROJECT_ROOT, '.funcignore'), 'utf8'))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.replace(/^\/|\/$/g, ''));
+    for (const ignored of ['node_modules', 'build', '.func']) {
+      assert.ok(patterns.includes(ignored), `.funcignore lists ${ignored}`);
+    }
+    // What `npm ci`, `npm run build` and `npm start` read.
+    const needed = ['package.json', 'package-lock.json', 'index.ts', 'src', 'scripts', 'func.yaml'];
+    for (const path of needed) {
+      assert.ok(!patterns.includes(path), `${path} is needed by the build`);
+    }
+    const gitignore = await readFile(join(PROJECT_ROOT, '.gitignore'), 'utf8');
+    assert.match(gitignore, /^\.func\/$/m, '.gitignore lists .func/');
   });
 });
 
@@ -480,6 +541,29 @@ describe('the Argo Events example (shape checked by hand: no schema package for 
     for (const p of arr(http.payload)) assert.equal(at(p, 'src', 'dependencyName'), dependencyName);
     assert.deepEqual(at(trigger, 'policy', 'status', 'allow'), [200, 202]);
     assert.ok(Number(at(trigger, 'retryStrategy', 'steps')) > 1, 'retried');
+  });
+
+  it('every Backoff field is one Argo can parse (factor and jitter numbers, durations Go durations)', () => {
+    const found = argo.flatMap((manifest) =>
+      findBackoffs(manifest.doc).map(({ path, backoff }) => ({ manifest, path, backoff })),
+    );
+    assert.ok(found.length >= 1, 'the Sensor’s retryStrategy is found');
+    const problems = found.flatMap(({ manifest, path, backoff }) =>
+      backoffProblems(backoff, `${manifest.file} ${manifest.kind}/${manifest.name} ${path}`),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  it('the Backoff check refuses what Argo cannot parse', () => {
+    assert.equal(backoffProblems({ factor: '2', jitter: 0.1 }, 'x').length, 1);
+    assert.match(backoffProblems({ factor: '2' }, 'x')[0] ?? '', /"2" is not an Amount/);
+    assert.equal(backoffProblems({ duration: 1.5 }, 'x').length, 1);
+    assert.equal(backoffProblems({ duration: '1 s' }, 'x').length, 1);
+    assert.deepEqual(
+      backoffProblems({ duration: '1m30s', factor: 2, jitter: 0.2, steps: 5 }, 'x'),
+      [],
+    );
+    assert.deepEqual(backoffProblems({ duration: 1000000000 }, 'x'), []);
   });
 
   it('a SinkBinding gives the function K_SINK, to a sink the example deploys', () => {

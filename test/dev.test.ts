@@ -4,14 +4,16 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config.ts';
 import { readRequest } from '../src/request.ts';
 import { freePort, PROJECT_ROOT } from './support/function-process.ts';
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const BANNER =
   'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
 
@@ -118,7 +120,11 @@ describe('npm run dev, then npm run invoke', () => {
       new RegExp(`npm run invoke -- --gateway foo --url http://localhost:${port}`),
     );
     assert.match(output, /curl -i http:\/\/localhost:\d+ .*ce-specversion/);
-    assert.match(output, /kubectl --kubeconfig \S+ get pods -n client-system/);
+    assert.match(
+      output,
+      /export KUBECONFIG=\S+admin\/kubeconfig\n\s+kubectl get pods -n client-system/,
+    );
+    assert.match(output, /a sandbox scheduler binds each to the fake\s+node sandbox-node/);
   });
 
   it('invoke --gateway foo shows the done reply and exits 0; dev logs the pod', async () => {
@@ -137,6 +143,90 @@ describe('npm run dev, then npm run invoke', () => {
       dev,
       new RegExp(`pod created: client-system/${pod} \\(gateway foo\\)`),
     );
+    // One readable line for the event, and the sandbox scheduler's.
+    await waitFor(
+      devOutput,
+      dev,
+      new RegExp(
+        `\\[sandbox\\] event \\S+ \\(from /local/npm-run-invoke, gateway foo\\): done, pod client-system/${pod} created`,
+      ),
+    );
+    await waitFor(devOutput, dev, new RegExp(`pod client-system/${pod} bound to the fake node`));
+    assert.doesNotMatch(
+      devOutput(),
+      /incoming request|request completed/,
+      'no runtime request lines',
+    );
+  });
+
+  it('shows a failed event and a 400 in one readable line each', async () => {
+    await invoke(port, '--gateway', 'not a label!', '--id', 'dev-test-failed');
+    await waitFor(
+      devOutput,
+      dev,
+      /\[sandbox\] event dev-test-failed \(from \/local\/npm-run-invoke, gateway not a label!\): failed InvalidGatewayName: /,
+    );
+    const broken = await fetch(`http://localhost:${port}`, {
+      method: 'POST',
+      headers: {
+        'ce-specversion': '1.0',
+        'ce-id': 'dev-test-broken',
+        'ce-source': '/dev-test',
+        'ce-type': 'io.podgateway.client.pending',
+        'content-type': 'application/json',
+      },
+      body: '{"gateway_name": ',
+    });
+    assert.equal(broken.status, 400);
+    await waitFor(
+      devOutput,
+      dev,
+      /\[sandbox\] event dev-test-broken \(from \/dev-test\): refused \(BadRequest\): the body is not valid JSON/,
+    );
+  });
+
+  it('kubectl get pods there shows the STATUS column', {
+    skip: !hasKubectl && 'no kubectl here',
+  }, () => {
+    const adminFile = /export KUBECONFIG=(\S+)/.exec(devOutput())?.[1] ?? '';
+    const result = spawnSync(
+      'kubectl',
+      ['get', 'pods', '-n', 'client-system', '-L', 'setGateway'],
+      {
+        env: { ...process.env, KUBECONFIG: adminFile },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+SETGATEWAY$/m);
+    assert.match(result.stdout, /^client-\S+\s+(\d)\/\1\s+Running\s+0\s+\S+\s+(foo|bar)$/m);
+  });
+
+  it('gives the user a cluster-admin kubeconfig; the function keeps its Role', async () => {
+    const adminFile = /export KUBECONFIG=(\S+)/.exec(devOutput())?.[1];
+    assert.ok(adminFile, devOutput());
+    const admin = new KubeConfig();
+    admin.loadFromFile(adminFile);
+    const api = admin.makeApiClient(CoreV1Api);
+    const namespaces = await api.listNamespace();
+    assert.ok(namespaces.items.some((namespace) => namespace.metadata?.name === 'client-system'));
+    assert.deepEqual((await api.listNamespacedEvent({ namespace: 'client-system' })).items, []);
+    const pods = await api.listNamespacedPod({ namespace: 'client-system' });
+    const [first] = pods.items;
+    assert.ok(first?.metadata?.name, 'a pod from the tests above');
+    assert.equal(first.status?.phase, 'Running');
+    assert.equal(first.spec?.nodeName, 'sandbox-node');
+
+    const functionFile = join(dirname(dirname(adminFile)), 'kubeconfig');
+    const limited = new KubeConfig();
+    limited.loadFromFile(functionFile);
+    await assert.rejects(
+      limited
+        .makeApiClient(CoreV1Api)
+        .deleteNamespacedPod({ namespace: 'client-system', name: first.metadata.name }),
+      (error: unknown) => error instanceof ApiException && error.code === 403,
+    );
+    await api.deleteNamespacedPod({ namespace: 'client-system', name: first.metadata.name });
   });
 
   it('routes the pod as the pod-gateway webhook would: kubectl get pod -o yaml shows it', {
@@ -145,7 +235,7 @@ describe('npm run dev, then npm run invoke', () => {
     const { code, output } = await invoke(port, '--gateway', 'foo');
     assert.equal(code, 0, output);
     const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(output)?.[1] ?? '';
-    const kubeconfig = /kubectl --kubeconfig (\S+) get pods/.exec(devOutput())?.[1] ?? '';
+    const kubeconfig = /export KUBECONFIG=(\S+)/.exec(devOutput())?.[1] ?? '';
     const kubectl = spawnSync(
       'kubectl',
       ['--kubeconfig', kubeconfig, 'get', 'pod', '-n', 'client-system', pod, '-o', 'yaml'],
@@ -197,6 +287,35 @@ describe('npm run dev, then npm run invoke', () => {
     const usage = await invoke(port, '--gateway', 'foo', '--file', 'samples/pending-foo.json');
     assert.equal(usage.code, 2);
     assert.match(usage.output, /give either --gateway or --file/);
+  });
+
+  it('invoke -- --help prints the options; without the -- it says to add it', async () => {
+    const help = await invoke(port, '--help');
+    assert.equal(help.code, 0, help.output);
+    for (const option of ['--gateway', '--message', '--file', '--url', '--source', '--id']) {
+      assert.match(help.output, new RegExp(`^\\s+(-\\w, )?${option}`, 'm'), option);
+    }
+    const child = spawn('npm', ['run', '--silent', 'invoke', '--gateway', 'foo'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, FUNC_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collect(child);
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 2, output());
+    assert.match(output(), /npm took --gateway for its own options: add -- before them/);
+  });
+
+  it('reports a port in use before anything else, in one line with the flag', async () => {
+    const second = spawn('npm', ['run', '--silent', 'dev', '--', '--port', String(port)], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collect(second);
+    const [code] = await once(second, 'exit');
+    assert.equal(code, 1, output());
+    assert.equal(output().trim().split('\n').length, 1, output());
+    assert.match(output(), new RegExp(`port ${port} is in use .*npm run dev -- --port \\d+`));
   });
 
   it('Ctrl-C stops the function and the sandbox', async () => {

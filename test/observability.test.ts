@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import packageJson from '../package.json' with { type: 'json' };
+import { API_CALLS } from '../src/kube.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../src/metrics.ts';
 import { podNameFor } from '../src/pod.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
@@ -51,7 +53,9 @@ after(async () => {
 });
 
 /** The known traffic, sent once; the tests below read what it left. */
-let traffic: Promise<{ createdIds: string[]; redelivered: string; forbidden: string }> | undefined;
+let traffic:
+  | Promise<{ createdIds: string[]; redelivered: string; forbidden: string; brokenJson: string }>
+  | undefined;
 
 function sendKnownTraffic() {
   traffic ??= (async () => {
@@ -77,7 +81,41 @@ function sendKnownTraffic() {
     // Not an event: 400.
     const plain = await post(fn.url, { 'content-type': 'application/json' }, '{}');
     assert.equal(plain.status, 400);
-    return { createdIds: [first.id, second.id], redelivered: first.id, forbidden: forbidden.id };
+    // Answered 400 by the runtime itself: a JSON body that does not parse, a source that is
+    // not a URI-reference (its SDK's validation).
+    const binary = { 'ce-specversion': '1.0', 'ce-type': 'io.podgateway.client.pending' };
+    const brokenJson = `broken-json-${process.pid}`;
+    const broken = await post(
+      fn.url,
+      {
+        ...binary,
+        'ce-id': brokenJson,
+        'ce-source': '/tests/producer',
+        'content-type': 'application/json',
+      },
+      '{"gateway_name": ',
+    );
+    assert.equal(broken.status, 400);
+    const badSource = await post(
+      fn.url,
+      {
+        ...binary,
+        'ce-id': `bad-source-${process.pid}`,
+        'ce-source': '/a b',
+        'content-type': 'application/json',
+      },
+      '{"gateway_name": "foo"}',
+    );
+    assert.equal(badSource.status, 400);
+    // Probes: not logged at info.
+    assert.equal((await fetch(`${fn.url}/health/readiness`)).status, 200);
+    assert.equal((await fetch(`${fn.url}/health/liveness`)).status, 200);
+    return {
+      createdIds: [first.id, second.id],
+      redelivered: first.id,
+      forbidden: forbidden.id,
+      brokenJson,
+    };
   })();
   return traffic;
 }
@@ -137,8 +175,8 @@ describe('metrics on the runtime’s /metrics', () => {
       1,
     );
     assert.equal(provisions({ outcome: 'failed', reason: 'Forbidden', gateway: 'foo' }), 1);
-    assert.equal(provisions({ outcome: 'rejected', reason: 'BadRequest', gateway: 'none' }), 1);
-    assert.equal(provisions({}), 7);
+    assert.equal(provisions({ outcome: 'rejected', reason: 'BadRequest', gateway: 'none' }), 3);
+    assert.equal(provisions({}), 9);
     // Only the names the traffic carried, mapped as promised: no raw invalid name as a label.
     const gateways = new Set(
       samples.filter((s) => s.name === 'podgateway_provisions_total').map((s) => s.labels.gateway),
@@ -146,11 +184,16 @@ describe('metrics on the runtime’s /metrics', () => {
     assert.deepEqual([...gateways].sort(), ['bar', 'foo', 'invalid', 'none', 'unknown']);
 
     // The runtime's own metrics and default labels are there too: one registry, one prom-client.
-    assert.ok(sampleSum(samples, 'faas_invocations') >= 7, 'faas_invocations');
+    assert.ok(sampleSum(samples, 'faas_invocations') >= 9, 'faas_invocations');
     const ours = samples.find((s) => s.name === 'podgateway_provisions_total');
     const theirs = samples.find((s) => s.name === 'faas_invocations');
     assert.ok(theirs?.labels.faas_name, 'the runtime labels its metrics');
     assert.equal(ours?.labels.faas_name, theirs.labels.faas_name, 'and ours alike');
+    // Real values, not "undefined": outside a cluster the host and the package version.
+    assert.equal(theirs.labels.faas_instance, hostname());
+    assert.equal(theirs.labels.faas_id, hostname());
+    assert.equal(theirs.labels.faas_version, packageJson.version);
+    assert.doesNotMatch(text, /="undefined/);
     assert.match(text, /# TYPE podgateway_provision_duration_seconds histogram/);
     assert.match(text, /# TYPE podgateway_inflight_requests gauge/);
   });
@@ -172,7 +215,7 @@ describe('metrics on the runtime’s /metrics', () => {
       5,
     );
 
-    assert.equal(sampleSum(samples, 'podgateway_provision_duration_seconds_count'), 7);
+    assert.equal(sampleSum(samples, 'podgateway_provision_duration_seconds_count'), 9);
     assert.equal(
       sampleSum(samples, 'podgateway_provision_duration_seconds_count', { outcome: 'created' }),
       2,
@@ -205,7 +248,10 @@ describe('logs', () => {
   /** The lines for the known traffic: they come on stdout, apart from the HTTP answers. */
   async function trafficLogLines(): Promise<LogLine[]> {
     for (let i = 0; i < 100; i += 1) {
-      if (logLines().some((line) => line.msg === 'provision' && line.outcome === 'rejected')) break;
+      const rejected = logLines().filter(
+        (line) => line.msg === 'provision' && line.outcome === 'rejected',
+      );
+      if (rejected.length >= 3) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return logLines();
@@ -254,12 +300,55 @@ describe('logs', () => {
     assert.equal(refused?.level, 40, 'warn: someone has to grant the permission');
     assert.match(String(refused?.message), /cannot create resource "pods"/);
 
+    // Every event that got no pod is logged at the default level (warn), with its reason.
     const invalid = lines.find((line) => line.reason === 'InvalidGatewayName');
-    assert.equal(invalid?.level, 30);
+    assert.equal(invalid?.level, 40);
     assert.equal(invalid?.gateway, 'no,good');
-    const rejected = lines.find((line) => line.outcome === 'rejected');
-    assert.equal(rejected?.reason, 'BadRequest');
-    assert.equal(rejected?.eventId, undefined);
+    const rejected = lines.filter((line) => line.outcome === 'rejected');
+    assert.equal(rejected.length, 3);
+    assert.ok(rejected.every((line) => line.level === 40 && line.reason === 'BadRequest'));
+    assert.equal(rejected[0]?.eventId, undefined);
+  });
+
+  it('logs and counts the 400s the runtime answers by itself, without an error of its own', async () => {
+    const { brokenJson } = await sendKnownTraffic();
+    const lines = (await trafficLogLines()).filter((line) => line.msg === 'provision');
+    const broken = lines.find((line) => line.eventId === brokenJson);
+    assert.equal(broken?.outcome, 'rejected');
+    assert.equal(broken?.source, '/tests/producer');
+    assert.match(String(broken?.message), /the body is not valid JSON/);
+    const badSource = lines.find((line) => line.source === '/a b');
+    assert.match(String(badSource?.message), /source must match format "uri-reference"/);
+    assert.doesNotMatch(fn.output(), /execTimer/);
+    assert.equal(logLines().filter((line) => line.level >= 50).length, 0, 'no error lines');
+  });
+
+  it('does not log health probes at info', async () => {
+    await sendKnownTraffic();
+    await trafficLogLines();
+    assert.doesNotMatch(fn.output(), /\/health\//);
+    assert.ok(
+      logLines().some((line) => line.msg === 'incoming request'),
+      'requests are, at info',
+    );
+  });
+
+  it('reports the access check at start in one line and a metric', async () => {
+    const verbs = API_CALLS.map((call) => call.verb);
+    assert.ok(
+      fn
+        .output()
+        .includes(`access check in namespace "client-system": may ${verbs.join(', ')} pods`),
+      fn.output(),
+    );
+    const { samples } = await scrape();
+    for (const verb of verbs) {
+      assert.equal(
+        sampleSum(samples, 'podgateway_api_access_allowed', { verb, resource: 'pods' }),
+        1,
+        verb,
+      );
+    }
   });
 
   it('writes nothing secret: no token, no kubeconfig, no environment', async () => {

@@ -24,9 +24,13 @@ after(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
+/** A pod create: not the access check's SelfSubjectAccessReviews, POSTs too. */
+const isPodCreate = (request: { method: string; path: string }) =>
+  request.method === 'POST' && request.path.endsWith('/pods');
+
 /** Resolves once the API server has received a create. */
 async function createArrived(): Promise<void> {
-  while (!server.requests.some((request) => request.method === 'POST')) {
+  while (!server.requests.some(isPodCreate)) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -37,7 +41,7 @@ describe('on SIGTERM', () => {
     const fn = await startFunction({
       env: { KUBECONFIG: await server.writeKubeconfig(workDir), SHUTDOWN_GRACE_MS: '5000' },
     });
-    server.injectFault({ method: 'POST', delayMs: 1000 });
+    server.injectFault({ method: 'POST', path: /\/pods$/, delayMs: 1000 });
     const inFlight = sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     await createArrived();
     const exited = once(fn.process, 'exit');
@@ -60,7 +64,7 @@ describe('on SIGTERM', () => {
     const fn = await startFunction({
       env: { KUBECONFIG: await server.writeKubeconfig(workDir), SHUTDOWN_GRACE_MS: '300' },
     });
-    server.injectFault({ method: 'POST', delayMs: 3000 });
+    server.injectFault({ method: 'POST', path: /\/pods$/, delayMs: 3000 });
     const inFlight = sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     await createArrived();
     const exited = once(fn.process, 'exit');
@@ -70,7 +74,7 @@ describe('on SIGTERM', () => {
     assert.equal(reply.status, 503);
     assert.match(reply.text, /shut down before the event was handled/);
     await exited;
-    const create = server.requests.find((request) => request.method === 'POST');
+    const create = server.requests.find(isPodCreate);
     assert.equal(create?.status, 0, 'the process did not wait for the slow API call to finish');
   });
 });

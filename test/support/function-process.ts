@@ -52,7 +52,13 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
   });
 }
 
-/** Starts the function and waits until its readiness check answers 200. */
+/** The line that ends the function's access check at start (src/access-check.ts). */
+export const ACCESS_CHECKED = /access check in namespace/;
+
+/**
+ * Starts the function and waits until its readiness check answers 200 and its access check at
+ * start is over: its API requests come before any the test makes.
+ */
 export async function startFunction(options: FunctionOptions): Promise<RunningFunction> {
   const port = await freePort();
   const child = spawnFunction(options, port);
@@ -87,7 +93,7 @@ async function waitUntilReady(running: RunningFunction): Promise<void> {
     }
     try {
       const response = await fetch(`${running.url}/health/readiness`);
-      if (response.ok) return;
+      if (response.ok && ACCESS_CHECKED.test(running.output())) return;
     } catch {
       // not listening yet
     }

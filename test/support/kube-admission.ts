@@ -65,6 +65,11 @@ export class Cluster {
     return typeof first === 'string' ? first : first.name;
   }
 
+  /** The namespaces that exist, sorted (kubectl get ns in the sandbox). */
+  namespaceNames(): string[] {
+    return [...this.#namespaces.keys()].sort();
+  }
+
   has(namespace: string): boolean {
     return this.#namespaces.has(namespace);
   }

@@ -4,9 +4,11 @@
 // pod handlers: create through admission (kube-create.ts), get, list, watch, delete (kube-store.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { answerAccessReview, isAccessReview } from './kube-access-review.ts';
 import type { Cluster } from './kube-admission.ts';
 import type { RecordedRequest } from './kube-api-types.ts';
 import { ANONYMOUS, type Authenticator } from './kube-auth.ts';
+import { answerClusterRead } from './kube-cluster-reads.ts';
 import { bodyName, decodeBody, prepareCreate } from './kube-create.ts';
 import { type Fault, type FaultQueue, faultReply } from './kube-faults.ts';
 import {
@@ -33,6 +35,7 @@ import {
   unauthorized,
 } from './kube-status.ts';
 import type { Outcome, PodStore, StoredPod } from './kube-store.ts';
+import { tableIfAsked } from './kube-table.ts';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -112,6 +115,11 @@ export class RequestHandler {
     if (identity === 'unauthorized') return statusReply(unauthorized());
     record.user = identity.user;
     record.credential = identity.credential;
+    // Every authenticated user may ask what it may do: see kube-access-review.ts.
+    if (identity.user !== ANONYMOUS && isAccessReview(req.method ?? 'GET', exchange.url.pathname)) {
+      const user = identity.user;
+      return answerAccessReview(exchange.body, (attrs) => this.#parts.authorize(attrs, user));
+    }
     // staging/src/k8s.io/apiserver/pkg/endpoints/filters/authorization.go; anonymous gets only
     // what system:public-info-viewer grants (plugin/pkg/auth/authorizer/rbac/bootstrappolicy).
     if (info.kind === 'nonResource') {
@@ -171,6 +179,8 @@ export class RequestHandler {
     const method = req.method ?? 'GET';
     if (info.kind === 'nonResource') return this.#serveNonResource(url.pathname, method);
     const { attributes: attrs, apiVersion, parts } = info;
+    const clusterRead = answerClusterRead(method, info, this.#parts.cluster.namespaceNames());
+    if (clusterRead !== undefined) return clusterRead;
     if (apiVersion !== 'v1' || attrs.resource !== 'pods' || parts.length > 3) {
       return statusReply(pathNotFound());
     }
@@ -180,7 +190,7 @@ export class RequestHandler {
     const watch = method === 'GET' && attrs.verb === 'watch';
     if (parts.length === 1) {
       if (watch) return this.#watch(exchange, this.#parts.store.watch(query, res, namespace));
-      if (method === 'GET') return this.#parts.store.list(query, namespace);
+      if (method === 'GET') return tableIfAsked(req, this.#parts.store.list(query, namespace));
       if (method === 'POST' && namespace !== undefined) return this.#create(exchange, namespace);
       return statusReply(methodNotAllowed());
     }
@@ -189,7 +199,8 @@ export class RequestHandler {
     if (watch) return this.#watch(exchange, this.#parts.store.watch(query, res, namespace, name));
     if (method === 'GET') {
       const pod = this.#parts.store.get(namespace, name);
-      return pod === undefined ? statusReply(notFound('pods', name)) : jsonReply(200, pod);
+      if (pod === undefined) return statusReply(notFound('pods', name));
+      return tableIfAsked(req, jsonReply(200, pod));
     }
     if (method === 'DELETE' && parts.length === 2) {
       return this.#parts.store.deleteRequest(namespace, name, query, exchange.body);

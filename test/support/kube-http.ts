@@ -2,9 +2,10 @@
 // request bodies, and the discovery documents of the core group.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+/** An answer: a JSON body, or plain text (health endpoints, API Priority and Fairness). */
+import { CLUSTER_READ_RESOURCES } from './kube-cluster-reads.ts';
 import type { Status } from './kube-status.ts';
 
-/** An answer: a JSON body, or plain text (health endpoints, API Priority and Fairness). */
 export interface Reply {
   readonly code: number;
   readonly body?: unknown;
@@ -88,6 +89,7 @@ export const API_RESOURCES = {
       categories: ['all'],
     },
     { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+    ...CLUSTER_READ_RESOURCES,
   ],
 };
 
