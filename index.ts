@@ -5,23 +5,35 @@ import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
+import type { Handler, HandlerAnswer } from './src/handler.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { watchOwnPods } from './src/own-pods.ts';
 import type { PodWatch } from './src/pod-watch.ts';
 import { provision } from './src/provision.ts';
+import { handleRelease, RELEASE_TYPE } from './src/release.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { type IncomingEvent, readRequest } from './src/request.ts';
+import { type IncomingEvent, PENDING_TYPE, readRequest } from './src/request.ts';
 import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
 import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
+import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/sweep.ts';
+
+/** The event types handled, and by what; `pending` is served below, the others by their modules. */
+const HANDLERS: ReadonlyMap<string, Handler | 'pending'> = new Map<string, Handler | 'pending'>([
+  [PENDING_TYPE, 'pending'],
+  [RELEASE_TYPE, handleRelease],
+  [SWEEP_TYPE, handleSweep],
+  // The scheduled sweep: a Knative PingSource sends this type and no other (deploy/sweep.yaml).
+  [PING_TYPE, handleSweep],
+]);
 
 interface Provisioner {
   readonly config: ProvisionerConfig;
   readonly kube: KubeClient;
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
-  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
+  /** With WAIT_FOR=scheduled or ready: the one watch every waiting event shares. */
   readonly pods: PodWatch | undefined;
 }
 
@@ -38,7 +50,7 @@ export function init(): void {
     const sinkUrl = readSink(process.env);
     const kube = makeKubeClient();
     const sink = sinkUrl && makeSink(sinkUrl);
-    const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
+    const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
     provisioner = { config, kube, sink, pods };
     console.log(
       `podgateway client provisioner: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
@@ -128,6 +140,21 @@ async function respond(
   record.source = event.source;
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
+  const handler = HANDLERS.get(event.type);
+  if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
+  if (handler !== 'pending') {
+    return asResponse(await handler({ event, config, kube, pods, deadline }), record);
+  }
+  return pending(event, { config, kube, pods }, deadline, record);
+}
+
+/** A `pending` event: a client pod made for it, `done` or `failed` back. */
+async function pending(
+  event: IncomingEvent,
+  { config, kube, pods }: Pick<Provisioner, 'config' | 'kube' | 'pods'>,
+  deadline: number,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
@@ -169,6 +196,32 @@ async function respond(
         ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
       });
     }
+  }
+}
+
+function unhandledTypeMessage(type: string): string {
+  const known = [...HANDLERS.keys()].map((name) => `"${name}"`);
+  return `event type "${type}" is not handled; expected ${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
+}
+
+/** A handler's answer as the HTTP response, told to the event's record. */
+function asResponse(
+  answer: HandlerAnswer,
+  record: EventRecord,
+): CloudEvent<unknown> | StructuredReturn {
+  switch (answer.kind) {
+    case 'rejected':
+      return badRequest(answer.message, record);
+    case 'unavailable':
+      return unavailable(answer.reason, answer.message, answer.retryAfterSeconds, record);
+    case 'reply':
+      Object.assign(record, {
+        outcome: answer.outcome,
+        reason: answer.reason,
+        message: answer.message,
+        pod: answer.pod,
+      } satisfies Partial<EventRecord>);
+      return answer.reply;
   }
 }
 

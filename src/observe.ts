@@ -8,11 +8,19 @@ import {
 } from './metrics.ts';
 
 /**
- * `created`, `existed` (a redelivery): done. `failed`: a failed reply. `rejected`: HTTP 400.
+ * `created`, `existed` (a redelivery): done. `released`, `swept`: a release or sweep done.
+ * `failed`: a failed reply. `rejected`: HTTP 400.
  * `unavailable`: HTTP 503, the event is to be delivered again (starting, shutting down, no answer
  * from the API before the deadline, K_SINK refused the reply).
  */
-export type Outcome = 'created' | 'existed' | 'failed' | 'rejected' | 'unavailable';
+export type Outcome =
+  | 'created'
+  | 'existed'
+  | 'released'
+  | 'swept'
+  | 'failed'
+  | 'rejected'
+  | 'unavailable';
 
 /** Filled in while an event is handled; reported once its reply is ready. */
 export interface EventRecord {
@@ -35,7 +43,13 @@ export interface EventLogger {
 }
 
 /** `failed` reasons that come from the request itself, not from the API: logged at `info`. */
-const REQUEST_REASONS = new Set(['InvalidGatewayName', 'UnknownGateway', 'PolicyViolation']);
+const REQUEST_REASONS = new Set([
+  'InvalidGatewayName',
+  'UnknownGateway',
+  'PolicyViolation',
+  'InvalidPodName',
+  'NotManaged',
+]);
 
 /** Longest event id, source or gateway name written to a log line. */
 const MAX_LOGGED_LENGTH = 256;

@@ -46,7 +46,7 @@ export function failedReply(
   return reply(source, trigger, FAILED_TYPE, data, undefined);
 }
 
-function reply<T>(
+export function reply<T>(
   source: string,
   trigger: IncomingEvent,
   type: string,

@@ -121,8 +121,8 @@ export interface KubeApiServer {
   pod(namespace: string, name: string): StoredPod | undefined;
   /**
    * Stores a pod as if created through the API (validation, defaults, server metadata; the
-   * namespace defaults to 'default'); a status given is merged over the Pending one. Throws with
-   * the Status message if the API would refuse the pod.
+   * namespace defaults to 'default'); a status given is merged over the Pending one, a
+   * creationTimestamp given is kept. Throws with the Status message if the API would refuse the pod.
    */
   addPod(pod: PodInput | V1Pod): StoredPod;
   /** Removes a pod as its final deletion would (a DELETED watch event). */
@@ -342,6 +342,10 @@ class ApiServer implements KubeApiServer {
     if (!outcome.ok) throw new Error(`addPod: ${outcome.status.code} ${outcome.status.message}`);
     const pod = outcome.value;
     if (status !== undefined) pod.status = { ...pod.status, ...status };
+    // A test may date a pod back (the API itself always sets the time of the create).
+    if (typeof metadata.creationTimestamp === 'string' && pod.metadata) {
+      pod.metadata.creationTimestamp = metadata.creationTimestamp;
+    }
     this.#store('ADDED', undefined, pod);
     return copy(pod);
   }
