@@ -182,7 +182,11 @@ async function pending(
       );
     default: {
       const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-      const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
+      const where = outcome.podIp
+        ? `, ready on node ${outcome.nodeName} with IP ${outcome.podIp}`
+        : outcome.nodeName
+          ? `, scheduled on node ${outcome.nodeName}`
+          : '';
       Object.assign(record, {
         outcome: outcome.kind,
         pod: outcome.podName,
@@ -194,6 +198,7 @@ async function pending(
         gateway_name: request.gatewayName,
         message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${request.gatewayName}${where}`,
         ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
+        ...(outcome.podIp ? { pod_ip: outcome.podIp, ready_after_ms: outcome.readyAfterMs } : {}),
       });
     }
   }

@@ -71,6 +71,8 @@ export interface KubeApiServerOptions {
   authorize?: (attrs: RequestAttributes) => boolean;
   /** The authenticated user's name, as Forbidden messages show it. */
   user?: string;
+  /** A mutating admission webhook: changes each pod being created (e.g. gateway-injected containers). */
+  mutate?: (pod: StoredPod) => void;
 }
 
 export interface RecordedRequest {
@@ -231,6 +233,7 @@ class ApiServer implements KubeApiServer {
   readonly #namespaces: Set<string>;
   readonly #authorize: Authorizer;
   readonly #user: string;
+  readonly #mutate: ((pod: StoredPod) => void) | undefined;
   readonly #pods = new Map<string, StoredPod>();
   readonly #faults: Fault[] = [];
   readonly #watchers = new Set<Watcher>();
@@ -252,6 +255,7 @@ class ApiServer implements KubeApiServer {
     this.#namespaces = new Set(this.#initialNamespaces);
     this.#authorize = options.authorize ?? (() => true);
     this.#user = options.user ?? DEFAULT_USER;
+    this.#mutate = options.mutate;
   }
 
   get port(): number {
@@ -898,6 +902,9 @@ class ApiServer implements KubeApiServer {
 
     applyPodDefaults(pod);
     admitPod(pod);
+    // Mutating webhooks run after the built-in mutating admission, before validation
+    // (staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/mutating/dispatcher.go).
+    this.#mutate?.(pod);
     metadata.namespace = namespace;
     if (!metadata.name && metadata.generateName) {
       let name = generateName(metadata.generateName);
