@@ -1,6 +1,8 @@
 // `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test server
 // of test/support), with no cluster. A local sandbox: pods are stored, validated and answered
-// for as kube-apiserver would, but never run; no webhook routes them.
+// for as kube-apiserver would; a simulated scheduler and kubelet "run" them (nothing runs: only
+// their status changes), and a simulated gateway webhook adds its containers (nothing is routed).
+// `--fail-init GATEWAY` / `--fail-pull GATEWAY`: the kubelet fails that gateway's pods.
 //
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
@@ -24,6 +26,13 @@ import {
   type PolicyRule,
   startKubeApiServer,
 } from '../test/support/kube-api-server.ts';
+import {
+  describePodState,
+  injectGatewayContainers,
+  type KubeletFailure,
+  startKubelet,
+} from '../test/support/kube-kubelet.ts';
+import { startScheduler } from '../test/support/kube-scheduler.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -44,7 +53,13 @@ interface Sandbox {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      'fail-init': { type: 'string', multiple: true },
+      'fail-pull': { type: 'string', multiple: true },
+    },
+  });
   const port = Number(values.port ?? process.env.FUNC_PORT ?? '8080');
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
@@ -57,7 +72,10 @@ async function main(): Promise<void> {
     namespaces: [namespace],
     user: `system:serviceaccount:${namespace}:${account}`,
     authorize: sandboxAuthorizer(rules, namespace),
+    mutate: injectGatewayContainers(env.GATEWAY_LABEL || 'setGateway'),
   });
+  const failing = { init: values['fail-init'] ?? [], pull: values['fail-pull'] ?? [] };
+  startSimulatedNodes(server, env.GATEWAY_LABEL || 'setGateway', failing);
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
   const kubeconfig = await server.writeKubeconfig(dir);
 
@@ -91,7 +109,7 @@ async function main(): Promise<void> {
     await stop(sandbox, 1);
     return;
   }
-  printBanner({ url, target, server, namespace, kubeconfig, env });
+  printBanner({ url, target, server, namespace, kubeconfig, env, failing });
   reportNewPods(server, namespace, env);
 }
 
@@ -156,9 +174,14 @@ interface BannerFacts {
   readonly namespace: string;
   readonly kubeconfig: string;
   readonly env: Record<string, string>;
+  readonly failing: Failing;
 }
 
-function printBanner({ url, target, server, namespace, kubeconfig, env }: BannerFacts): void {
+function printBanner({ url, target, server, namespace, kubeconfig, env, failing }: BannerFacts) {
+  const fails = [
+    ...failing.init.map((gateway) => `${gateway}: init fails`),
+    ...failing.pull.map((gateway) => `${gateway}: pull fails`),
+  ];
   const line = '='.repeat(BANNER.length);
   console.log(`
 ${line}
@@ -167,8 +190,11 @@ ${line}
   function        ${url}   (faas-js-runtime running index.ts)
   Kubernetes API  ${server.url}   (in memory; namespace ${namespace}; kubeconfig ${kubeconfig})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
-  The pods are stored and validated as a real API server would, but nothing runs them, and no
-  pod-gateway webhook routes them. The function may do what deploy/rbac.yaml's Role grants.
+  nodes           SIMULATED scheduler and kubelet: pods are bound after 0.5 s, Running and
+                  ready 1 s later; nothing runs in them${fails.length > 0 ? ` (${fails.join('; ')})` : ''}
+  The pods are stored and validated as a real API server would; a simulated gateway webhook adds
+  its containers, but nothing routes them. The function may do what deploy/rbac.yaml's Role grants.
+  WAIT_FOR=ready npm run dev: done once the pod is ready (--fail-init / --fail-pull GATEWAY: failed).
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}
@@ -176,11 +202,37 @@ Send an event, in another terminal:
   curl -i ${url} -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' -H 'ce-source: /manual' \\
     -H 'ce-type: io.podgateway.client.pending' -H 'content-type: application/json' \\
     -d '{"gateway_name": "foo"}'
+Release the pod a done reply named, and sweep the finished ones:
+  npm run invoke -- --release POD_NAME${target}
+  npm run invoke -- --sweep${target}
 Look at the pods:
   kubectl --kubeconfig ${kubeconfig} get pods -n ${namespace} -L ${env.GATEWAY_LABEL || 'setGateway'}
 
 Ctrl-C stops the function and the sandbox.
 `);
+}
+
+interface Failing {
+  readonly init: readonly string[];
+  readonly pull: readonly string[];
+}
+
+/** The simulated scheduler and kubelet, and a line for each pod state they bring. */
+function startSimulatedNodes(server: KubeApiServer, gatewayLabel: string, failing: Failing) {
+  startScheduler(server, { bindAfterMs: 500 });
+  startKubelet(server, {
+    startAfterMs: 1000,
+    fail: (pod): KubeletFailure | undefined => {
+      const gateway = pod.metadata?.labels?.[gatewayLabel] ?? '';
+      if (failing.init.includes(gateway)) return { kind: 'init', message: 'simulated failure' };
+      return failing.pull.includes(gateway) ? { kind: 'pull' } : undefined;
+    },
+  });
+  server.onChange((type, pod) => {
+    if (type === 'MODIFIED') {
+      console.log(`[sandbox] pod ${pod.metadata?.name}: ${describePodState(pod)}`);
+    }
+  });
 }
 
 /** Prints each pod as it appears in the sandbox. */

@@ -1,26 +1,33 @@
-// `npm run invoke`: sends a `pending` CloudEvent to the function, in binary mode as `func invoke`
-// does, and prints the reply readably. Exit code 0 for `done` (or 202: the reply went to
-// K_SINK), 1 for `failed` or any other answer, 2 for a usage error.
+// `npm run invoke`: sends a `pending`, `release` or `sweep` CloudEvent to the function, in binary
+// mode as `func invoke` does, and prints the reply readably. Exit code 0 for `done` (or 202: the
+// reply went to K_SINK), 1 for `failed` or any other answer, 2 for a usage error.
 //
 //   npm run invoke -- --gateway foo [--message "..."]
-//   npm run invoke -- --file samples/pending-bar.json
+//   npm run invoke -- --release client-foo-0123456789ab
+//   npm run invoke -- --sweep
+//   npm run invoke -- --file samples/pending-bar.json [--type io.podgateway.client.release]
 //   options: --url (default http://localhost:$FUNC_PORT, FUNC_PORT default 8080), --source, --id
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CloudEventV1, HTTP } from 'cloudevents';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/release.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { PENDING_TYPE } from '../src/request.ts';
+import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/sweep.ts';
 
-const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --file PATH)
-                        [--url URL] [--source SOURCE] [--id ID]`;
+const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --release POD | --sweep
+                        | --file PATH [--type TYPE]) [--url URL] [--source SOURCE] [--id ID]`;
+
+const DONE_TYPES = [DONE_TYPE, RELEASE_DONE_TYPE, SWEEP_DONE_TYPE];
+const FAILED_TYPES = [FAILED_TYPE, RELEASE_FAILED_TYPE, SWEEP_FAILED_TYPE];
 
 class UsageError extends Error {}
 
 interface Invocation {
   readonly url: string;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  readonly body: string | undefined;
 }
 
 async function parse(argv: string[]): Promise<Invocation> {
@@ -31,11 +38,21 @@ async function parse(argv: string[]): Promise<Invocation> {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   const { values } = parsed;
-  if ((values.gateway === undefined) === (values.file === undefined)) {
-    throw new UsageError('give either --gateway or --file');
+  const chosen = [values.gateway, values.file, values.release, values.sweep || undefined];
+  if (chosen.filter((value) => value !== undefined).length !== 1) {
+    throw new UsageError('give one of --gateway, --release, --sweep or --file');
   }
-  let body: string;
-  if (values.file !== undefined) {
+  if (values.type !== undefined && values.file === undefined) {
+    throw new UsageError('--type goes with --file');
+  }
+  let type = values.type ?? PENDING_TYPE;
+  let body: string | undefined;
+  if (values.release !== undefined) {
+    type = RELEASE_TYPE;
+    body = JSON.stringify({ pod_name: values.release });
+  } else if (values.sweep) {
+    type = SWEEP_TYPE;
+  } else if (values.file !== undefined) {
     // Sent as it is, like `func invoke --file`: the function says what it thinks of it.
     body = await readFile(values.file, 'utf8');
   } else {
@@ -50,9 +67,10 @@ async function parse(argv: string[]): Promise<Invocation> {
       'ce-specversion': '1.0',
       'ce-id': values.id ?? randomUUID(),
       'ce-source': values.source ?? '/local/npm-run-invoke',
-      'ce-type': PENDING_TYPE,
+      'ce-type': type,
       'ce-time': new Date().toISOString(),
-      'content-type': 'application/json',
+      // A sweep carries no data, and so no content type.
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body,
   };
@@ -63,6 +81,9 @@ function parseOptions(argv: string[]) {
     args: argv,
     options: {
       gateway: { type: 'string', short: 'g' },
+      release: { type: 'string' },
+      sweep: { type: 'boolean' },
+      type: { type: 'string' },
       message: { type: 'string' },
       file: { type: 'string', short: 'f' },
       url: { type: 'string' },
@@ -77,7 +98,7 @@ async function invoke(invocation: Invocation): Promise<number> {
   const { url, headers, body } = invocation;
   console.log(`→ POST ${url}   (binary mode)`);
   for (const name of ['ce-type', 'ce-source', 'ce-id']) console.log(`  ${name}: ${headers[name]}`);
-  console.log(`  data: ${body.trim()}`);
+  console.log(`  data: ${body?.trim() ?? '(none)'}`);
 
   let response: Response;
   try {
@@ -103,11 +124,11 @@ async function invoke(invocation: Invocation): Promise<number> {
   }
   const reply = HTTP.toEvent(message) as CloudEventV1<Record<string, unknown>>;
   printEvent(reply);
-  if (reply.type === DONE_TYPE) {
+  if (DONE_TYPES.includes(reply.type)) {
     console.log(`✓ done: ${String(reply.data?.message ?? '')}`);
     return 0;
   }
-  if (reply.type === FAILED_TYPE) {
+  if (FAILED_TYPES.includes(reply.type)) {
     console.log(`✗ failed (${String(reply.data?.reason)}): ${String(reply.data?.message ?? '')}`);
     return 1;
   }

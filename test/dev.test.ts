@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../src/config.ts';
+import { RELEASE_TYPE, readRelease } from '../src/release.ts';
 import { readRequest } from '../src/request.ts';
 import { freePort, PROJECT_ROOT } from './support/function-process.ts';
 
@@ -59,26 +60,30 @@ async function waitFor(
 
 describe('the samples', () => {
   it('are event data, as `func invoke --file` sends it, and read as the README says', async () => {
-    const config = parseConfig({ GATEWAYS: 'foo,bar' });
+    const config = parseConfig({ GATEWAYS: 'foo,bar', CLIENT_NAMESPACE: 'client-system' });
     const files = (await readdir(SAMPLES_DIR)).filter((file) => file.endsWith('.json')).sort();
     assert.deepEqual(files, [
       'pending-bar.json',
       'pending-foo.json',
       'pending-unknown-gateway.json',
+      'release-foo.json',
+      'release-invalid-name.json',
     ]);
     const kinds: Record<string, string> = {};
     for (const file of files) {
       const data: unknown = JSON.parse(await readFile(join(SAMPLES_DIR, file), 'utf8'));
-      const verdict = readRequest(
-        { id: '1', source: '/samples', type: 'io.podgateway.client.pending', data },
-        config,
-      );
+      const event = { id: '1', source: '/samples', data };
+      const verdict = file.startsWith('release-')
+        ? readRelease({ ...event, type: RELEASE_TYPE }, config)
+        : readRequest({ ...event, type: 'io.podgateway.client.pending' }, config);
       kinds[file] = verdict.kind === 'fail' ? verdict.reason : verdict.kind;
     }
     assert.deepEqual(kinds, {
       'pending-bar.json': 'provision',
       'pending-foo.json': 'provision',
       'pending-unknown-gateway.json': 'UnknownGateway',
+      'release-foo.json': 'release',
+      'release-invalid-name.json': 'InvalidPodName',
     });
   });
 });
@@ -144,6 +149,31 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(unknown.output, /✗ failed \(UnknownGateway\): gateway "baz" is not one of/);
   });
 
+  it('invoke --release deletes the pod, and --sweep answers what it deleted', async () => {
+    const created = await invoke(port, '--gateway', 'foo');
+    const pod = /pod_name\s+(client-foo-[0-9a-f]{12})/.exec(created.output)?.[1];
+    assert.ok(pod, created.output);
+    const released = await invoke(port, '--release', pod);
+    assert.equal(released.code, 0, released.output);
+    assert.match(released.output, /type\s+io\.podgateway\.client\.release\.done/);
+    assert.match(
+      released.output,
+      new RegExp(`✓ done: pod ${pod} deleted from namespace client-system`),
+    );
+    const again = await invoke(
+      port,
+      '--file',
+      'samples/release-invalid-name.json',
+      '--type',
+      RELEASE_TYPE,
+    );
+    assert.equal(again.code, 1, again.output);
+    assert.match(again.output, /✗ failed \(InvalidPodName\)/);
+    const sweep = await invoke(port, '--sweep');
+    assert.equal(sweep.code, 0, sweep.output);
+    assert.match(sweep.output, /type\s+io\.podgateway\.client\.sweep\.done/);
+  });
+
   it('invoke with an invalid gateway name shows the failed reply and exits non-zero', async () => {
     const { code, output } = await invoke(port, '--gateway', 'not a label!');
     assert.equal(code, 1, output);
@@ -166,7 +196,7 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(nobody.output, /could not reach .*\n.*npm run dev/);
     const usage = await invoke(port, '--gateway', 'foo', '--file', 'samples/pending-foo.json');
     assert.equal(usage.code, 2);
-    assert.match(usage.output, /give either --gateway or --file/);
+    assert.match(usage.output, /give one of --gateway, --release, --sweep or --file/);
   });
 
   it('Ctrl-C stops the function and the sandbox', async () => {

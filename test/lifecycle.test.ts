@@ -243,3 +243,49 @@ describe('a sweep event', () => {
     assert.deepEqual(names(), ['live-1']);
   });
 });
+
+/** The sum of a metric's samples whose labels include `labels`, from the function's /metrics. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${h.fn.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const has = Object.entries(labels).every(([key, value]) =>
+      (match[2] ?? '').includes(`${key}="${value}"`),
+    );
+    if (has) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+describe('metrics', () => {
+  it('count pods released and swept, and observe the age of released pods', async () => {
+    const before = {
+      deleted: await metric('podgateway_pods_released_total', { outcome: 'deleted' }),
+      gone: await metric('podgateway_pods_released_total', { outcome: 'gone' }),
+      swept: await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      ages: await metric('podgateway_pod_age_at_release_seconds_count'),
+    };
+    h.server.addPod(pod('client-a'));
+    h.server.addPod({ ...pod('client-b'), status: { phase: 'Failed' } });
+    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-a' });
+    await sendEvent(h.fn.url, release, 'binary');
+    await sendEvent(h.fn.url, release, 'binary');
+    await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
+
+    assert.equal(
+      await metric('podgateway_pods_released_total', { outcome: 'deleted' }),
+      before.deleted + 1,
+    );
+    assert.equal(
+      await metric('podgateway_pods_released_total', { outcome: 'gone' }),
+      before.gone + 1,
+    );
+    assert.equal(
+      await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      before.swept + 1,
+    );
+    assert.equal(await metric('podgateway_pod_age_at_release_seconds_count'), before.ages + 1);
+  });
+});

@@ -295,3 +295,18 @@ function initFailure(
     ),
   };
 }
+
+/** The pod's state in a few words, as `kubectl get pods` shows it: Pending, Init:Error, Running (ready, 10.244.0.2). */
+export function describePodState(pod: StoredPod): string {
+  const status = pod.status ?? {};
+  const init = status.initContainerStatuses?.find((s) => s.state?.terminated?.exitCode !== 0);
+  const initReason = init?.state?.waiting?.reason ?? init?.state?.terminated?.reason;
+  if (initReason && initReason !== 'PodInitializing') return `Init:${initReason}`;
+  const waiting = status.containerStatuses?.find(
+    (s) => s.state?.waiting?.reason && s.state.waiting.reason !== 'PodInitializing',
+  );
+  if (waiting?.state?.waiting?.reason) return waiting.state.waiting.reason;
+  const ready = status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const where = pod.spec?.nodeName ? ` on ${pod.spec.nodeName}` : '';
+  return `${status.phase ?? 'Pending'}${ready ? ` (ready, ${status.podIP ?? 'no IP'})` : ''}${where}`;
+}
