@@ -228,10 +228,13 @@ function startSimulatedNodes(server: KubeApiServer, gatewayLabel: string, failin
       return failing.pull.includes(gateway) ? { kind: 'pull' } : undefined;
     },
   });
+  const told = new Map<string, string>();
   server.onChange((type, pod) => {
-    if (type === 'MODIFIED') {
-      console.log(`[sandbox] pod ${pod.metadata?.name}: ${describePodState(pod)}`);
-    }
+    const name = pod.metadata?.name ?? '';
+    const state = type === 'DELETED' ? 'deleted' : describePodState(pod);
+    if (type === 'ADDED' || told.get(name) === state) return;
+    told.set(name, state);
+    console.log(`[sandbox] pod ${name}: ${state}`);
   });
 }
 
