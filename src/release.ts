@@ -118,7 +118,7 @@ export async function handleRelease({
     if (age !== undefined) podAgeAtRelease.observe(age);
     const message = deleted
       ? `pod ${podName} deleted from namespace ${namespace}${age === undefined ? '' : ` after ${Math.round(age)} s`}`
-      : `pod ${podName} is already gone from namespace ${namespace} (a redelivered release, or deleted otherwise)`;
+      : `pod ${podName} is already gone from namespace ${namespace}, or terminating (a redelivered release, or deleted otherwise)`;
     const data: ReleaseDoneData = {
       pod_name: podName,
       namespace,
@@ -176,6 +176,8 @@ async function deleteOwnPod(
     throw error;
   }
   if (!isOwnPod(pod, namespace)) return { kind: 'not-managed' };
+  // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
+  if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
   try {
     await callApi(
       (options) =>

@@ -1053,3 +1053,36 @@ describe('command line', () => {
     assert.equal(code, 0);
   });
 });
+
+describe('hooks for the simulated cluster', () => {
+  it('runs a mutating webhook on create, then defaulting, as for the pod-gateway webhook', async (t) => {
+    const server = await serverFor(t, {
+      mutate: (created) => {
+        if (created.spec) {
+          created.spec.initContainers = [{ name: 'gateway-init', image: 'busybox' }];
+        }
+      },
+    });
+    const { api } = await clientFor(server);
+    const made = await api.createNamespacedPod({ namespace: 'default', body: pod('mutated') });
+    assert.deepEqual(
+      made.spec?.initContainers?.map((c) => [c.name, c.imagePullPolicy]),
+      [['gateway-init', 'Always']],
+      'what the webhook adds is defaulted too',
+    );
+  });
+
+  it('keeps a creationTimestamp a test gives addPod, to date a pod back', async (t) => {
+    const server = await serverFor(t);
+    const stored = server.addPod({
+      metadata: { name: 'old', creationTimestamp: '2020-01-02T03:04:05Z' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    assert.equal(stored.metadata?.creationTimestamp, '2020-01-02T03:04:05Z');
+    const fresh = server.addPod({
+      metadata: { name: 'new' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    assert.notEqual(fresh.metadata?.creationTimestamp, '2020-01-02T03:04:05Z');
+  });
+});

@@ -902,9 +902,13 @@ class ApiServer implements KubeApiServer {
 
     applyPodDefaults(pod);
     admitPod(pod);
-    // Mutating webhooks run after the built-in mutating admission, before validation
+    // Mutating webhooks run after the built-in mutating admission, before validation, and what
+    // they patch in is defaulted again
     // (staging/src/k8s.io/apiserver/pkg/admission/plugin/webhook/mutating/dispatcher.go).
-    this.#mutate?.(pod);
+    if (this.#mutate) {
+      this.#mutate(pod);
+      applyPodDefaults(pod);
+    }
     metadata.namespace = namespace;
     if (!metadata.name && metadata.generateName) {
       let name = generateName(metadata.generateName);

@@ -91,6 +91,15 @@ export function startKubelet(server: KubeApiServer, options: KubeletOptions): Ku
   };
   const unsubscribe = server.onChange((type, pod) => {
     const uid = pod.metadata?.uid ?? '';
+    if (type !== 'DELETED' && pod.metadata?.deletionTimestamp && pod.spec?.nodeName) {
+      // A graceful deletion: the kubelet stops the containers, then removes the pod for good
+      // (pkg/kubelet/status/status_manager.go, canBeDeleted then a delete with grace 0).
+      later(options.startAfterMs, () => {
+        const { namespace = '', name = '' } = pod.metadata ?? {};
+        if (server.pod(namespace, name)?.metadata?.uid === uid) server.deletePod(namespace, name);
+      });
+      return;
+    }
     if (type === 'DELETED' || !pod.spec?.nodeName || pod.status?.phase !== 'Pending') return;
     if (seen.has(uid)) return;
     seen.add(uid);
