@@ -19,13 +19,21 @@ import { adjustRuntime, CONTEXT_FIELDS } from './src/runtime.ts';
 import { makeSink, readSink, type Sink, sinkAnswer } from './src/sink.ts';
 import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/sweep.ts';
 
-/** The event types handled, and by what; `pending` is served below, the others by their modules. */
-const HANDLERS: ReadonlyMap<string, Handler | 'pending'> = new Map<string, Handler | 'pending'>([
-  [PENDING_TYPE, 'pending'],
-  [RELEASE_TYPE, handleRelease],
-  [SWEEP_TYPE, handleSweep],
+/** How one event type is answered. */
+type Route = (
+  event: IncomingEvent,
+  ready: Provisioner,
+  deadline: number,
+  record: EventRecord,
+) => Promise<CloudEvent<unknown> | StructuredReturn>;
+
+/** The event types handled, and by what: `pending` below, the others by their own modules. */
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  [PENDING_TYPE, pending],
+  [RELEASE_TYPE, byModule(handleRelease)],
+  [SWEEP_TYPE, byModule(handleSweep)],
   // The scheduled sweep: a Knative PingSource sends this type and no other (deploy/sweep.yaml).
-  [PING_TYPE, handleSweep],
+  [PING_TYPE, byModule(handleSweep)],
 ]);
 
 interface Provisioner {
@@ -122,10 +130,10 @@ async function respondOrSink(
 
 async function respond(
   context: Context,
-  { config, kube, pods }: Provisioner,
+  ready: Provisioner,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
-  const deadline = Date.now() + config.eventDeadlineMs;
+  const deadline = Date.now() + ready.config.eventDeadlineMs;
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
   if (shadowing) {
@@ -140,18 +148,15 @@ async function respond(
   record.source = event.source;
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
-  const handler = HANDLERS.get(event.type);
-  if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
-  if (handler !== 'pending') {
-    return asResponse(await handler({ event, config, kube, pods, deadline }), record);
-  }
-  return pending(event, { config, kube, pods }, deadline, record);
+  const route = ROUTES.get(event.type);
+  if (route === undefined) return badRequest(unhandledTypeMessage(event.type), record);
+  return route(event, ready, deadline, record);
 }
 
 /** A `pending` event: a client pod made for it, `done` or `failed` back. */
 async function pending(
   event: IncomingEvent,
-  { config, kube, pods }: Pick<Provisioner, 'config' | 'kube' | 'pods'>,
+  { config, kube, pods }: Provisioner,
   deadline: number,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
@@ -205,8 +210,14 @@ async function pending(
 }
 
 function unhandledTypeMessage(type: string): string {
-  const known = [...HANDLERS.keys()].map((name) => `"${name}"`);
+  const known = [...ROUTES.keys()].map((name) => `"${name}"`);
   return `event type "${type}" is not handled; expected ${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
+}
+
+/** A route to a handler module: its answer becomes the HTTP response, told to the record. */
+function byModule(handler: Handler): Route {
+  return async (event, { config, kube, pods }, deadline, record) =>
+    asResponse(await handler({ event, config, kube, pods, deadline }), record);
 }
 
 /** A handler's answer as the HTTP response, told to the event's record. */
