@@ -96,8 +96,11 @@ describe('npm run dev, then npm run invoke', () => {
   before(async () => {
     port = await freePort();
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
-    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port)], {
+    // WAIT_FOR=ready, and a gateway whose init container the simulated kubelet fails: the
+    // sandbox's whole pod life, as the README shows it.
+    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--fail-init', 'broken'], {
       cwd: PROJECT_ROOT,
+      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -123,6 +126,21 @@ describe('npm run dev, then npm run invoke', () => {
     );
     assert.match(output, /curl -i http:\/\/localhost:\d+ .*ce-specversion/);
     assert.match(output, /kubectl --kubeconfig \S+ get pods -n client-system/);
+    assert.match(output, /SIMULATED scheduler and kubelet: .*\n.*\(broken: init fails\)/);
+  });
+
+  it('WAIT_FOR=ready: done with the pod IP once the kubelet readies it, failed when the init fails', async () => {
+    const ready = await invoke(port, '--gateway', 'foo');
+    assert.equal(ready.code, 0, ready.output);
+    assert.match(ready.output, /pod_ip\s+10\.244\.\d+\.\d+/);
+    assert.match(ready.output, /ready on node node-\d with IP 10\.244\./);
+    const broken = await invoke(port, '--gateway', 'broken');
+    assert.equal(broken.code, 1, broken.output);
+    assert.match(
+      broken.output,
+      /✗ failed \(Error\): .*init container "gateway-init" exited with code 1/,
+    );
+    await waitFor(devOutput, dev, /\[sandbox\] pod client-broken-\w+: Init:CrashLoopBackOff/);
   });
 
   it('invoke --gateway foo shows the done reply and exits 0; dev logs the pod', async () => {
