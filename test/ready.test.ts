@@ -4,6 +4,8 @@
 // 503 at the deadline. Pods go through the gateway webhook's mutation, a scheduler and a kubelet.
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { readyState } from '../src/ready.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
 import { useHarness } from './support/harness.ts';
@@ -121,5 +123,72 @@ describe('WAIT_FOR=ready', () => {
       /init container "gateway-init" is waiting: CrashLoopBackOff: back-off 10s restarting failed container=gateway-init .*; it last exited with code 1 \(Error\)/,
     );
     assert.equal(h.server.pods(NAMESPACE).length, 1);
+  });
+});
+
+describe('readyState, on the states a kubelet reports', () => {
+  const base: V1Pod = {
+    metadata: { name: 'p' },
+    spec: { nodeName: 'node-1', containers: [{ name: 'client' }] },
+  };
+  const withStatus = (status: V1Pod['status']): V1Pod => ({ ...base, status });
+
+  it('waits while Pending, and while Running with the client container not yet ready', () => {
+    assert.equal(readyState(withStatus({ phase: 'Pending' })).kind, 'pending');
+    const running = withStatus({
+      phase: 'Running',
+      podIP: '10.0.0.1',
+      containerStatuses: [
+        { name: 'client', ready: false, restartCount: 0, image: 'x', imageID: '' },
+      ],
+    });
+    assert.equal(readyState(running).kind, 'pending');
+  });
+
+  it('goes on past an init container that exited 0, and fails on a main container that ended', () => {
+    const initDone = withStatus({
+      phase: 'Pending',
+      initContainerStatuses: [
+        {
+          name: 'gateway-init',
+          ready: true,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { terminated: { exitCode: 0, reason: 'Completed' } },
+        },
+      ],
+    });
+    assert.equal(readyState(initDone).kind, 'pending');
+    const ended = withStatus({
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'client',
+          ready: false,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { terminated: { exitCode: 0, reason: 'Completed' } },
+        },
+      ],
+    });
+    assert.deepEqual(readyState(ended), {
+      kind: 'failed',
+      reason: 'Completed',
+      message: 'container "client" exited with code 0',
+    });
+  });
+
+  it('fails with the pod’s reason when it ended before it was ready (activeDeadlineSeconds)', () => {
+    const state = readyState(
+      withStatus({
+        phase: 'Failed',
+        reason: 'DeadlineExceeded',
+        message: 'Pod was active too long',
+      }),
+    );
+    assert.equal(state.kind, 'failed');
+    assert.equal(state.kind === 'failed' && state.reason, 'DeadlineExceeded');
   });
 });
