@@ -5,19 +5,39 @@ import type { Context, StructuredReturn } from 'faas-js-runtime';
 import type { ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
+import type { Handler, HandlerAnswer } from './src/handler.ts';
 import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
 import { provision } from './src/provision.ts';
 import { withoutAddresses } from './src/redact.ts';
+import { handleRelease, RELEASE_TYPE } from './src/release.ts';
 import { doneReply, failedReply } from './src/reply.ts';
-import { type IncomingEvent, readRequest } from './src/request.ts';
+import { type IncomingEvent, PENDING_TYPE, readRequest } from './src/request.ts';
 import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
 import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
 import { sinkAnswer } from './src/sink.ts';
 import { type Provisioner, startOrExit } from './src/startup.ts';
+import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/sweep.ts';
 import { headerAttributes } from './src/validation-errors.ts';
+
+/** How one event type is answered. */
+type Route = (
+  event: IncomingEvent,
+  ready: Provisioner,
+  deadline: number,
+  record: EventRecord,
+) => Promise<CloudEvent<unknown> | StructuredReturn>;
+
+/** The event types handled, and by what: `pending` below, the others by their own modules. */
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  [PENDING_TYPE, pending],
+  [RELEASE_TYPE, byModule(handleRelease)],
+  [SWEEP_TYPE, byModule(handleSweep)],
+  // The scheduled sweep: a Knative PingSource sends this type and no other (deploy/sweep.yaml).
+  [PING_TYPE, byModule(handleSweep)],
+]);
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
@@ -101,10 +121,10 @@ async function respondOrSink(
 
 async function respond(
   context: Context,
-  { config, kube, pods }: Provisioner,
+  ready: Provisioner,
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
-  const deadline = Date.now() + config.eventDeadlineMs;
+  const deadline = Date.now() + ready.config.eventDeadlineMs;
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
   if (shadowing) {
@@ -122,6 +142,18 @@ async function respond(
   if (refused) return badRequest(`not a valid CloudEvent: ${refused}`, record);
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
+  const route = ROUTES.get(event.type);
+  if (route === undefined) return badRequest(unhandledTypeMessage(event.type), record);
+  return route(event, ready, deadline, record);
+}
+
+/** A `pending` event: a client pod made for it, `done` or `failed` back. */
+async function pending(
+  event: IncomingEvent,
+  { config, kube, pods }: Provisioner,
+  deadline: number,
+  record: EventRecord,
+): Promise<CloudEvent<unknown> | StructuredReturn> {
   const verdict = readRequest(event, config);
   if (verdict.kind === 'reject') return badRequest(verdict.message, record);
   if (verdict.kind === 'fail') {
@@ -149,7 +181,11 @@ async function respond(
       );
     default: {
       const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-      const where = outcome.nodeName ? `, scheduled on node ${outcome.nodeName}` : '';
+      const where = outcome.podIp
+        ? `, ready on node ${outcome.nodeName} with IP ${outcome.podIp}`
+        : outcome.nodeName
+          ? `, scheduled on node ${outcome.nodeName}`
+          : '';
       Object.assign(record, {
         outcome: outcome.kind,
         pod: outcome.podName,
@@ -161,8 +197,41 @@ async function respond(
         gateway_name: request.gatewayName,
         message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${request.gatewayName}${where}`,
         ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
+        ...(outcome.podIp ? { pod_ip: outcome.podIp, ready_after_ms: outcome.readyAfterMs } : {}),
       });
     }
+  }
+}
+
+function unhandledTypeMessage(type: string): string {
+  const known = [...ROUTES.keys()].map((name) => `"${name}"`);
+  return `event type "${type}" is not handled; expected ${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
+}
+
+/** A route to a handler module: its answer becomes the HTTP response, told to the record. */
+function byModule(handler: Handler): Route {
+  return async (event, { config, kube, pods }, deadline, record) =>
+    asResponse(await handler({ event, config, kube, pods, deadline }), record);
+}
+
+/** A handler's answer as the HTTP response, told to the event's record. */
+function asResponse(
+  answer: HandlerAnswer,
+  record: EventRecord,
+): CloudEvent<unknown> | StructuredReturn {
+  switch (answer.kind) {
+    case 'rejected':
+      return badRequest(answer.message, record);
+    case 'unavailable':
+      return unavailable(answer.reason, answer.message, answer.retryAfterSeconds, record);
+    case 'reply':
+      Object.assign(record, {
+        outcome: answer.outcome,
+        reason: answer.reason,
+        message: answer.message,
+        pod: answer.pod,
+      } satisfies Partial<EventRecord>);
+      return answer.reply;
   }
 }
 

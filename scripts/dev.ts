@@ -1,6 +1,9 @@
 // `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test server
 // of test/support), with no cluster. A local sandbox: pods are stored, admitted (the pod-gateway
-// webhooks of deploy/ route them), validated and answered for as kube-apiserver would, but never run.
+// webhooks of deploy/ add their containers), validated and answered for as kube-apiserver would;
+// a simulated scheduler and kubelet "run" them (nothing runs: only their status changes, and
+// nothing is routed). `--fail-init GATEWAY` / `--fail-pull GATEWAY`: the kubelet fails that
+// gateway's pods.
 //
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
@@ -24,10 +27,17 @@ import { readDeployedRole } from '../test/support/deployed-role.ts';
 import {
   authorizerFromRules,
   type KubeApiServer,
-  type StoredPod,
+  podGatewayWebhook,
   startKubeApiServer,
+  type Webhook,
 } from '../test/support/kube-api-server.ts';
 import { writeKubeconfigFile } from '../test/support/kube-auth.ts';
+import {
+  describePodState,
+  type KubeletFailure,
+  startKubelet,
+} from '../test/support/kube-kubelet.ts';
+import { startScheduler } from '../test/support/kube-scheduler.ts';
 import { sandboxLine } from './sandbox-log.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
@@ -52,7 +62,14 @@ interface Sandbox {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'fail-init': { type: 'string', multiple: true },
+      'fail-pull': { type: 'string', multiple: true },
+    },
+  });
   const port = Number(values.port ?? process.env.FUNC_PORT ?? '8080');
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
@@ -63,13 +80,16 @@ async function main(): Promise<void> {
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
   const role = await readDeployedRole();
   const roleAllows = authorizerFromRules(role.rules, namespace);
+  const failing = { init: values['fail-init'] ?? [], pull: values['fail-pull'] ?? [] };
+  const deployed = await deployedGatewayWebhooks();
   const server = await startKubeApiServer({
     namespaces: [await deployedNamespace(namespace)],
-    webhooks: await deployedGatewayWebhooks(),
+    webhooks: [...deployed, ...webhooksForFailingGateways(failing, deployed)],
     user: `system:serviceaccount:${role.namespace}:${role.account}`,
     // The function: what deploy/rbac.yaml's Role grants. The user's kubectl: cluster-admin.
     authorize: (attrs, user) => user === SANDBOX_ADMIN || roleAllows(attrs),
   });
+  startSimulatedNodes(server, env.GATEWAY_LABEL || 'setGateway', failing);
   const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
   // The function's: what deploy/rbac.yaml's Role grants. The user's: cluster-admin.
   const kubeconfig = await server.writeKubeconfig(dir);
@@ -114,8 +134,8 @@ async function main(): Promise<void> {
     await stop(sandbox, 1);
     return;
   }
-  printBanner({ url, target, server, namespace, kubeconfig, adminKubeconfig, env });
-  scheduleNewPods(server, namespace, env);
+  printBanner({ url, target, server, namespace, kubeconfig, adminKubeconfig, env, failing });
+  reportNewPods(server, namespace, env);
 }
 
 /** Before anything starts: a port in use is one line, with the flag to pick another. */
@@ -191,10 +211,15 @@ interface BannerFacts {
   readonly kubeconfig: string;
   readonly adminKubeconfig: string;
   readonly env: Record<string, string>;
+  readonly failing: Failing;
 }
 
 function printBanner(facts: BannerFacts): void {
-  const { url, target, server, namespace, kubeconfig, adminKubeconfig, env } = facts;
+  const { url, target, server, namespace, kubeconfig, adminKubeconfig, env, failing } = facts;
+  const fails = [
+    ...failing.init.map((gateway) => `${gateway}: init fails`),
+    ...failing.pull.map((gateway) => `${gateway}: pull fails`),
+  ];
   const line = '='.repeat(BANNER.length);
   console.log(`
 ${line}
@@ -203,11 +228,13 @@ ${line}
   function        ${url}   (faas-js-runtime running index.ts)
   Kubernetes API  ${server.url}   (in memory; namespace ${namespace})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
+  nodes           SIMULATED scheduler and kubelet: pods are bound after 0.5 s, Running and
+                  ready 1 s later; nothing runs in them${fails.length > 0 ? ` (${fails.join('; ')})` : ''}
   The pods are stored, admitted and validated as a real API server would. The pod-gateway
-  webhooks of deploy/pod-gateway-*-values.yaml route them (kubectl get pod -o yaml shows
-  gateway-init and gateway-sidecar). Nothing runs them: a sandbox scheduler binds each to the fake
-  node ${SANDBOX_NODE} and marks it Running. The function may do only what deploy/rbac.yaml's
-  Role grants (its kubeconfig: ${kubeconfig}).
+  webhooks of deploy/pod-gateway-*-values.yaml add their containers (kubectl get pod -o yaml shows
+  gateway-init and gateway-sidecar), but nothing routes them. The function may do only what
+  deploy/rbac.yaml's Role grants (its kubeconfig: ${kubeconfig}).
+  WAIT_FOR=ready npm run dev: done once the pod is ready (--fail-init / --fail-pull GATEWAY: failed).
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}
@@ -215,6 +242,9 @@ Send an event, in another terminal:
   curl -i ${url} -H 'ce-specversion: 1.0' -H 'ce-id: demo-1' -H 'ce-source: /manual' \\
     -H 'ce-type: io.podgateway.client.pending' -H 'content-type: application/json' \\
     -d '{"gateway_name": "foo"}'
+Release the pod a done reply named, and sweep the finished ones:
+  npm run invoke -- --release POD_NAME${target}
+  npm run invoke -- --sweep${target}
 Look at the pods, as a cluster admin (delete a pod, get events, get ns):
   export KUBECONFIG=${adminKubeconfig}
   kubectl get pods -n ${namespace} -L ${env.GATEWAY_LABEL || 'setGateway'}
@@ -223,15 +253,52 @@ Ctrl-C stops the function and the sandbox.
 `);
 }
 
-/** The node the sandbox scheduler binds pods to: no such machine exists. */
-const SANDBOX_NODE = 'sandbox-node';
-
 /**
- * The sandbox scheduler: prints each pod as it appears, binds it to SANDBOX_NODE and marks it
- * Running (ready, as a kubelet would report it), so that `kubectl get pods` shows a status and
- * WAIT_FOR=scheduled completes. Nothing runs.
+ * A gateway named only by --fail-init or --fail-pull (no deploy/pod-gateway-NAME-values.yaml)
+ * gets a webhook configured as deploy/'s are, so that its pods carry the gateway's containers.
  */
-function scheduleNewPods(server: KubeApiServer, namespace: string, env: Record<string, string>) {
+function webhooksForFailingGateways(failing: Failing, deployed: readonly Webhook[]): Webhook[] {
+  const names = new Set(deployed.map((webhook) => webhook.name));
+  return [...new Set([...failing.init, ...failing.pull])]
+    .map((gateway) =>
+      podGatewayWebhook({
+        gateway,
+        gatewayDefault: false,
+        gatewayLabelValue: gateway,
+        gatewayAnnotationValue: gateway,
+      }),
+    )
+    .filter((webhook) => !names.has(webhook.name));
+}
+
+interface Failing {
+  readonly init: readonly string[];
+  readonly pull: readonly string[];
+}
+
+/** The simulated scheduler and kubelet, and a line for each pod state they bring. */
+function startSimulatedNodes(server: KubeApiServer, gatewayLabel: string, failing: Failing) {
+  startScheduler(server, { bindAfterMs: 500 });
+  startKubelet(server, {
+    startAfterMs: 1000,
+    fail: (pod): KubeletFailure | undefined => {
+      const gateway = pod.metadata?.labels?.[gatewayLabel] ?? '';
+      if (failing.init.includes(gateway)) return { kind: 'init', message: 'simulated failure' };
+      return failing.pull.includes(gateway) ? { kind: 'pull' } : undefined;
+    },
+  });
+  const told = new Map<string, string>();
+  server.onChange((type, pod) => {
+    const name = pod.metadata?.name ?? '';
+    const state = type === 'DELETED' ? 'deleted' : describePodState(pod);
+    if (type === 'ADDED' || told.get(name) === state) return;
+    told.set(name, state);
+    console.log(`[sandbox] pod ${name}: ${state}`);
+  });
+}
+
+/** Prints each pod as it appears in the sandbox. */
+function reportNewPods(server: KubeApiServer, namespace: string, env: Record<string, string>) {
   const labelKey = env.GATEWAY_LABEL ?? 'setGateway';
   const annotationKey = env.GATEWAY_ANNOTATION ?? 'setGateway';
   const seen = new Set<string>();
@@ -245,47 +312,9 @@ function scheduleNewPods(server: KubeApiServer, namespace: string, env: Record<s
         (annotationKey && pod.metadata?.annotations?.[annotationKey]) ||
         '?';
       console.log(`[sandbox] pod created: ${namespace}/${name} (gateway ${gateway})`);
-      if (!pod.spec?.nodeName) runOnFakeNode(server, pod);
     }
   }, 200);
   timer.unref();
-}
-
-function runOnFakeNode(server: KubeApiServer, pod: StoredPod): void {
-  const namespace = pod.metadata?.namespace ?? '';
-  const name = pod.metadata?.name ?? '';
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  try {
-    server.bindPod(namespace, name, SANDBOX_NODE);
-    server.updatePodStatus(namespace, name, {
-      phase: 'Running',
-      hostIP: '10.0.0.1',
-      podIP: '10.244.0.10',
-      startTime: now,
-      conditions: ['Initialized', 'ContainersReady', 'Ready'].map((type) => ({
-        type,
-        status: 'True',
-        lastTransitionTime: now,
-      })),
-      containerStatuses: (pod.spec?.containers ?? []).map((container) => ({
-        name: container.name,
-        image: container.image ?? '',
-        imageID: '',
-        ready: true,
-        started: true,
-        restartCount: 0,
-        state: { running: { startedAt: now } },
-      })),
-    });
-    console.log(
-      `[sandbox] pod ${namespace}/${name} bound to the fake node ${SANDBOX_NODE}, marked Running`,
-    );
-  } catch (error) {
-    // Deleted meanwhile (kubectl delete pod): nothing to schedule.
-    console.log(
-      `[sandbox] pod ${namespace}/${name} not scheduled: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
 }
 
 async function stop(sandbox: Sandbox, code: number): Promise<void> {

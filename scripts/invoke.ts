@@ -1,29 +1,39 @@
-// `npm run invoke`: sends a `pending` CloudEvent to the function, in binary mode as `func invoke`
-// does, and prints the reply readably. Exit code 0 for `done` (or 202: the reply went to
-// K_SINK), 1 for `failed` or any other answer, 2 for a usage error.
+// `npm run invoke`: sends a `pending`, `release` or `sweep` CloudEvent to the function, in binary
+// mode as `func invoke` does, and prints the reply readably. Exit code 0 for `done` (or 202: the
+// reply went to K_SINK), 1 for `failed` or any other answer, 2 for a usage error.
 //
 //   npm run invoke -- --gateway foo [--message "..."]
-//   npm run invoke -- --file samples/pending-bar.json
+//   npm run invoke -- --release client-0123456789abcdef0123
+//   npm run invoke -- --sweep
+//   npm run invoke -- --file samples/pending-bar.json [--type io.podgateway.client.release]
 //   npm run invoke -- --help     (the options)
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CloudEventV1, HTTP } from 'cloudevents';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/release.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { PENDING_TYPE } from '../src/request.ts';
+import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/sweep.ts';
 
-const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --file PATH)
-                        [--url URL] [--source SOURCE] [--id ID]`;
+const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --release POD | --sweep
+                        | --file PATH [--type TYPE]) [--url URL] [--source SOURCE] [--id ID]`;
+
+const DONE_TYPES = [DONE_TYPE, RELEASE_DONE_TYPE, SWEEP_DONE_TYPE];
+const FAILED_TYPES = [FAILED_TYPE, RELEASE_FAILED_TYPE, SWEEP_FAILED_TYPE];
 
 const HELP = `${USAGE}
 
-Sends a pending CloudEvent (type ${PENDING_TYPE}) to the function in binary mode, as
-\`func invoke\` does, and prints the reply. Exit code 0 for done (or 202: the reply went to
+Sends a CloudEvent to the function in binary mode, as \`func invoke\` does, and prints the
+reply: a pending event (type ${PENDING_TYPE}), a release or a sweep. Exit code 0 for done (or 202: the reply went to
 K_SINK), 1 for failed or any other answer, 2 for a usage error.
 
   -g, --gateway NAME   the event data {"gateway_name": NAME}
       --message TEXT   with "message": TEXT in the data
+      --release POD    a release event: {"pod_name": POD} (the name a done reply gave)
+      --sweep          a sweep event: finished and expired pods deleted
   -f, --file PATH      the event data from a file, sent as it is (e.g. samples/pending-foo.json)
+      --type TYPE      with --file: the event type (default ${PENDING_TYPE})
       --url URL        where the function listens (default http://localhost:$FUNC_PORT, 8080)
       --source SOURCE  ce-source (default /local/npm-run-invoke)
       --id ID          ce-id (default a random UUID; the same id again is a redelivery)
@@ -32,7 +42,17 @@ K_SINK), 1 for failed or any other answer, 2 for a usage error.
 The -- after \`npm run invoke\` is needed: without it npm takes the options for its own.`;
 
 /** Our options that npm takes for its own when the -- is missing: it sets npm_config_<name>. */
-const OPTION_NAMES = ['gateway', 'message', 'file', 'url', 'source', 'id'] as const;
+const OPTION_NAMES = [
+  'gateway',
+  'message',
+  'release',
+  'sweep',
+  'file',
+  'type',
+  'url',
+  'source',
+  'id',
+] as const;
 
 /** The options npm took (`npm run invoke --gateway foo`, without the --). */
 export function optionsTakenByNpm(env: NodeJS.ProcessEnv): string[] {
@@ -46,7 +66,7 @@ class UsageError extends Error {}
 interface Invocation {
   readonly url: string;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  readonly body: string | undefined;
 }
 
 async function parse(argv: string[]): Promise<Invocation | 'help'> {
@@ -64,11 +84,21 @@ async function parse(argv: string[]): Promise<Invocation | 'help'> {
   }
   const { values } = parsed;
   if (values.help) return 'help';
-  if ((values.gateway === undefined) === (values.file === undefined)) {
-    throw new UsageError('give either --gateway or --file');
+  const chosen = [values.gateway, values.file, values.release, values.sweep || undefined];
+  if (chosen.filter((value) => value !== undefined).length !== 1) {
+    throw new UsageError('give one of --gateway, --release, --sweep or --file');
   }
-  let body: string;
-  if (values.file !== undefined) {
+  if (values.type !== undefined && values.file === undefined) {
+    throw new UsageError('--type goes with --file');
+  }
+  let type = values.type ?? PENDING_TYPE;
+  let body: string | undefined;
+  if (values.release !== undefined) {
+    type = RELEASE_TYPE;
+    body = JSON.stringify({ pod_name: values.release });
+  } else if (values.sweep) {
+    type = SWEEP_TYPE;
+  } else if (values.file !== undefined) {
     // Sent as it is, like `func invoke --file`: the function says what it thinks of it.
     body = await readFile(values.file, 'utf8');
   } else {
@@ -83,9 +113,10 @@ async function parse(argv: string[]): Promise<Invocation | 'help'> {
       'ce-specversion': '1.0',
       'ce-id': values.id ?? randomUUID(),
       'ce-source': values.source ?? '/local/npm-run-invoke',
-      'ce-type': PENDING_TYPE,
+      'ce-type': type,
       'ce-time': new Date().toISOString(),
-      'content-type': 'application/json',
+      // A sweep carries no data, and so no content type.
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     body,
   };
@@ -96,6 +127,9 @@ function parseOptions(argv: string[]) {
     args: argv,
     options: {
       gateway: { type: 'string', short: 'g' },
+      release: { type: 'string' },
+      sweep: { type: 'boolean' },
+      type: { type: 'string' },
       message: { type: 'string' },
       file: { type: 'string', short: 'f' },
       url: { type: 'string' },
@@ -111,7 +145,7 @@ async function invoke(invocation: Invocation): Promise<number> {
   const { url, headers, body } = invocation;
   console.log(`→ POST ${url}   (binary mode)`);
   for (const name of ['ce-type', 'ce-source', 'ce-id']) console.log(`  ${name}: ${headers[name]}`);
-  console.log(`  data: ${body.trim()}`);
+  console.log(`  data: ${body?.trim() ?? '(none)'}`);
 
   let response: Response;
   try {
@@ -137,11 +171,11 @@ async function invoke(invocation: Invocation): Promise<number> {
   }
   const reply = HTTP.toEvent(message) as CloudEventV1<Record<string, unknown>>;
   printEvent(reply);
-  if (reply.type === DONE_TYPE) {
+  if (DONE_TYPES.includes(reply.type)) {
     console.log(`✓ done: ${String(reply.data?.message ?? '')}`);
     return 0;
   }
-  if (reply.type === FAILED_TYPE) {
+  if (FAILED_TYPES.includes(reply.type)) {
     console.log(`✗ failed (${String(reply.data?.reason)}): ${String(reply.data?.message ?? '')}`);
     return 1;
   }

@@ -32,11 +32,21 @@ export interface ProvisionerConfig {
   readonly apiTimeoutMs: number;
   /** Time an event may take, retries included, before the function answers 503. */
   readonly eventDeadlineMs: number;
-  /** Reply `done` once the pod is created, or once the scheduler has placed it. */
-  readonly waitFor: 'created' | 'scheduled';
+  /** Reply `done` once the pod is created, once the scheduler has placed it, or once it is ready. */
+  readonly waitFor: WaitFor;
   /** On SIGTERM, how long requests in flight may take before they are answered 503. */
   readonly shutdownGraceMs: number;
+  /** A managed pod older than this is deleted by the sweep; undefined: pods live on. */
+  readonly clientTtlSeconds: number | undefined;
+  /** The grace period of a release's deletion; undefined: the pod's own. */
+  readonly gracePeriodSeconds: number | undefined;
 }
+
+export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
+export type WaitFor = (typeof WAIT_FOR_VALUES)[number];
+
+/** Longest GRACE_PERIOD_SECONDS: a release must not leave a pod terminating for days. */
+export const MAX_GRACE_PERIOD_SECONDS = 3600;
 
 export interface ContainerResources {
   readonly requests: Readonly<Record<string, string>>;
@@ -68,6 +78,8 @@ export const CONFIG_VARIABLES = [
   'WAIT_FOR',
   'SHUTDOWN_GRACE_MS',
   'ALLOWED_ORIGINS',
+  'CLIENT_TTL_SECONDS',
+  'GRACE_PERIOD_SECONDS',
 ] as const;
 
 export const DEFAULTS = {
@@ -215,6 +227,13 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
         DEFAULTS.shutdownGraceMs,
       allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
+      clientTtlSeconds: () =>
+        parseOptionalInteger(
+          'CLIENT_TTL_SECONDS',
+          env.CLIENT_TTL_SECONDS,
+          MAXIMA.clientActiveDeadlineSeconds,
+        ),
+      gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
     },
     [() => requireGatewayKey(env)],
   );
@@ -364,10 +383,24 @@ function parseOptionalInteger(
   return number;
 }
 
-function parseWaitFor(value: string | undefined): 'created' | 'scheduled' {
-  if (value === undefined || value === '' || value === 'created') return 'created';
-  if (value === 'scheduled') return 'scheduled';
-  throw new ConfigError('WAIT_FOR', `"${value}" is not "created" or "scheduled"`);
+function parseWaitFor(value: string | undefined): WaitFor {
+  if (value === undefined || value === '') return 'created';
+  const known = WAIT_FOR_VALUES.find((candidate) => candidate === value);
+  if (known) return known;
+  throw new ConfigError('WAIT_FOR', `"${value}" is not "created", "scheduled" or "ready"`);
+}
+
+/** 0 (delete at once) up to MAX_GRACE_PERIOD_SECONDS; empty: the pod's own grace period. */
+function parseGracePeriod(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value.trim()) || seconds > MAX_GRACE_PERIOD_SECONDS) {
+    throw new ConfigError(
+      'GRACE_PERIOD_SECONDS',
+      `"${value}" is not a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
+    );
+  }
+  return seconds;
 }
 
 function parseOverridePolicy(

@@ -30,9 +30,14 @@ export const API_CALLS = [
   {
     verb: 'list',
     resource: 'pods',
-    why: 'WAIT_FOR=scheduled: the shared watch starts from a list of the function’s own pods',
+    why: 'WAIT_FOR=scheduled|ready: the shared watch starts from a list of the function’s own pods; the sweep lists them page by page',
   },
-  { verb: 'watch', resource: 'pods', why: 'WAIT_FOR=scheduled: wait until the pod is scheduled' },
+  {
+    verb: 'watch',
+    resource: 'pods',
+    why: 'WAIT_FOR=scheduled|ready: wait until the pod is scheduled or ready',
+  },
+  { verb: 'delete', resource: 'pods', why: 'release a pod, and sweep finished and expired ones' },
 ] as const;
 
 /**

@@ -39,12 +39,36 @@ export const apiAccessAllowed = new Gauge({
   registers: [],
 });
 
+export const podsReleasedTotal = new Counter({
+  name: 'podgateway_pods_released_total',
+  help: 'Release events done, by outcome: deleted, or gone (the pod was already deleted)',
+  labelNames: ['outcome'] as const,
+  registers: [],
+});
+
+export const podsSweptTotal = new Counter({
+  name: 'podgateway_pods_swept_total',
+  help: 'Pods deleted by the sweep, by reason: Succeeded, Failed, Expired (older than CLIENT_TTL_SECONDS)',
+  labelNames: ['reason'] as const,
+  registers: [],
+});
+
+export const podAgeAtRelease = new Histogram({
+  name: 'podgateway_pod_age_at_release_seconds',
+  help: 'Age of the client pods deleted by a release event, from their creation',
+  buckets: [10, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 3 * 86400],
+  registers: [],
+});
+
 const OUR_METRICS: readonly Metric[] = [
   provisionsTotal,
   provisionDuration,
   kubeApiRequestDuration,
   inflightRequests,
   apiAccessAllowed,
+  podsReleasedTotal,
+  podsSweptTotal,
+  podAgeAtRelease,
 ];
 
 let exposed = false;

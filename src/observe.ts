@@ -8,11 +8,19 @@ import {
 } from './metrics.ts';
 
 /**
- * `created`, `existed` (a redelivery): done. `failed`: a failed reply. `rejected`: HTTP 400.
+ * `created`, `existed` (a redelivery): done. `released`, `swept`: a release or sweep done.
+ * `failed`: a failed reply. `rejected`: HTTP 400.
  * `unavailable`: HTTP 503, the event is to be delivered again (starting, shutting down, no answer
  * from the API before the deadline, K_SINK refused the reply).
  */
-export type Outcome = 'created' | 'existed' | 'failed' | 'rejected' | 'unavailable';
+export type Outcome =
+  | 'created'
+  | 'existed'
+  | 'released'
+  | 'swept'
+  | 'failed'
+  | 'rejected'
+  | 'unavailable';
 
 /** Filled in while an event is handled; reported once its reply is ready. */
 export interface EventRecord {
@@ -33,6 +41,9 @@ export interface EventLogger {
   info(line: object): void;
   warn(line: object): void;
 }
+
+/** Outcomes that answered `done` (of any event type): logged at `info`. */
+const DONE_OUTCOMES: ReadonlySet<Outcome> = new Set(['created', 'existed', 'released', 'swept']);
 
 /** Longest event id, source or gateway name written to a log line. */
 const MAX_LOGGED_LENGTH = 256;
@@ -92,7 +103,7 @@ export function reportEvent(
     message: record.message,
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
-  if (record.outcome === 'created' || record.outcome === 'existed') log.info(line);
+  if (DONE_OUTCOMES.has(record.outcome)) log.info(line);
   else log.warn(line);
 }
 

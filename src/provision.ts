@@ -8,8 +8,8 @@ import type { ApiFailure, KubeClient } from './kube.ts';
 import { timeApiCall } from './metrics.ts';
 import { buildPod, gatewayOf, isPodForEvent } from './pod.ts';
 import type { PodWatch } from './pod-watch.ts';
+import { waitDecision, waitOutcome } from './ready.ts';
 import type { ProvisionRequest } from './request.ts';
-import { scheduleDecision, scheduleOutcome } from './schedule.ts';
 import { createPod } from './transport.ts';
 
 export type ProvisionOutcome =
@@ -17,8 +17,11 @@ export type ProvisionOutcome =
       readonly kind: 'created' | 'existed';
       readonly podName: string;
       readonly namespace: string;
-      /** With WAIT_FOR=scheduled: the node the pod was placed on. */
+      /** With WAIT_FOR=scheduled or ready: the node the pod was placed on. */
       readonly nodeName: string | undefined;
+      /** With WAIT_FOR=ready: the pod's IP, and the time from the event to the pod ready. */
+      readonly podIp?: string;
+      readonly readyAfterMs?: number;
     }
   /** A final answer: the request cannot be served as it is. */
   | { readonly kind: 'failed'; readonly failure: ApiFailure }
@@ -30,16 +33,18 @@ export async function provision(
   config: ProvisionerConfig,
   kube: KubeClient,
   deadline: number,
-  /** The shared watch, for WAIT_FOR=scheduled. */
+  /** The shared watch, for WAIT_FOR=scheduled or ready. */
   pods?: PodWatch,
 ): Promise<ProvisionOutcome> {
+  const started = Date.now();
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   const pod = buildPod(config, request);
   const name = pod.metadata?.name ?? '';
   const namespace = config.clientNamespace;
   // Registered before the create, so that no change of the pod passes unseen.
+  const waitFor = config.waitFor;
   const waiting =
-    config.waitFor === 'scheduled' ? pods?.wait(name, scheduleDecision, deadline) : undefined;
+    waitFor === 'created' ? undefined : pods?.wait(name, waitDecision(waitFor), deadline);
   let kind: 'created' | 'existed';
   try {
     kind = await createOrFind();
@@ -49,10 +54,24 @@ export async function provision(
   }
   if (!waiting) return { kind, podName: name, namespace, nodeName: undefined };
 
-  const state = scheduleOutcome(await waiting.result);
+  const state = waitOutcome(await waiting.result);
   switch (state.kind) {
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
+    case 'ready':
+      return {
+        kind,
+        podName: name,
+        namespace,
+        nodeName: state.nodeName,
+        podIp: state.podIp,
+        readyAfterMs: Date.now() - started,
+      };
+    case 'failed':
+      return failed(
+        state.reason,
+        `pod "${name}" in namespace "${namespace}" will not become ready: ${state.message}`,
+      );
     case 'unschedulable':
       return failed(
         'Unschedulable',
@@ -64,8 +83,8 @@ export async function provision(
       return {
         kind: 'unavailable',
         failure: {
-          reason: 'SchedulingTimeout',
-          message: `pod "${name}" was not scheduled before the deadline`,
+          reason: waitFor === 'ready' ? 'ReadyTimeout' : 'SchedulingTimeout',
+          message: `pod "${name}" was not ${waitFor === 'ready' ? 'ready' : 'scheduled'} before the deadline`,
           code: undefined,
           retryAfterSeconds: undefined,
         },

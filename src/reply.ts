@@ -19,8 +19,11 @@ export interface DoneData {
   readonly namespace: string;
   readonly gateway_name: string;
   readonly message: string;
-  /** With WAIT_FOR=scheduled: the node the scheduler placed the pod on. */
+  /** With WAIT_FOR=scheduled or ready: the node the scheduler placed the pod on. */
   readonly node_name?: string;
+  /** With WAIT_FOR=ready: the pod's IP, and the time from the event's arrival to the pod ready. */
+  readonly pod_ip?: string;
+  readonly ready_after_ms?: number;
 }
 
 export interface FailedData {
@@ -46,7 +49,7 @@ export function failedReply(
   return reply(source, trigger, FAILED_TYPE, data, undefined);
 }
 
-function reply<T>(
+export function reply<T>(
   source: string,
   trigger: IncomingEvent,
   type: string,

@@ -1,7 +1,7 @@
 // WAIT_FOR=scheduled: wait, through the shared pod watch, until the scheduler places the client
 // pod or says it cannot.
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PodSeen, WaitEnd } from './pod-watch.ts';
+import type { PodSeen } from './pod-watch.ts';
 
 export type ScheduleState =
   | { readonly kind: 'scheduled'; readonly nodeName: string }
@@ -29,16 +29,4 @@ export function scheduleDecision(seen: PodSeen): ScheduleState | undefined {
   }
   const state = scheduleState(seen.pod);
   return state.kind === 'pending' ? undefined : state;
-}
-
-/** How a wait ended, as a ScheduleState: `pending` when the deadline came first. */
-export function scheduleOutcome(end: WaitEnd<ScheduleState>): ScheduleState {
-  switch (end.kind) {
-    case 'decided':
-      return end.value;
-    case 'timeout':
-      return { kind: 'pending' };
-    case 'refused':
-      return end;
-  }
 }

@@ -19,7 +19,7 @@ export interface Provisioner {
   readonly kube: KubeClient;
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
-  /** With WAIT_FOR=scheduled: the one watch every waiting event shares. */
+  /** With WAIT_FOR=scheduled or ready: the one watch every waiting event shares. */
   readonly pods: PodWatch | undefined;
 }
 
@@ -80,7 +80,7 @@ export function startUp(env: Environment = process.env): Provisioner {
   if (problems.length > 0 || config === undefined || kube === undefined) {
     throw new StartupFailure(problems);
   }
-  const pods = config.waitFor === 'scheduled' ? watchOwnPods(config, kube) : undefined;
+  const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
   return { config, kube, sink, pods };
 }
 
@@ -89,8 +89,7 @@ export function settingsLine({ config, kube, sink }: Provisioner): string {
   const gateways = config.allowedGateways
     ? `gateways ${[...config.allowedGateways].join(', ')}`
     : 'any gateway';
-  const done =
-    config.waitFor === 'scheduled' ? 'once the pod is scheduled' : 'once the pod is created';
+  const done = `once the pod is ${config.waitFor}`;
   const replies = sink ? `to K_SINK ${describeSinkUrl(sink.url)}` : 'in the HTTP response';
   return [
     `${PREFIX}: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,

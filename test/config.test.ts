@@ -26,6 +26,19 @@ describe('configuration', () => {
     assert.equal(config.apiTimeoutMs, 5000);
     assert.equal(config.eventDeadlineMs, 20000);
     assert.equal(config.allowedOverrides.size, 0);
+    assert.equal(config.clientTtlSeconds, undefined);
+    assert.equal(config.gracePeriodSeconds, undefined);
+  });
+
+  it('reads the client pods’ life cycle settings', () => {
+    const config = parseConfig({
+      WAIT_FOR: 'ready',
+      CLIENT_TTL_SECONDS: '86400',
+      GRACE_PERIOD_SECONDS: '0',
+    });
+    assert.equal(config.waitFor, 'ready');
+    assert.equal(config.clientTtlSeconds, 86400);
+    assert.equal(config.gracePeriodSeconds, 0);
   });
 
   it('defaults the client namespace to the function’s own in a cluster', () => {
@@ -86,7 +99,14 @@ describe('configuration', () => {
     ['API_TIMEOUT_MS', { API_TIMEOUT_MS: '1.5' }, /positive whole number/],
     ['EVENT_DEADLINE_MS', { EVENT_DEADLINE_MS: 'soon' }, /positive whole number/],
     ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '0' }, /positive whole number/],
-    ['WAIT_FOR', { WAIT_FOR: 'running' }, /not "created" or "scheduled"/],
+    ['WAIT_FOR', { WAIT_FOR: 'running' }, /not "created", "scheduled" or "ready"/],
+    ['CLIENT_TTL_SECONDS', { CLIENT_TTL_SECONDS: '1h' }, /positive whole number/],
+    [
+      'GRACE_PERIOD_SECONDS',
+      { GRACE_PERIOD_SECONDS: '-1' },
+      /whole number of seconds from 0 to 3600/,
+    ],
+    ['GRACE_PERIOD_SECONDS', { GRACE_PERIOD_SECONDS: '3601' }, /from 0 to 3600/],
     [
       'ALLOWED_OVERRIDES',
       { ALLOWED_OVERRIDES: 'image,volumes' },

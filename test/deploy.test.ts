@@ -10,8 +10,11 @@ import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, DEFAULTS, type ProvisionerConfig, parseConfig } from '../src/config.ts';
 import { DEFAULT_BODY_LIMIT, RUNTIME_VARIABLES } from '../src/http-guard.ts';
 import { API_CALLS } from '../src/kube.ts';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/release.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { PENDING_TYPE } from '../src/request.ts';
 import { SINK_VARIABLES } from '../src/sink.ts';
+import { PING_TYPE, SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/sweep.ts';
 import { backoffProblems, findBackoffs } from './support/argo-backoff.ts';
 import { funcYamlProblems } from './support/func-yaml.ts';
 import { PROJECT_ROOT } from './support/function-process.ts';
@@ -295,26 +298,79 @@ describe('rendering', () => {
 });
 
 describe('cross-checks between the code and the manifests', () => {
-  it('the Trigger filters on the type the code consumes, from the Broker, to the function', () => {
+  it('one Trigger per event type the code consumes, from the Broker, to the function, in func.yaml’s order', () => {
     const broker = only(kustomized, 'Broker');
     const triggers = kustomized.filter(
       (m) =>
         m.kind === 'Trigger' && at(m.doc, 'spec', 'subscriber', 'ref', 'name') === service.name,
     );
-    assert.equal(triggers.length, 1);
-    const [trigger] = triggers;
-    assert.deepEqual(at(trigger?.doc, 'spec', 'filter', 'attributes'), { type: PENDING_TYPE });
-    assert.equal(at(trigger?.doc, 'spec', 'broker'), broker.name);
-    assert.equal(at(trigger?.doc, 'spec', 'subscriber', 'ref', 'kind'), 'Service');
-    // func deploy names its Triggers <service>-function-trigger-<n> and leaves an existing one
-    // alone: the same name keeps one Trigger whichever way the function is deployed.
-    assert.equal(trigger?.name, `${service.name}-function-trigger-0`);
+    const filters = triggers.map((trigger) => at(trigger.doc, 'spec', 'filter', 'attributes'));
+    assert.deepEqual(
+      filters.map((filter) => obj(filter).type),
+      [PENDING_TYPE, RELEASE_TYPE, SWEEP_TYPE, PING_TYPE],
+    );
+    for (const [n, trigger] of triggers.entries()) {
+      assert.equal(at(trigger.doc, 'spec', 'broker'), broker.name);
+      assert.equal(at(trigger.doc, 'spec', 'subscriber', 'ref', 'kind'), 'Service');
+      // func deploy names its Triggers <service>-function-trigger-<n> and leaves an existing one
+      // alone: the same names keep one Trigger per type whichever way the function is deployed.
+      assert.equal(trigger.name, `${service.name}-function-trigger-${n}`);
+    }
   });
 
-  it('func.yaml subscribes to the same Broker with the same filter', () => {
+  it('no Trigger to the function matches a reply it sends (the Broker would loop it back)', () => {
+    const replies = [
+      DONE_TYPE,
+      FAILED_TYPE,
+      RELEASE_DONE_TYPE,
+      RELEASE_FAILED_TYPE,
+      SWEEP_DONE_TYPE,
+      SWEEP_FAILED_TYPE,
+    ];
+    for (const trigger of kustomized.filter((m) => m.kind === 'Trigger')) {
+      if (at(trigger.doc, 'spec', 'subscriber', 'ref', 'name') !== service.name) continue;
+      const type = obj(at(trigger.doc, 'spec', 'filter', 'attributes')).type;
+      assert.ok(
+        typeof type === 'string' && !replies.includes(type),
+        `${trigger.name}: ${String(type)}`,
+      );
+    }
+  });
+
+  it('a PingSource sends the sweep to the Broker, and only its pings reach the function', () => {
+    const broker = only(kustomized, 'Broker');
+    const ping = only(kustomized, 'PingSource');
+    assert.deepEqual(at(ping.doc, 'spec', 'sink', 'ref'), {
+      apiVersion: 'eventing.knative.dev/v1',
+      kind: 'Broker',
+      name: broker.name,
+    });
+    assert.match(str(at(ping.doc, 'spec', 'schedule')), /^\S+ \S+ \S+ \S+ \S+$/);
+    const pingTrigger = kustomized.find(
+      (m) =>
+        m.kind === 'Trigger' && obj(at(m.doc, 'spec', 'filter', 'attributes')).type === PING_TYPE,
+    );
+    // knative/eventing pkg/apis/sources/v1/ping_lifecycle.go: PingSourceSource.
+    assert.equal(
+      obj(at(pingTrigger?.doc, 'spec', 'filter', 'attributes')).source,
+      `/apis/v1/namespaces/${ping.namespace}/pingsources/${ping.name}`,
+    );
+  });
+
+  it('func.yaml subscribes to the same Broker with the same filters', () => {
     const broker = only(kustomized, 'Broker');
     const subscriptions = arr(at(funcYaml, 'deploy', 'subscriptions'));
-    assert.deepEqual(subscriptions, [{ source: broker.name, filters: { type: PENDING_TYPE } }]);
+    const triggers = kustomized.filter(
+      (m) =>
+        m.kind === 'Trigger' && at(m.doc, 'spec', 'subscriber', 'ref', 'name') === service.name,
+    );
+    assert.deepEqual(
+      subscriptions,
+      triggers.map((trigger) => ({
+        source: broker.name,
+        filters: at(trigger.doc, 'spec', 'filter', 'attributes'),
+      })),
+    );
     assert.equal(funcYaml.name, service.name);
   });
 

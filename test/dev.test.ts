@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig } from '../src/config.ts';
+import { RELEASE_TYPE, readRelease } from '../src/release.ts';
 import { readRequest } from '../src/request.ts';
 import { freePort, PROJECT_ROOT } from './support/function-process.ts';
 
@@ -62,26 +63,30 @@ async function waitFor(
 
 describe('the samples', () => {
   it('are event data, as `func invoke --file` sends it, and read as the README says', async () => {
-    const config = parseConfig({ GATEWAYS: 'foo,bar' });
+    const config = parseConfig({ GATEWAYS: 'foo,bar', CLIENT_NAMESPACE: 'client-system' });
     const files = (await readdir(SAMPLES_DIR)).filter((file) => file.endsWith('.json')).sort();
     assert.deepEqual(files, [
       'pending-bar.json',
       'pending-foo.json',
       'pending-unknown-gateway.json',
+      'release-foo.json',
+      'release-invalid-name.json',
     ]);
     const kinds: Record<string, string> = {};
     for (const file of files) {
       const data: unknown = JSON.parse(await readFile(join(SAMPLES_DIR, file), 'utf8'));
-      const verdict = readRequest(
-        { id: '1', source: '/samples', type: 'io.podgateway.client.pending', data },
-        config,
-      );
+      const event = { id: '1', source: '/samples', data };
+      const verdict = file.startsWith('release-')
+        ? readRelease({ ...event, type: RELEASE_TYPE }, config)
+        : readRequest({ ...event, type: 'io.podgateway.client.pending' }, config);
       kinds[file] = verdict.kind === 'fail' ? verdict.reason : verdict.kind;
     }
     assert.deepEqual(kinds, {
       'pending-bar.json': 'provision',
       'pending-foo.json': 'provision',
       'pending-unknown-gateway.json': 'UnknownGateway',
+      'release-foo.json': 'release',
+      'release-invalid-name.json': 'InvalidPodName',
     });
   });
 });
@@ -94,8 +99,11 @@ describe('npm run dev, then npm run invoke', () => {
   before(async () => {
     port = await freePort();
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
-    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port)], {
+    // WAIT_FOR=ready, and a gateway whose init container the simulated kubelet fails: the
+    // sandbox's whole pod life, as the README shows it.
+    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--fail-init', 'broken'], {
       cwd: PROJECT_ROOT,
+      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -124,7 +132,21 @@ describe('npm run dev, then npm run invoke', () => {
       output,
       /export KUBECONFIG=\S+admin\/kubeconfig\n\s+kubectl get pods -n client-system/,
     );
-    assert.match(output, /a sandbox scheduler binds each to the fake\s+node sandbox-node/);
+    assert.match(output, /SIMULATED scheduler and kubelet: .*\n.*\(broken: init fails\)/);
+  });
+
+  it('WAIT_FOR=ready: done with the pod IP once the kubelet readies it, failed when the init fails', async () => {
+    const ready = await invoke(port, '--gateway', 'foo');
+    assert.equal(ready.code, 0, ready.output);
+    assert.match(ready.output, /pod_ip\s+10\.244\.\d+\.\d+/);
+    assert.match(ready.output, /ready on node node-\d with IP 10\.244\./);
+    const broken = await invoke(port, '--gateway', 'broken');
+    assert.equal(broken.code, 1, broken.output);
+    assert.match(
+      broken.output,
+      /✗ failed \(Error\): .*init container "gateway-init" exited with code 1/,
+    );
+    await waitFor(devOutput, dev, /\[sandbox\] pod client-broken-\w+: Init:CrashLoopBackOff/);
   });
 
   it('invoke --gateway foo shows the done reply and exits 0; dev logs the pod', async () => {
@@ -143,7 +165,7 @@ describe('npm run dev, then npm run invoke', () => {
       dev,
       new RegExp(`pod created: client-system/${pod} \\(gateway foo\\)`),
     );
-    // One readable line for the event, and the sandbox scheduler's.
+    // One readable line for the event, and the simulated kubelet's.
     await waitFor(
       devOutput,
       dev,
@@ -151,7 +173,7 @@ describe('npm run dev, then npm run invoke', () => {
         `\\[sandbox\\] event \\S+ \\(from /local/npm-run-invoke, gateway foo\\): done, pod client-system/${pod} created`,
       ),
     );
-    await waitFor(devOutput, dev, new RegExp(`pod client-system/${pod} bound to the fake node`));
+    await waitFor(devOutput, dev, new RegExp(`\\[sandbox\\] pod ${pod}: Running \\(ready, `));
     assert.doesNotMatch(
       devOutput(),
       /incoming request|request completed/,
@@ -215,15 +237,14 @@ describe('npm run dev, then npm run invoke', () => {
     const [first] = pods.items;
     assert.ok(first?.metadata?.name, 'a pod from the tests above');
     assert.equal(first.status?.phase, 'Running');
-    assert.equal(first.spec?.nodeName, 'sandbox-node');
+    assert.match(first.spec?.nodeName ?? '', /^node-\d+$/, 'bound by the simulated scheduler');
 
     const functionFile = join(dirname(dirname(adminFile)), 'kubeconfig');
     const limited = new KubeConfig();
     limited.loadFromFile(functionFile);
+    // The Role grants pods in client-system only: the namespaces are the admin's to see.
     await assert.rejects(
-      limited
-        .makeApiClient(CoreV1Api)
-        .deleteNamespacedPod({ namespace: 'client-system', name: first.metadata.name }),
+      limited.makeApiClient(CoreV1Api).listNamespace(),
       (error: unknown) => error instanceof ApiException && error.code === 403,
     );
     await api.deleteNamespacedPod({ namespace: 'client-system', name: first.metadata.name });
@@ -264,6 +285,31 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(unknown.output, /✗ failed \(UnknownGateway\): gateway "baz" is not one of/);
   });
 
+  it('invoke --release deletes the pod, and --sweep answers what it deleted', async () => {
+    const created = await invoke(port, '--gateway', 'foo');
+    const pod = /pod_name\s+(client-foo-[0-9a-f]{12})/.exec(created.output)?.[1];
+    assert.ok(pod, created.output);
+    const released = await invoke(port, '--release', pod);
+    assert.equal(released.code, 0, released.output);
+    assert.match(released.output, /type\s+io\.podgateway\.client\.release\.done/);
+    assert.match(
+      released.output,
+      new RegExp(`✓ done: pod ${pod} deleted from namespace client-system`),
+    );
+    const again = await invoke(
+      port,
+      '--file',
+      'samples/release-invalid-name.json',
+      '--type',
+      RELEASE_TYPE,
+    );
+    assert.equal(again.code, 1, again.output);
+    assert.match(again.output, /✗ failed \(InvalidPodName\)/);
+    const sweep = await invoke(port, '--sweep');
+    assert.equal(sweep.code, 0, sweep.output);
+    assert.match(sweep.output, /type\s+io\.podgateway\.client\.sweep\.done/);
+  });
+
   it('invoke with an invalid gateway name shows the failed reply and exits non-zero', async () => {
     const { code, output } = await invoke(port, '--gateway', 'not a label!');
     assert.equal(code, 1, output);
@@ -286,7 +332,7 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(nobody.output, /could not reach .*\n.*npm run dev/);
     const usage = await invoke(port, '--gateway', 'foo', '--file', 'samples/pending-foo.json');
     assert.equal(usage.code, 2);
-    assert.match(usage.output, /give either --gateway or --file/);
+    assert.match(usage.output, /give one of --gateway, --release, --sweep or --file/);
   });
 
   it('invoke -- --help prints the options; without the -- it says to add it', async () => {

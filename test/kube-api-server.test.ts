@@ -1441,3 +1441,19 @@ async function selfSignedCa(): Promise<string> {
   ]);
   return readFile(join(dir, 'ca.crt'), 'utf8');
 }
+
+describe('hooks for the simulated cluster', () => {
+  it('keeps a creationTimestamp a test gives addPod, to date a pod back', async (t) => {
+    const server = await serverFor(t);
+    const stored = server.addPod({
+      metadata: { name: 'old', creationTimestamp: '2020-01-02T03:04:05Z' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    assert.equal(stored.metadata?.creationTimestamp, '2020-01-02T03:04:05Z');
+    const fresh = server.addPod({
+      metadata: { name: 'new' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    assert.notEqual(fresh.metadata?.creationTimestamp, '2020-01-02T03:04:05Z');
+  });
+});

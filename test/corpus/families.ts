@@ -386,13 +386,15 @@ function idsAndSources(): CorpusCase[] {
 
 function eventTypes(): CorpusCase[] {
   const other = (type: string): Expectation =>
-    rejected(`event type "${escapeRegExp(type)}" is not handled; expected "${PENDING}"`);
+    rejected(`event type "${escapeRegExp(type)}" is not handled; expected "${PENDING}", `);
   const types: ReadonlyArray<readonly [string, string, Mode[]]> = [
     ['another type', 'com.example.other', ['binary', 'structured']],
     ['a versioned type', `${PENDING}.v2`, ['binary', 'structured']],
     ['the type in uppercase', PENDING.toUpperCase(), ['binary', 'structured']],
     ['our own done reply', 'io.podgateway.client.scheduling.done', ['binary', 'structured']],
     ['our own failed reply', 'io.podgateway.client.scheduling.failed', ['binary', 'structured']],
+    ['our own release reply', 'io.podgateway.client.release.done', ['binary', 'structured']],
+    ['our own sweep reply', 'io.podgateway.client.sweep.done', ['binary', 'structured']],
     ['a prefix of the type', 'io.podgateway.client', ['binary', 'structured']],
     // A header value loses its surrounding spaces on the way; a JSON string keeps them.
     ['the type with a leading space', ` ${PENDING}`, ['structured']],

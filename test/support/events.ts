@@ -35,7 +35,10 @@ export async function sendEvent(
   mode: Mode,
 ): Promise<Reply> {
   const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
-  return post(url, message.headers as Record<string, string>, String(message.body));
+  const headers = { ...(message.headers as Record<string, string>) };
+  // An event without data (a PingSource's) has no body and no content type.
+  if (message.body === undefined) delete headers['content-type'];
+  return post(url, headers, String(message.body ?? ''));
 }
 
 export async function post(

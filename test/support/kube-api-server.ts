@@ -188,6 +188,10 @@ class ApiServer implements KubeApiServer {
     if (!outcome.ok) throw new Error(`addPod: ${outcome.status.code} ${outcome.status.message}`);
     const pod = outcome.value;
     if (status !== undefined) pod.status = { ...pod.status, ...status };
+    // A test may date a pod back (the API itself always sets the time of the create).
+    if (typeof metadata.creationTimestamp === 'string' && pod.metadata) {
+      pod.metadata.creationTimestamp = metadata.creationTimestamp;
+    }
     this.#store.store('ADDED', undefined, pod);
     return copy(pod);
   }

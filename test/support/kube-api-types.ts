@@ -68,7 +68,8 @@ export interface KubeApiServer {
   /**
    * Stores a pod as if created through the API (admission, validation, defaults, server
    * metadata; the namespace defaults to 'default'); a status given is merged over the Pending
-   * one. Throws with the Status message if the API would refuse the pod.
+   * one, a creationTimestamp given is kept. Throws with the Status message if the API would
+   * refuse the pod.
    */
   addPod(pod: PodInput | V1Pod): StoredPod;
   /** Removes a pod as its final deletion would (a DELETED watch event). */

@@ -8,8 +8,8 @@ import type { IBroker, ITrigger } from '@kubernetes-models/knative/eventing.knat
 import { Broker, Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1';
 import type { IService as IKnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
-import type { ISinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
-import { SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
+import type { IPingSource, ISinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
+import { PingSource, SinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
@@ -107,6 +107,11 @@ const VALIDATORS: ReadonlyMap<string, Validate> = new Map<string, Validate>([
     // The generated SinkBinding schema marks `status` required (the Go field has no omitempty);
     // the API server fills it in. Validate the rest as written.
     (doc) => new SinkBinding({ status: {}, ...doc } as unknown as ISinkBinding).validate(),
+  ],
+  [
+    'sources.knative.dev/v1/PingSource',
+    // As for SinkBinding: `status` is the API server's.
+    (doc) => new PingSource({ status: {}, ...doc } as unknown as IPingSource).validate(),
   ],
 ]);
 

@@ -1,0 +1,40 @@
+// The data of an incoming event as a JSON object, read field by field.
+import { describeJsonType, MAX_ATTRIBUTE_LENGTH } from './request.ts';
+
+/** Reads one field of the event data; `undefined` when absent. */
+export type DataField = (name: string) => unknown;
+
+/** The event data as a JSON object, or why it is not one; `example` shows what is expected. */
+export function readDataObject(
+  data: unknown,
+  contentType: unknown,
+  example: string,
+): DataField | string {
+  const expected = `expected a JSON object such as ${example}`;
+  if (typeof contentType === 'string' && !isJsonType(contentType)) {
+    return `datacontenttype "${contentType}" is not JSON; ${expected}, as application/json`;
+  }
+  if (data === undefined || data === null) return `the event has no data; ${expected}`;
+  if (ArrayBuffer.isView(data)) return `the event data is binary; ${expected}`;
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    return `the event data is ${describeJsonType(data)}; ${expected}`;
+  }
+  // Own properties only: a `__proto__` key in the JSON must not reach the prototype chain.
+  const object = data as Readonly<Record<string, unknown>>;
+  return (name) => (Object.hasOwn(object, name) ? object[name] : undefined);
+}
+
+/** An event `id` or `source` too long to carry back in a reply's headers. */
+export function attributeProblem(event: { id: string; source: string }): string | undefined {
+  for (const attribute of ['id', 'source'] as const) {
+    if (event[attribute].length > MAX_ATTRIBUTE_LENGTH) {
+      return `event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`;
+    }
+  }
+  return undefined;
+}
+
+function isJsonType(contentType: string): boolean {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type === 'application/json' || type === 'text/json' || type.endsWith('+json');
+}
