@@ -30,7 +30,7 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-/** `event 42 from /src (gateway foo): done, pod created client-foo-… in client-system`. */
+/** `event 42 from /src (gateway foo): done, pod created client-… in client-system`. */
 export function describeEvent(entry: Entry): string {
   const id = text(entry.eventId) ?? '(no id)';
   const source = text(entry.source);

@@ -43,7 +43,7 @@ type ReleaseRequest =
     }
   | { readonly kind: 'reject'; readonly message: string };
 
-const EXAMPLE = '{"pod_name": "client-foo-0123456789ab"}';
+const EXAMPLE = '{"pod_name": "client-0123456789abcdef0123"}';
 
 /** Reads `pod_name` (and the optional `namespace` a done reply carried) from the event. */
 export function readRelease(event: IncomingEvent, config: ProvisionerConfig): ReleaseRequest {

@@ -154,7 +154,7 @@ describe('configuration', () => {
       CLIENT_NAMESPACE: 'Bad_Namespace',
       API_TIMEOUT_MS: 'soon',
       ALLOWED_OVERRIDES: 'image',
-      WAIT_FOR: 'ready',
+      WAIT_FOR: 'done',
     });
     assert.ok(error instanceof ConfigErrors, `expected several problems, got ${error.message}`);
     assert.deepEqual(
@@ -166,7 +166,7 @@ describe('configuration', () => {
   });
 
   it('reports a cross-variable problem next to the others', () => {
-    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '', WAIT_FOR: 'ready' });
+    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '', WAIT_FOR: 'done' });
     assert.ok(error instanceof ConfigErrors);
     assert.deepEqual(
       error.problems.map((problem) => problem.variable),

@@ -146,7 +146,7 @@ describe('npm run dev, then npm run invoke', () => {
       broken.output,
       /✗ failed \(Error\): .*init container "gateway-init" exited with code 1/,
     );
-    await waitFor(devOutput, dev, /\[sandbox\] pod client-broken-\w+: Init:CrashLoopBackOff/);
+    await waitFor(devOutput, dev, /\[sandbox\] pod client-[0-9a-f]{20}: Init:CrashLoopBackOff/);
   });
 
   it('invoke --gateway foo shows the done reply and exits 0; dev logs the pod', async () => {
@@ -234,8 +234,9 @@ describe('npm run dev, then npm run invoke', () => {
     assert.ok(namespaces.items.some((namespace) => namespace.metadata?.name === 'client-system'));
     assert.deepEqual((await api.listNamespacedEvent({ namespace: 'client-system' })).items, []);
     const pods = await api.listNamespacedPod({ namespace: 'client-system' });
-    const [first] = pods.items;
-    assert.ok(first?.metadata?.name, 'a pod from the tests above');
+    // A pod of the tests above that the simulated kubelet made ready (the `broken` one is not).
+    const first = pods.items.find((pod) => pod.status?.phase === 'Running');
+    assert.ok(first?.metadata?.name, 'a running pod from the tests above');
     assert.equal(first.status?.phase, 'Running');
     assert.match(first.spec?.nodeName ?? '', /^node-\d+$/, 'bound by the simulated scheduler');
 
@@ -287,7 +288,7 @@ describe('npm run dev, then npm run invoke', () => {
 
   it('invoke --release deletes the pod, and --sweep answers what it deleted', async () => {
     const created = await invoke(port, '--gateway', 'foo');
-    const pod = /pod_name\s+(client-foo-[0-9a-f]{12})/.exec(created.output)?.[1];
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(created.output)?.[1];
     assert.ok(pod, created.output);
     const released = await invoke(port, '--release', pod);
     assert.equal(released.code, 0, released.output);

@@ -42,7 +42,7 @@ describe('start-up', () => {
       KUBECONFIG: await server.writeKubeconfig(workDir),
       CLIENT_NAMESPACE: 'Bad_Namespace',
       API_TIMEOUT_MS: 'soon',
-      WAIT_FOR: 'ready',
+      WAIT_FOR: 'done',
     });
     assert.equal(code, 1);
     const lines = output.trim().split('\n');
@@ -52,7 +52,10 @@ describe('start-up', () => {
       lines[1] ?? '',
       /cannot start: API_TIMEOUT_MS: "soon" is not a positive whole number/,
     );
-    assert.match(lines[2] ?? '', /cannot start: WAIT_FOR: "ready" is not "created" or "scheduled"/);
+    assert.match(
+      lines[2] ?? '',
+      /cannot start: WAIT_FOR: "done" is not "created", "scheduled" or "ready"/,
+    );
     assert.doesNotMatch(
       output,
       /\^| {4}at |Node\.js v|index\.(js|ts):/,

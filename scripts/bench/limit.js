@@ -28,8 +28,8 @@ function podBody(source, id) {
   const digest = createHash('sha256')
     .update(JSON.stringify([source, id]))
     .digest('hex')
-    .slice(0, 12);
-  const name = `client-foo-${digest}`;
+    .slice(0, 20);
+  const name = `client-${digest}`;
   return {
     name,
     body: JSON.stringify({
