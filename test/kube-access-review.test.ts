@@ -51,7 +51,7 @@ describe('SelfSubjectAccessReview', () => {
     assert.equal(elsewhere.status?.denied, undefined, 'RBAC has no opinion; it does not deny');
     const notGranted = await review({
       namespace: 'client-system',
-      verb: 'delete',
+      verb: 'patch',
       resource: 'pods',
     });
     assert.equal(notGranted.status?.allowed, false);
