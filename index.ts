@@ -33,6 +33,9 @@ const ROUTES: ReadonlyMap<string, Handler> = new Map([
   // The scheduled sweep: a Knative PingSource sends this type and no other (deploy/sweep.yaml).
   [PING_TYPE, handleSweep],
 ]);
+const QUOTED_TYPES = [...ROUTES.keys()].map((name) => `"${name}"`);
+/** For the 400 of any other type; made once, not per event. */
+const HANDLED_TYPES = `${QUOTED_TYPES.slice(0, -1).join(', ')} or ${QUOTED_TYPES.at(-1)}`;
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
@@ -144,8 +147,7 @@ async function respond(
 }
 
 function unhandledTypeMessage(type: string): string {
-  const known = [...ROUTES.keys()].map((name) => `"${name}"`);
-  return `event type "${type}" is not handled; expected ${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
+  return `event type "${type}" is not handled; expected ${HANDLED_TYPES}`;
 }
 
 /** Fastify's reply, as much of it as the health checks use. */
