@@ -2,19 +2,22 @@
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
-import type { ProvisionerConfig } from './src/config.ts';
+import { asResponse, badRequest, unavailable } from './src/answers.ts';
 import { Drain } from './src/drain.ts';
-import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
-import type { Handler, HandlerAnswer } from './src/handler.ts';
+import {
+  envelopeProblem,
+  type Headers,
+  isIncomingEvent,
+  notAnEventMessage,
+} from './src/envelope.ts';
+import type { Handler } from './src/handler.ts';
 import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
-import { provision } from './src/provision.ts';
-import { withoutAddresses } from './src/redact.ts';
+import { handlePending } from './src/pending.ts';
 import { handleRelease, RELEASE_TYPE } from './src/release.ts';
-import { doneReply, failedReply } from './src/reply.ts';
-import { type IncomingEvent, PENDING_TYPE, readRequest } from './src/request.ts';
+import { PENDING_TYPE } from './src/request.ts';
 import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
 import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
 import { sinkAnswer } from './src/sink.ts';
@@ -22,22 +25,17 @@ import { type Provisioner, startOrExit } from './src/startup.ts';
 import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/sweep.ts';
 import { headerAttributes } from './src/validation-errors.ts';
 
-/** How one event type is answered. */
-type Route = (
-  event: IncomingEvent,
-  ready: Provisioner,
-  deadline: number,
-  record: EventRecord,
-) => Promise<CloudEvent<unknown> | StructuredReturn>;
-
-/** The event types handled, and by what: `pending` below, the others by their own modules. */
-const ROUTES: ReadonlyMap<string, Route> = new Map([
-  [PENDING_TYPE, pending],
-  [RELEASE_TYPE, byModule(handleRelease)],
-  [SWEEP_TYPE, byModule(handleSweep)],
+/** The event types handled, and the module that handles each. */
+const ROUTES: ReadonlyMap<string, Handler> = new Map([
+  [PENDING_TYPE, handlePending],
+  [RELEASE_TYPE, handleRelease],
+  [SWEEP_TYPE, handleSweep],
   // The scheduled sweep: a Knative PingSource sends this type and no other (deploy/sweep.yaml).
-  [PING_TYPE, byModule(handleSweep)],
+  [PING_TYPE, handleSweep],
 ]);
+const QUOTED_TYPES = [...ROUTES.keys()].map((name) => `"${name}"`);
+/** For the 400 of any other type; made once, not per event. */
+const HANDLED_TYPES = `${QUOTED_TYPES.slice(0, -1).join(', ')} or ${QUOTED_TYPES.at(-1)}`;
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
@@ -142,104 +140,14 @@ async function respond(
   if (refused) return badRequest(`not a valid CloudEvent: ${refused}`, record);
   const problem = envelopeProblem(headers, context.body);
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
-  const route = ROUTES.get(event.type);
-  if (route === undefined) return badRequest(unhandledTypeMessage(event.type), record);
-  return route(event, ready, deadline, record);
-}
-
-/** A `pending` event: a client pod made for it, `done` or `failed` back. */
-async function pending(
-  event: IncomingEvent,
-  { config, kube, pods }: Provisioner,
-  deadline: number,
-  record: EventRecord,
-): Promise<CloudEvent<unknown> | StructuredReturn> {
-  const verdict = readRequest(event, config);
-  if (verdict.kind === 'reject') return badRequest(verdict.message, record);
-  if (verdict.kind === 'fail') {
-    record.gateway = verdict.gatewayName;
-    return failed(config, event, verdict, record);
-  }
-
-  const { request } = verdict;
-  record.gateway = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline, pods);
-  switch (outcome.kind) {
-    case 'unavailable':
-      return unavailable(
-        outcome.failure.reason,
-        outcome.failure.message,
-        outcome.failure.retryAfterSeconds ?? 2,
-        record,
-      );
-    case 'failed':
-      return failed(
-        config,
-        event,
-        { ...outcome.failure, gatewayName: request.gatewayName },
-        record,
-      );
-    default: {
-      const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
-      const where = outcome.podIp
-        ? `, ready on node ${outcome.nodeName} with IP ${outcome.podIp}`
-        : outcome.nodeName
-          ? `, scheduled on node ${outcome.nodeName}`
-          : '';
-      Object.assign(record, {
-        outcome: outcome.kind,
-        pod: outcome.podName,
-        namespace: outcome.namespace,
-      } satisfies Partial<EventRecord>);
-      return doneReply(config.eventSource, event, {
-        pod_name: outcome.podName,
-        namespace: outcome.namespace,
-        gateway_name: request.gatewayName,
-        message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${request.gatewayName}${where}`,
-        ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
-        ...(outcome.podIp ? { pod_ip: outcome.podIp, ready_after_ms: outcome.readyAfterMs } : {}),
-      });
-    }
-  }
+  const handler = ROUTES.get(event.type);
+  if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
+  const { config, kube, pods } = ready;
+  return asResponse(await handler({ event, config, kube, pods, deadline }), record);
 }
 
 function unhandledTypeMessage(type: string): string {
-  const known = [...ROUTES.keys()].map((name) => `"${name}"`);
-  return `event type "${type}" is not handled; expected ${known.slice(0, -1).join(', ')} or ${known.at(-1)}`;
-}
-
-/** A route to a handler module: its answer becomes the HTTP response, told to the record. */
-function byModule(handler: Handler): Route {
-  return async (event, { config, kube, pods }, deadline, record) =>
-    asResponse(await handler({ event, config, kube, pods, deadline }), record);
-}
-
-/** A handler's answer as the HTTP response, told to the event's record. */
-function asResponse(
-  answer: HandlerAnswer,
-  record: EventRecord,
-): CloudEvent<unknown> | StructuredReturn {
-  switch (answer.kind) {
-    case 'rejected':
-      return badRequest(answer.message, record);
-    case 'unavailable':
-      return unavailable(answer.reason, answer.message, answer.retryAfterSeconds, record);
-    case 'reply':
-      Object.assign(record, {
-        outcome: answer.outcome,
-        reason: answer.reason,
-        message: answer.message,
-        pod: answer.pod,
-      } satisfies Partial<EventRecord>);
-      return answer.reply;
-  }
-}
-
-/** An event as the runtime's SDK built it (not a string a query parameter put there). */
-function isIncomingEvent(value: unknown): value is IncomingEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const { id, source, type } = value as Record<string, unknown>;
-  return typeof id === 'string' && typeof source === 'string' && typeof type === 'string';
+  return `event type "${type}" is not handled; expected ${HANDLED_TYPES}`;
 }
 
 /** Fastify's reply, as much of it as the health checks use. */
@@ -256,49 +164,4 @@ export function readiness(_request: unknown, reply: HealthReply): unknown {
 
 export function liveness(_request: unknown, reply: HealthReply): unknown {
   return reply.send('OK');
-}
-
-/** A final answer: the event was understood but no pod can be made as it asks. */
-function failed(
-  config: ProvisionerConfig,
-  event: IncomingEvent,
-  failure: {
-    readonly reason: string;
-    readonly message: string;
-    readonly gatewayName: string | undefined;
-  },
-  record: EventRecord,
-): CloudEvent<unknown> {
-  Object.assign(record, {
-    outcome: 'failed',
-    reason: failure.reason,
-    message: failure.message,
-  } satisfies Partial<EventRecord>);
-  return failedReply(config.eventSource, event, {
-    message: failure.message,
-    reason: failure.reason,
-    gateway_name: failure.gatewayName,
-  });
-}
-
-/** Not retried by Knative: goes to the dead letter sink. */
-function badRequest(message: string, record?: EventRecord): StructuredReturn {
-  if (record) Object.assign(record, { outcome: 'rejected', reason: 'BadRequest', message });
-  return { statusCode: 400, body: { error: 'BadRequest', message } };
-}
-
-/** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
-function unavailable(
-  error: string,
-  message: string,
-  retryAfterSeconds: number,
-  record?: EventRecord,
-): StructuredReturn {
-  if (record) Object.assign(record, { outcome: 'unavailable', reason: error, message });
-  return {
-    statusCode: 503,
-    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
-    // The log keeps the addresses (API server, webhooks); the producer gets none.
-    body: { error, message: withoutAddresses(message) },
-  };
 }

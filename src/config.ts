@@ -1,8 +1,44 @@
 // The function's configuration: read once at start-up from the environment, validated, frozen.
+// The value parsers are in src/config-values.ts, the error collection in src/config-errors.ts;
+// both are re-exported here, so src/config.ts stays the one import for the configuration.
 import { readFileSync } from 'node:fs';
-import { imagePatternProblem, isImageReference } from './images.ts';
-import { isDns1123Label, isLabelValue, isQualifiedName } from './names.ts';
+import { ConfigError, parseAll } from './config-errors.ts';
+import {
+  type ContainerResources,
+  type OverrideField,
+  parseCommand,
+  parseEventSource,
+  parseGatewayKey,
+  parseGateways,
+  parseGracePeriod,
+  parseImage,
+  parseNamespace,
+  parseOptionalBoolean,
+  parseOptionalInteger,
+  parseOverridePolicy,
+  parseResourceList,
+  parseWaitFor,
+  type WaitFor,
+} from './config-values.ts';
 import { parseAllowedOrigins } from './origins.ts';
+
+export {
+  ConfigError,
+  ConfigErrors,
+  configProblems,
+  parseAll,
+  throwProblems,
+} from './config-errors.ts';
+export {
+  type ContainerResources,
+  isQuantity,
+  MAX_GRACE_PERIOD_SECONDS,
+  OVERRIDE_FIELDS,
+  type OverrideField,
+  parseCommand,
+  WAIT_FOR_VALUES,
+  type WaitFor,
+} from './config-values.ts';
 
 export interface ProvisionerConfig {
   /** Namespace the client pods are created in. */
@@ -41,20 +77,6 @@ export interface ProvisionerConfig {
   /** The grace period of a release's deletion; undefined: the pod's own. */
   readonly gracePeriodSeconds: number | undefined;
 }
-
-export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
-export type WaitFor = (typeof WAIT_FOR_VALUES)[number];
-
-/** Longest GRACE_PERIOD_SECONDS: a release must not leave a pod terminating for days. */
-export const MAX_GRACE_PERIOD_SECONDS = 3600;
-
-export interface ContainerResources {
-  readonly requests: Readonly<Record<string, string>>;
-  readonly limits: Readonly<Record<string, string>>;
-}
-
-export const OVERRIDE_FIELDS = ['image', 'command', 'args', 'env', 'resources'] as const;
-export type OverrideField = (typeof OVERRIDE_FIELDS)[number];
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -110,72 +132,6 @@ export const MAXIMA = {
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** A configuration value that cannot be used; names the variable so the operator can fix it. */
-export class ConfigError extends Error {
-  readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
-    this.name = 'ConfigError';
-    this.variable = variable;
-  }
-}
-
-/** Every problem of a configuration at once, one ConfigError each: start-up reports them all. */
-export class ConfigErrors extends ConfigError {
-  readonly problems: readonly ConfigError[];
-  constructor(problems: readonly ConfigError[]) {
-    super(problems.map((problem) => problem.variable).join(', '), 'several problems');
-    this.name = 'ConfigErrors';
-    this.message = problems.map((problem) => problem.message).join('\n');
-    this.problems = problems;
-  }
-}
-
-/** The ConfigErrors inside `error` (one or several); rethrows anything else. */
-export function configProblems(error: unknown): readonly ConfigError[] {
-  if (error instanceof ConfigErrors) return error.problems;
-  if (error instanceof ConfigError) return [error];
-  throw error;
-}
-
-/** Throws nothing, the one problem, or all of them as ConfigErrors. */
-export function throwProblems(problems: readonly ConfigError[]): void {
-  const unique = problems.filter(
-    (problem, index) => problems.findIndex((other) => other.message === problem.message) === index,
-  );
-  const [first] = unique;
-  if (first === undefined) return;
-  throw unique.length === 1 ? first : new ConfigErrors(unique);
-}
-
-type Parsers<T> = { readonly [K in keyof T]: () => T[K] };
-
-/**
- * Runs every field's parser and every check, even after one has failed, so that a start-up
- * reports every bad variable at once. A parser or check reports a problem by throwing a
- * ConfigError; a problem reported twice is reported once.
- */
-export function parseAll<T extends object>(
-  parsers: Parsers<T>,
-  checks: ReadonlyArray<() => void> = [],
-): T {
-  const problems: ConfigError[] = [];
-  const attempt = <V>(parse: () => V): V | undefined => {
-    try {
-      return parse();
-    } catch (error) {
-      problems.push(...configProblems(error));
-      return undefined;
-    }
-  };
-  const parse: ReadonlyArray<readonly [string, () => unknown]> = Object.entries(parsers);
-  const fields = parse.map(([key, parseField]) => [key, attempt(parseField)] as const);
-  for (const check of checks) attempt(check);
-  throwProblems(problems);
-  // Every key of T has its parser's value: nothing failed.
-  return Object.freeze(Object.fromEntries(fields)) as T;
-}
-
 /**
  * Parses the configuration from `env`. `ownNamespace` is the function's namespace when it runs
  * in a cluster: the default for CLIENT_NAMESPACE there. Throws a ConfigError, or ConfigErrors
@@ -194,8 +150,10 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
             ? [...DEFAULTS.clientCommand]
             : parseCommand(env.CLIENT_COMMAND),
         ),
-      gatewayLabel: () => parseGatewayKey(env, 'GATEWAY_LABEL'),
-      gatewayAnnotation: () => parseGatewayKey(env, 'GATEWAY_ANNOTATION'),
+      gatewayLabel: () =>
+        parseGatewayKey('GATEWAY_LABEL', env.GATEWAY_LABEL ?? DEFAULTS.gatewayKey),
+      gatewayAnnotation: () =>
+        parseGatewayKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION ?? DEFAULTS.gatewayKey),
       allowedGateways: () => parseGateways(env.GATEWAYS),
       eventSource: () => parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
       clientResources: () =>
@@ -259,185 +217,4 @@ function readOwnNamespace(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function parseNamespace(value: string): string {
-  if (!isDns1123Label(value)) {
-    throw new ConfigError(
-      'CLIENT_NAMESPACE',
-      `"${value}" is not a namespace name (lowercase letters, digits and '-', at most 63 characters)`,
-    );
-  }
-  return value;
-}
-
-function parseImage(value: string): string {
-  if (!isImageReference(value)) {
-    throw new ConfigError(
-      'CLIENT_IMAGE',
-      `"${value}" is not an image reference such as alpine/curl or ghcr.io/acme/client:1.2`,
-    );
-  }
-  return value;
-}
-
-/** A JSON array of strings, or words separated by spaces (no quoting). */
-export function parseCommand(value: string): string[] {
-  const trimmed = value.trim();
-  const words = trimmed.startsWith('[') ? parseJsonStringArray(trimmed) : trimmed.split(/\s+/);
-  if (words.length === 0 || words[0] === '') {
-    throw new ConfigError('CLIENT_COMMAND', 'is empty; give a command such as "sleep infinity"');
-  }
-  return words;
-}
-
-function parseJsonStringArray(value: string): string[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    throw new ConfigError('CLIENT_COMMAND', 'starts with "[" but is not a JSON array');
-  }
-  if (!Array.isArray(parsed) || !parsed.every((word) => typeof word === 'string')) {
-    throw new ConfigError('CLIENT_COMMAND', 'must be a JSON array of strings');
-  }
-  return parsed;
-}
-
-function parseGatewayKey(env: Environment, variable: 'GATEWAY_LABEL' | 'GATEWAY_ANNOTATION') {
-  const value = env[variable] ?? DEFAULTS.gatewayKey;
-  if (value === '') return undefined;
-  if (!isQualifiedName(value)) {
-    throw new ConfigError(variable, `"${value}" is not a valid label/annotation key`);
-  }
-  return value;
-}
-
-function parseGateways(value: string | undefined): ReadonlySet<string> | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  const names = value.split(',').map((name) => name.trim());
-  const invalid = names.filter((name) => name === '' || !isLabelValue(name));
-  if (invalid.length > 0) {
-    throw new ConfigError(
-      'GATEWAYS',
-      `${invalid.map((name) => JSON.stringify(name)).join(', ')} is not a gateway name (a comma-separated list of label values)`,
-    );
-  }
-  return Object.freeze(new Set(names));
-}
-
-function parseEventSource(value: string): string {
-  // A URI-reference: reject what cannot appear in one rather than parse the full grammar. It is
-  // ASCII, and it travels as a reply header (ce-source): a control or non-ASCII character there
-  // would make every reply fail.
-  if (value === '' || /[^\x21-\x7e]|[<>"{}|\\^`]/.test(value)) {
-    throw new ConfigError('EVENT_SOURCE', `"${value}" is not a URI-reference`);
-  }
-  return value;
-}
-
-/** A Kubernetes quantity: `100m`, `64Mi`, `1.5`, `1e3`. */
-export function isQuantity(value: string): boolean {
-  return /^[+]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/.test(value);
-}
-
-const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
-
-/** `cpu=10m,memory=16Mi`; an empty value sets none. */
-function parseResourceList(variable: string, value: string): Readonly<Record<string, string>> {
-  const resources: Record<string, string> = {};
-  for (const entry of value.split(',').map((part) => part.trim())) {
-    if (entry === '') continue;
-    const [name = '', quantity = ''] = entry.split('=').map((part) => part.trim());
-    if (!RESOURCE_NAMES.includes(name) || !isQuantity(quantity)) {
-      throw new ConfigError(
-        variable,
-        `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,
-      );
-    }
-    resources[name] = quantity;
-  }
-  return Object.freeze(resources);
-}
-
-function parseOptionalBoolean(variable: string, value: string | undefined): boolean | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new ConfigError(variable, `"${value}" is not true or false`);
-}
-
-function parseOptionalInteger(
-  variable: string,
-  value: string | undefined,
-  maximum: number,
-): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) {
-    throw new ConfigError(variable, `"${value}" is not a positive whole number`);
-  }
-  if (number > maximum) {
-    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
-  }
-  return number;
-}
-
-function parseWaitFor(value: string | undefined): WaitFor {
-  if (value === undefined || value === '') return 'created';
-  const known = WAIT_FOR_VALUES.find((candidate) => candidate === value);
-  if (known) return known;
-  throw new ConfigError('WAIT_FOR', `"${value}" is not "created", "scheduled" or "ready"`);
-}
-
-/** 0 (delete at once) up to MAX_GRACE_PERIOD_SECONDS; empty: the pod's own grace period. */
-function parseGracePeriod(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value.trim()) || seconds > MAX_GRACE_PERIOD_SECONDS) {
-    throw new ConfigError(
-      'GRACE_PERIOD_SECONDS',
-      `"${value}" is not a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
-    );
-  }
-  return seconds;
-}
-
-function parseOverridePolicy(
-  overrides: string | undefined,
-  images: string | undefined,
-): Pick<ProvisionerConfig, 'allowedOverrides' | 'allowedImages'> {
-  const fields = (overrides ?? '')
-    .split(',')
-    .map((field) => field.trim())
-    .filter(Boolean);
-  const unknown = fields.filter((field) => !isOverrideField(field));
-  if (unknown.length > 0) {
-    throw new ConfigError(
-      'ALLOWED_OVERRIDES',
-      `${unknown.join(', ')}: not a field that can be overridden (${OVERRIDE_FIELDS.join(', ')})`,
-    );
-  }
-  const allowedImages = (images ?? '')
-    .split(',')
-    .map((image) => image.trim())
-    .filter(Boolean);
-  for (const pattern of allowedImages) {
-    const problem = imagePatternProblem(pattern);
-    if (problem !== undefined) throw new ConfigError('ALLOWED_IMAGES', problem);
-  }
-  if (fields.includes('image') && allowedImages.length === 0) {
-    throw new ConfigError(
-      'ALLOWED_IMAGES',
-      'is empty while ALLOWED_OVERRIDES allows image: list the images a request may ask for',
-    );
-  }
-  return {
-    allowedOverrides: Object.freeze(new Set(fields.filter(isOverrideField))),
-    allowedImages: Object.freeze(allowedImages),
-  };
-}
-
-function isOverrideField(field: string): field is OverrideField {
-  return (OVERRIDE_FIELDS as readonly string[]).includes(field);
 }

@@ -3,7 +3,7 @@
 // version 1.0 (any other passes unchecked), and turns a `time` it cannot parse into "now". These
 // checks look at what the producer actually sent.
 import { CloudEvent, HTTP } from 'cloudevents';
-import { describeJsonType } from './request.ts';
+import { describeJsonType, type IncomingEvent } from './request.ts';
 import { describeValidationError } from './validation-errors.ts';
 
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -64,6 +64,13 @@ function attributesProblem(
 
 function isTimestamp(value: string): boolean {
   return RFC3339.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+/** An event as the runtime's SDK built it (not a string a query parameter put there). */
+export function isIncomingEvent(value: unknown): value is IncomingEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const { id, source, type } = value as Record<string, unknown>;
+  return typeof id === 'string' && typeof source === 'string' && typeof type === 'string';
 }
 
 /**

@@ -1,5 +1,5 @@
-// What an event handler gets and gives back. index.ts picks the handler by the event's type and
-// turns its answer into the HTTP response (the reply event, a 400, or a 503).
+// What an event handler gets and gives back. index.ts picks the handler by the event's type;
+// src/answers.ts turns its answer into the HTTP response (the reply event, a 400, or a 503).
 import type { CloudEvent } from 'cloudevents';
 import type { ProvisionerConfig } from './config.ts';
 import type { KubeClient } from './kube.ts';
@@ -26,6 +26,9 @@ export type HandlerAnswer =
       readonly reason: string | undefined;
       readonly message: string | undefined;
       readonly pod: string | undefined;
+      /** For the log line and the metrics' gateway label (`pending` only). */
+      readonly gateway?: string | undefined;
+      readonly namespace?: string;
     }
   /** HTTP 400: the event cannot be read; not retried. */
   | { readonly kind: 'rejected'; readonly message: string }
@@ -35,6 +38,44 @@ export type HandlerAnswer =
       readonly reason: string;
       readonly message: string;
       readonly retryAfterSeconds: number;
+      readonly gateway?: string | undefined;
     };
 
 export type Handler = (input: HandlerInput) => Promise<HandlerAnswer>;
+
+/** What went wrong, as an API failure or a handler's own check tells it. */
+export interface Failure {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** A final answer: the failed reply event, told to the log as `failed`. */
+export function failedAnswer(
+  reply: CloudEvent<unknown>,
+  failure: Failure,
+  about: { readonly pod?: string | undefined; readonly gateway?: string | undefined } = {},
+): HandlerAnswer {
+  return {
+    kind: 'reply',
+    reply,
+    outcome: 'failed',
+    reason: failure.reason,
+    message: failure.message,
+    pod: about.pod,
+    gateway: about.gateway,
+  };
+}
+
+/** No answer from the API before the deadline: a 503, so the event is delivered again. */
+export function retryLater(
+  failure: Failure & { readonly retryAfterSeconds: number | undefined },
+  gateway?: string,
+): HandlerAnswer {
+  return {
+    kind: 'unavailable',
+    reason: failure.reason,
+    message: failure.message,
+    retryAfterSeconds: failure.retryAfterSeconds ?? 2,
+    gateway,
+  };
+}

@@ -1,6 +1,6 @@
 // ALLOWED_ORIGINS: the browser origins that may post events (CORS). None by default: a page on
 // another site must not be able to make pods through a visitor's browser.
-import { ConfigError } from './config.ts';
+import { ConfigError } from './config-errors.ts';
 
 /** `https://app.example.com`, `http://localhost:3000`: scheme, host and optional port only. */
 export function parseAllowedOrigins(value: string | undefined): ReadonlySet<string> {

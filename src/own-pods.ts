@@ -1,7 +1,9 @@
 // The function's own pods, as the shared watch selects them.
 import type { V1Pod } from '@kubernetes/client-node';
+import { type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
 import type { KubeClient } from './kube.ts';
+import { timeApiCall } from './metrics.ts';
 import { MANAGER_NAME } from './pod.ts';
 import { PodWatch } from './pod-watch.ts';
 
@@ -22,6 +24,35 @@ export function podAgeSeconds(pod: V1Pod, now: number = Date.now()): number | un
   if (created === undefined) return undefined;
   const time = new Date(created).getTime();
   return Number.isNaN(time) ? undefined : Math.max(0, (now - time) / 1000);
+}
+
+/**
+ * Deletes the pod read before, with its uid as a precondition: a pod of the same name made
+ * meanwhile by someone else is not touched (the API answers 409). Throws ApiCallError.
+ */
+export async function deleteThisPod(
+  kube: KubeClient,
+  pod: V1Pod,
+  gracePeriodSeconds: number | undefined,
+  limits: CallLimits,
+): Promise<void> {
+  const name = pod.metadata?.name ?? '';
+  const namespace = pod.metadata?.namespace ?? '';
+  await callApi(
+    (options) =>
+      timeApiCall('delete', () =>
+        kube.api.deleteNamespacedPod(
+          {
+            name,
+            namespace,
+            gracePeriodSeconds,
+            body: { preconditions: { uid: pod.metadata?.uid } },
+          },
+          options,
+        ),
+      ),
+    limits,
+  );
 }
 
 /** The watch on the client namespace, started now so the first waiting event finds it ready. */

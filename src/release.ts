@@ -4,11 +4,11 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
 import { attributeProblem, readDataObject } from './event-data.ts';
-import type { HandlerAnswer, HandlerInput } from './handler.ts';
+import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './handler.ts';
 import type { KubeClient } from './kube.ts';
 import { podAgeAtRelease, podsReleasedTotal, timeApiCall } from './metrics.ts';
 import { isDns1123Subdomain } from './names.ts';
-import { isOwnPod, podAgeSeconds } from './own-pods.ts';
+import { deleteThisPod, isOwnPod, podAgeSeconds } from './own-pods.ts';
 import { reply } from './reply.ts';
 import { describeJsonType, type IncomingEvent } from './request.ts';
 
@@ -136,14 +136,7 @@ export async function handleRelease({
     };
   } catch (error) {
     if (!(error instanceof ApiCallError)) throw error;
-    if (error.deadlineExceeded) {
-      return {
-        kind: 'unavailable',
-        reason: error.failure.reason,
-        message: error.failure.message,
-        retryAfterSeconds: error.failure.retryAfterSeconds ?? 2,
-      };
-    }
+    if (error.deadlineExceeded) return retryLater(error.failure);
     return failed(config, event, { ...error.failure, podName });
   }
 }
@@ -179,21 +172,7 @@ async function deleteOwnPod(
   // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
   if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
   try {
-    await callApi(
-      (options) =>
-        timeApiCall('delete', () =>
-          kube.api.deleteNamespacedPod(
-            {
-              name,
-              namespace,
-              gracePeriodSeconds: config.gracePeriodSeconds,
-              body: { preconditions: { uid: pod.metadata?.uid } },
-            },
-            options,
-          ),
-        ),
-      limits,
-    );
+    await deleteThisPod(kube, pod, config.gracePeriodSeconds, limits);
   } catch (error) {
     // Gone between the read and the delete (a redelivery racing the first delivery): done.
     if (isStatus(error, 404)) return { kind: 'gone' };
@@ -220,12 +199,6 @@ function failed(
     message: failure.message,
     pod_name: failure.podName,
   };
-  return {
-    kind: 'reply',
-    reply: reply(config.eventSource, event, RELEASE_FAILED_TYPE, data, undefined),
-    outcome: 'failed',
-    reason: failure.reason,
-    message: failure.message,
-    pod: failure.podName,
-  };
+  const failedReply = reply(config.eventSource, event, RELEASE_FAILED_TYPE, data, undefined);
+  return failedAnswer(failedReply, failure, { pod: failure.podName });
 }

@@ -6,10 +6,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ApiCallError, type CallLimits, callApi } from './api-call.ts';
 import type { ProvisionerConfig } from './config.ts';
 import { attributeProblem } from './event-data.ts';
-import type { HandlerAnswer, HandlerInput } from './handler.ts';
+import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './handler.ts';
 import type { KubeClient } from './kube.ts';
 import { podsSweptTotal, timeApiCall } from './metrics.ts';
-import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from './own-pods.ts';
+import { deleteThisPod, isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from './own-pods.ts';
 import { reply } from './reply.ts';
 
 export const SWEEP_TYPE = 'io.podgateway.client.sweep';
@@ -75,28 +75,12 @@ export async function handleSweep({
   const outcome = await sweep(kube, config, limits);
   if (outcome.failure && outcome.deleted.length === 0) {
     const { failure, deadlineExceeded } = outcome.failure;
-    if (deadlineExceeded) {
-      return {
-        kind: 'unavailable',
-        reason: failure.reason,
-        message: failure.message,
-        retryAfterSeconds: failure.retryAfterSeconds ?? 2,
-      };
-    }
-    return {
-      kind: 'reply',
-      reply: reply(
-        config.eventSource,
-        event,
-        SWEEP_FAILED_TYPE,
-        { reason: failure.reason, message: failure.message },
-        undefined,
-      ),
-      outcome: 'failed',
-      reason: failure.reason,
-      message: failure.message,
-      pod: undefined,
-    };
+    if (deadlineExceeded) return retryLater(failure);
+    const data = { reason: failure.reason, message: failure.message };
+    return failedAnswer(
+      reply(config.eventSource, event, SWEEP_FAILED_TYPE, data, undefined),
+      failure,
+    );
   }
   const complete = outcome.failure === undefined && outcome.complete;
   const message = `${outcome.deleted.length} pod(s) deleted from namespace ${config.clientNamespace}${describeReasons(outcome.deleted)}${complete ? '' : `; stopped early (${outcome.failure?.failure.message ?? 'the deadline came'}): the next sweep goes on`}`;
@@ -183,24 +167,8 @@ async function deletePod(
   gracePeriodSeconds: number | undefined,
   limits: CallLimits,
 ): Promise<boolean> {
-  const name = pod.metadata?.name ?? '';
-  const namespace = pod.metadata?.namespace ?? '';
   try {
-    await callApi(
-      (options) =>
-        timeApiCall('delete', () =>
-          kube.api.deleteNamespacedPod(
-            {
-              name,
-              namespace,
-              gracePeriodSeconds,
-              body: { preconditions: { uid: pod.metadata?.uid } },
-            },
-            options,
-          ),
-        ),
-      limits,
-    );
+    await deleteThisPod(kube, pod, gracePeriodSeconds, limits);
     return true;
   } catch (error) {
     const code = error instanceof ApiCallError ? error.failure.code : undefined;

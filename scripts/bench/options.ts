@@ -1,0 +1,82 @@
+// The bench's flags, and what follows from them and from deploy/service.yaml: read once, when the
+// bench starts.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
+export const BUILT_FUNCTION = join(ROOT, 'build', 'index.js');
+export const NAMESPACE = 'client-system';
+export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
+export const CONCURRENCIES = [1, 16, 64] as const;
+
+export const { values: flags } = parseArgs({
+  options: {
+    'cold-runs': { type: 'string', default: '7' },
+    repeats: { type: 'string', default: '3' },
+    'duration-ms': { type: 'string', default: '2000' },
+    soak: { type: 'string', default: '10000' },
+    /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
+    'soak-concurrency': { type: 'string' },
+    /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
+    env: { type: 'string', multiple: true, default: [] },
+    /** Subjects to run (provisioner,limit,empty,bare); the table shows n/a for the others. */
+    subjects: { type: 'string', default: 'provisioner,limit,empty,bare' },
+    /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
+    'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
+    /** Skip the WAIT_FOR=scheduled run. */
+    'no-scheduled': { type: 'boolean', default: false },
+  },
+});
+export const COLD_RUNS = Number(flags['cold-runs']);
+export const REPEATS = Number(flags.repeats);
+export const DURATION_MS = Number(flags['duration-ms']);
+export const SOAK_EVENTS = Number(flags.soak);
+export const WARMUP_EVENTS = 1000;
+export const SOAK_SAMPLES = 10;
+const SERVICE = parseYaml(
+  readFileSync(join(ROOT, 'deploy/service.yaml'), 'utf8').split('\n---')[0] ?? '',
+) as {
+  spec: {
+    template: {
+      spec: {
+        containerConcurrency?: number;
+        containers: Array<{ env?: Array<{ name: string; value: string }> }>;
+      };
+    };
+  };
+};
+/** What the deployed container gets: the same V8 flags here. */
+const DEPLOYED_NODE_OPTIONS =
+  SERVICE.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ??
+  '';
+export const SOAK_CONCURRENCY = Number(
+  flags['soak-concurrency'] ?? (SERVICE.spec.template.spec.containerConcurrency || 64),
+);
+export const PROVISIONER_ENV: Record<string, string> = {
+  ...(DEPLOYED_NODE_OPTIONS ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS } : {}),
+  ...Object.fromEntries(
+    (flags.env ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  ),
+};
+export const SELECTED = new Set(flags.subjects.split(','));
+
+export type SubjectKey = 'provisioner' | 'limit' | 'empty' | 'bare';
+export const KEYS: readonly SubjectKey[] = ['provisioner', 'limit', 'empty', 'bare'];
+
+export interface Subject {
+  readonly key: SubjectKey;
+  readonly label: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
