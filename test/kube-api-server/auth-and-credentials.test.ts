@@ -1,4 +1,5 @@
-// TLS, authentication, authorization and credentials of the Kubernetes API test server, through the real client.
+// TLS, authentication, authorization and credentials of the Kubernetes API test server, through the
+// real client.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, describe, it } from 'node:test';

@@ -1,4 +1,5 @@
-// The Kubernetes API test server as a command: started, used through the real client, stopped with SIGTERM.
+// The Kubernetes API test server as a command: started, used through the real client, stopped with
+// SIGTERM.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

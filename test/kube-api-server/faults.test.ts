@@ -1,4 +1,5 @@
-// Injected faults of the Kubernetes API test server (API Priority and Fairness 429s, 503s, dropped connections, delays, races), through the real client.
+// Injected faults of the Kubernetes API test server (API Priority and Fairness 429s, 503s, dropped
+// connections, delays, races), through the real client.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ApiException, type CoreV1Api } from '@kubernetes/client-node';

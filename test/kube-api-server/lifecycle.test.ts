@@ -1,4 +1,5 @@
-// Graceful deletion of pods in the Kubernetes API test server, and its hooks for the simulated cluster.
+// Graceful deletion of pods in the Kubernetes API test server, and its hooks for the simulated
+// cluster.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { apiError, clientFor, pod, serverFor, statusOf } from './support.ts';

@@ -1,4 +1,5 @@
-// Paths, verbs and status codes of the Kubernetes API test server, through the real client: create, get, delete, validation errors, discovery.
+// Paths, verbs and status codes of the Kubernetes API test server, through the real client: create,
+// get, delete, validation errors, discovery.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CoreV1Api } from '@kubernetes/client-node';

@@ -1,4 +1,5 @@
-// The rules behind the Kubernetes API test server, as pure functions: request attributes, RBAC, selectors, validation, QoS.
+// The rules behind the Kubernetes API test server, as pure functions: request attributes, RBAC,
+// selectors, validation, QoS.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { authorizerFromRules } from '../support/kube-api-server.ts';

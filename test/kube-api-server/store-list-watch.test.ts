@@ -1,4 +1,5 @@
-// The store of the Kubernetes API test server, through the real client: lists, pages, dry runs, the request record and watches.
+// The store of the Kubernetes API test server, through the real client: lists, pages, dry runs, the
+// request record and watches.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { type CoreV1Api, type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
