@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { podGatewayWebhook } from '../support/kube-api-server.ts';
-import { apiError, clientFor, pod, serverFor, statusOf } from './support.ts';
+import { apiError, clientFor, pod, serverFor, statusOf, type TestWithAfter } from './support.ts';
 
 describe('admission, in kube-apiserver’s order (authn, authz, mutating, validation, validating, store)', () => {
   const NS = 'routed';
@@ -18,7 +18,7 @@ describe('admission, in kube-apiserver’s order (authn, authz, mutating, valida
       metadata: { name, labels: { setGateway: value }, annotations: { setGateway: value } },
     });
 
-  async function admissionServer(t: { after: (fn: () => Promise<void>) => void }) {
+  async function admissionServer(t: TestWithAfter) {
     const server = await serverFor(t, {
       namespaces: [
         'default',

@@ -43,9 +43,12 @@ export async function clientFor(
   return { kc, api: kc.makeApiClient(CoreV1Api) };
 }
 
+/** What serverFor needs of a test: a hook to close the server when the test ends. */
+export type TestWithAfter = { after: (fn: () => Promise<void>) => void };
+
 /** A server for one test, closed when the test ends. */
 export async function serverFor(
-  t: { after: (fn: () => Promise<void>) => void },
+  t: TestWithAfter,
   options?: KubeApiServerOptions,
 ): Promise<KubeApiServer> {
   const server = await startKubeApiServer(options);
