@@ -1,7 +1,7 @@
 // Reading the deploy/ manifests and func.yaml for the tests, and validating each document against
 // the official schemas: kubernetes-models for core and RBAC kinds, @kubernetes-models/knative for
 // Knative's. Unknown fields are not reported by those schemas (they allow additional
-// properties): the cross-checks in test/deploy.test.ts read the fields that matter by name.
+// properties): the cross-checks in test/deployment/cross-checks.test.ts read the fields that matter by name.
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { IBroker, ITrigger } from '@kubernetes-models/knative/eventing.knative.dev/v1';

@@ -1,0 +1,59 @@
+// Exposure and load limits of the deployed function (issue 9).
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { DEFAULT_BODY_LIMIT } from '../../src/http-guard.ts';
+import { arr, at, obj, str } from '../support/manifests.ts';
+import {
+  config,
+  funcYaml,
+  loadDeployment,
+  only,
+  optional,
+  service,
+  serviceEnv,
+} from './support.ts';
+
+before(loadDeployment);
+
+describe('exposure and load limits (issue 9)', () => {
+  const visibility = 'networking.knative.dev/visibility';
+
+  it('the Service is cluster-local, in service.yaml and through func.yaml deploy.labels', () => {
+    assert.equal(obj(at(service.doc, 'metadata', 'labels'))[visibility], 'cluster-local');
+    const labels = arr(at(funcYaml, 'deploy', 'labels')).map((entry) => [
+      str(obj(entry).key),
+      str(obj(entry).value),
+    ]);
+    assert.deepEqual(Object.fromEntries(labels)[visibility], 'cluster-local');
+  });
+
+  it('bounds the requests a pod handles at once, and the size of each', () => {
+    const concurrency = at(service.doc, 'spec', 'template', 'spec', 'containerConcurrency');
+    assert.ok(
+      typeof concurrency === 'number' && concurrency > 0 && concurrency <= 100,
+      String(concurrency),
+    );
+    const bodyLimit = serviceEnv.find((e) => e.name === 'FUNC_BODY_LIMIT')?.value;
+    assert.equal(bodyLimit, String(DEFAULT_BODY_LIMIT));
+  });
+
+  it('caps every resource a client pod may use, ephemeral storage included', () => {
+    for (const resource of ['cpu', 'memory', 'ephemeral-storage']) {
+      assert.ok(config.clientResources.limits[resource], `CLIENT_LIMITS sets no ${resource}`);
+    }
+  });
+
+  it('the optional NetworkPolicy selects the function’s pods and admits only the Knative data plane', () => {
+    const policy = only(optional, 'NetworkPolicy');
+    assert.equal(policy.namespace, service.namespace);
+    assert.deepEqual(at(policy.doc, 'spec', 'podSelector', 'matchLabels'), {
+      'serving.knative.dev/service': service.name,
+    });
+    assert.deepEqual(at(policy.doc, 'spec', 'policyTypes'), ['Ingress']);
+    const namespaces = arr(at(policy.doc, 'spec', 'ingress', 0, 'from')).map((peer) =>
+      str(at(peer, 'namespaceSelector', 'matchLabels', 'kubernetes.io/metadata.name')),
+    );
+    assert.deepEqual(namespaces.sort(), ['knative-eventing', 'knative-serving', 'kourier-system']);
+    assert.equal(arr(at(policy.doc, 'spec', 'ingress')).length, 1, 'one rule, no other peers');
+  });
+});

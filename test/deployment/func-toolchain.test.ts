@@ -1,0 +1,56 @@
+// The func toolchain: func.yaml fields, the s2i Node image, .funcignore.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { funcYamlProblems } from '../support/func-yaml.ts';
+import { PROJECT_ROOT } from '../support/function-process.ts';
+import { at, obj, str } from '../support/manifests.ts';
+import { funcYaml, loadDeployment } from './support.ts';
+
+before(loadDeployment);
+
+describe('the func toolchain', () => {
+  it('func.yaml has only fields func knows, in their places', () => {
+    assert.deepEqual(funcYamlProblems(funcYaml), []);
+  });
+
+  it('the func.yaml check finds a misplaced or unknown field', () => {
+    const misplaced = { ...funcYaml, build: { ...obj(funcYaml.build), namespace: 'x' } };
+    assert.deepEqual(funcYamlProblems(misplaced), ['build.namespace is not a func.yaml field']);
+    assert.deepEqual(funcYamlProblems({ ...funcYaml, invoke: 'event' }), [
+      'invoke: "event" is not one of http, cloudevent',
+    ]);
+  });
+
+  it('an s2i build gets a Node image the function loads on (package.json engines)', async () => {
+    const image = str(at(funcYaml, 'build', 'builderImages', 's2i'));
+    const major = /nodejs-(\d+)/.exec(image)?.[1];
+    assert.ok(major, `${image} names its Node version`);
+    const packageJson = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    const engines = String(packageJson.engines.node);
+    assert.match(
+      engines,
+      new RegExp(`\\^${major}(\\D|$)`),
+      `Node ${major} is in engines ${engines}`,
+    );
+  });
+
+  it('.funcignore keeps node_modules, build and func state out of the build upload, not the sources', async () => {
+    const patterns = (await readFile(join(PROJECT_ROOT, '.funcignore'), 'utf8'))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .map((line) => line.replace(/^\/|\/$/g, ''));
+    for (const ignored of ['node_modules', 'build', '.func']) {
+      assert.ok(patterns.includes(ignored), `.funcignore lists ${ignored}`);
+    }
+    // What `npm ci`, `npm run build` and `npm start` read.
+    const needed = ['package.json', 'package-lock.json', 'index.ts', 'src', 'scripts', 'func.yaml'];
+    for (const path of needed) {
+      assert.ok(!patterns.includes(path), `${path} is needed by the build`);
+    }
+    const gitignore = await readFile(join(PROJECT_ROOT, '.gitignore'), 'utf8');
+    assert.match(gitignore, /^\.func\/$/m, '.gitignore lists .func/');
+  });
+});
