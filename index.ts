@@ -5,7 +5,7 @@ import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { loadConfig, type ProvisionerConfig } from './src/config.ts';
 import { Drain } from './src/drain.ts';
 import { envelopeProblem, type Headers, notAnEventMessage } from './src/envelope.ts';
-import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
+import { guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { type KubeClient, makeKubeClient } from './src/kube.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
@@ -65,12 +65,14 @@ export function init(): void {
 /**
  * Called by faas-js-runtime on SIGTERM (and SIGINT), before it closes the server and exits:
  * new requests get 503, requests in flight get the grace period to finish, then a 503.
+ * Connections stay open during the drain: a client that reconnected then could be reset when
+ * the listening socket closes (src/http-guard.ts `stopAccepting`).
  */
 export async function shutdown(): Promise<void> {
-  beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
   await provisioner?.pods?.stop();
-  // Refuse new connections and let the last answers leave before the runtime calls process.exit.
+  // Refuse new connections, close the open ones after their next answer, let the last answers
+  // leave before the runtime calls process.exit.
   await stopAccepting();
 }
 
