@@ -190,7 +190,7 @@ describe('503 answers', () => {
   it('name no address of a webhook the API server could not call', async () => {
     const server = await startKubeApiServer();
     const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '1000' },
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
     });
     try {
       server.injectFault({
@@ -204,6 +204,28 @@ describe('503 answers', () => {
       assert.equal(reply.status, 503, reply.text);
       assert.doesNotMatch(reply.text, /10\.96\.12\.7|gw\.gateway-system\.svc/, reply.text);
       assert.match(reply.text, /failed calling webhook/);
+    } finally {
+      await fn.stop();
+      await server.close();
+    }
+  });
+
+  it("keep the API server's last answer when the deadline cuts the next attempt short", async () => {
+    const server = await startKubeApiServer();
+    const fn = await startFunction({
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
+    });
+    try {
+      server.injectFault({
+        method: 'POST',
+        status: 500,
+        message:
+          'Internal error occurred: failed calling webhook "gw.example": context deadline exceeded',
+      });
+      server.injectFault({ method: 'POST', delayMs: 4000 });
+      const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      assert.equal(reply.status, 503, reply.text);
+      assert.match(reply.text, /"WebhookUnavailable".*failed calling webhook/, reply.text);
     } finally {
       await fn.stop();
       await server.close();
