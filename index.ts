@@ -11,7 +11,7 @@ import {
   notAnEventMessage,
 } from './src/envelope.ts';
 import type { Handler } from './src/handler.ts';
-import { beginClosing, guardNextServer, stopAccepting } from './src/http-guard.ts';
+import { guardNextServer, stopAccepting } from './src/http-guard.ts';
 import { labelRuntimeMetrics } from './src/metric-labels.ts';
 import { exposeMetrics } from './src/metrics.ts';
 import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
@@ -61,12 +61,14 @@ export function init(): void {
 /**
  * Called by faas-js-runtime on SIGTERM (and SIGINT), before it closes the server and exits:
  * new requests get 503, requests in flight get the grace period to finish, then a 503.
+ * Connections stay open during the drain: a client that reconnected then could be reset when
+ * the listening socket closes (src/http-guard.ts `stopAccepting`).
  */
 export async function shutdown(): Promise<void> {
-  beginClosing();
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
   await provisioner?.pods?.stop();
-  // Refuse new connections and let the last answers leave before the runtime calls process.exit.
+  // Refuse new connections, close the open ones after their next answer, let the last answers
+  // leave before the runtime calls process.exit.
   await stopAccepting();
 }
 

@@ -47,15 +47,22 @@ export async function callApi<T>(
   limits: CallLimits,
   beforeRetry?: (failure: ApiFailure) => Promise<T | undefined>,
 ): Promise<T> {
+  let previous: ApiFailure | undefined;
   for (let attempt = 0; ; attempt += 1) {
     const remaining = limits.deadline - Date.now();
     const timeoutMs = Math.max(1, Math.min(limits.timeoutMs, remaining));
+    const signal = AbortSignal.timeout(timeoutMs);
     let failure: ApiFailure;
     try {
-      return await call(abortAfter(timeoutMs));
+      return await call(withSignal(signal));
     } catch (error) {
       failure = describeApiFailure(error);
     }
+    // The deadline, not the API, cut this attempt short: the answer before it says more.
+    if (previous && signal.aborted && timeoutMs < limits.timeoutMs) {
+      throw new ApiCallError(previous, true);
+    }
+    previous = failure;
     if (!isTransient(failure)) throw new ApiCallError(failure, false);
     // A transient failure may hide a success (a create that went through before the answer was
     // lost, or was made by an earlier delivery): the caller may find the result elsewhere.
@@ -70,9 +77,8 @@ export async function callApi<T>(
   }
 }
 
-/** Per-request options that abort the request after `timeoutMs`. */
-function abortAfter(timeoutMs: number): ConfigurationOptions {
-  const signal = AbortSignal.timeout(timeoutMs);
+/** Per-request options that abort the request with `signal`. */
+function withSignal(signal: AbortSignal): ConfigurationOptions {
   const middleware: ObservableMiddleware = {
     pre: (context: RequestContext) => {
       context.setSignal(signal);

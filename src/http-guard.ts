@@ -15,7 +15,7 @@ export const DEFAULT_BODY_LIMIT = 64 * 1024;
 export const REQUEST_TIMEOUT_MS = 5000;
 /** How often Node looks for requests past REQUEST_TIMEOUT_MS (its default is every 30 s). */
 const TIMEOUT_CHECK_INTERVAL_MS = 500;
-/** Once no longer accepting, how long a just-accepted connection has to send its request. */
+/** Once no longer accepting, how long a connection answered before has to send its next request. */
 const LINGER_MS = 200;
 /** After the drain, how long answers already written may take to leave before the exit. */
 const CLOSE_WAIT_MS = 2000;
@@ -104,8 +104,6 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     });
   }
   fastify.addHook('onRequest', async (request, reply) => {
-    // While draining, each answer closes its connection: no request is sent on it afterwards.
-    if (state.closing) reply.header('connection', 'close');
     const refusal = refusalOf(request, options.allowedOrigins);
     if (refusal) {
       reply.code(refusal.status).send({ error: refusal.error, message: refusal.message });
@@ -114,6 +112,9 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     return undefined;
   });
   fastify.addHook('onSend', async (request, reply, payload) => {
+    // No longer accepting: the answer closes its connection, and the client's next connection
+    // is refused. Decided as the answer leaves, so none written after the close keeps it alive.
+    if (state.closing) reply.header('connection', 'close');
     for (const name of CORS_HEADERS) reply.removeHeader(name);
     const origin = request.headers.origin;
     if (origin !== undefined && options.allowedOrigins.has(origin)) {
@@ -186,28 +187,24 @@ function corsHeaders(request: GuardRequest, origin: string): Array<[string, stri
 }
 
 /**
- * Draining starts: every answer from now on closes its connection, so a client learns from the
- * answer itself not to send on it again. Idle connections are left until the drain ends: one
- * closed now could meet a request already on its way, which would get a reset, not an answer.
- */
-export function beginClosing(): void {
-  if (guarded) guarded.closing = true;
-}
-
-/**
- * The drain is over: stop accepting connections (a client is then refused, not reset), then
- * close the idle ones and wait, CLOSE_WAIT_MS at most, for the answers being written to leave.
+ * The drain is over: stop accepting connections, and only then have every answer close its
+ * connection, so that a client's next connection is refused, not reset. Closing the listening
+ * socket resets the connections the kernel completed but Node has not accepted yet; while
+ * answers keep their connections alive there are none, but answers that closed them before
+ * (during the drain) would make every client reconnect at once into that queue. Then the idle
+ * connections are closed and the answers being written get CLOSE_WAIT_MS at most to leave.
  * Only the listening socket is closed at first: http's own `close` would also close the idle
- * connections at once, among them ones just accepted whose request is still on its way.
+ * connections at once, among them ones whose next request is already on its way.
  */
 export async function stopAccepting(): Promise<void> {
-  const server = guarded?.server;
-  if (!server?.listening) return;
+  const state = guarded;
+  if (!state?.server.listening) return;
   const closed = new Promise<void>((resolve) => {
-    NetServer.prototype.close.call(server, () => resolve());
+    NetServer.prototype.close.call(state.server, () => resolve());
   });
+  state.closing = true;
   await Promise.race([closed, sleep(LINGER_MS)]);
-  server.closeIdleConnections();
+  state.server.closeIdleConnections();
   await Promise.race([closed, sleep(CLOSE_WAIT_MS)]);
 }
 

@@ -3,6 +3,7 @@
 // and the local sandbox's listening address. Each over HTTP against the spawned function.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -13,6 +14,7 @@ import { DEFAULT_BODY_LIMIT } from '../src/http-guard.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
 import { freePort, PROJECT_ROOT, startFunction } from './support/function-process.ts';
 import { useHarness } from './support/harness.ts';
+import { keepAliveLoop, type LoopRecord, type SentRequest } from './support/keep-alive-client.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
 import { sendRaw } from './support/raw-http.ts';
 
@@ -101,37 +103,60 @@ describe('on SIGTERM under keep-alive load', () => {
     const fn = await startFunction({
       env: { KUBECONFIG: await server.writeKubeconfig(workDir), SHUTDOWN_GRACE_MS: '1000' },
     });
-    const outcomes: string[] = [];
-    let answered = 0;
     let stopped = false;
     const exited = once(fn.process, 'exit');
     void exited.then(() => {
       stopped = true;
     });
-    /** Sends events one after another on fetch's keep-alive pool, until refused. */
-    const loop = async (): Promise<void> => {
-      for (;;) {
-        try {
-          const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
-          outcomes.push(`HTTP ${reply.status}`);
-          answered += 1;
-        } catch (error) {
-          const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-          outcomes.push(cause?.code ?? cause?.message ?? String(error));
-          if (cause?.code === 'ECONNREFUSED' || stopped) return;
-        }
-      }
-    };
-    const loops = Array.from({ length: 8 }, loop);
-    while (answered < 40) await new Promise((resolve) => setTimeout(resolve, 10));
+    // Raw keep-alive connections, so each request's connection and fate is known: a connection
+    // the kernel completed but the function never accepted shows as a request lost to a reset.
+    const records: LoopRecord[] = Array.from({ length: 8 }, () => ({ requests: [], connects: [] }));
+    const host = new URL(fn.url).host;
+    const loops = records.map((record) =>
+      keepAliveLoop(
+        fn.url,
+        () => eventRequest(host),
+        () => stopped,
+        record,
+      ),
+    );
+    const requests = (): SentRequest[] => records.flatMap((record) => record.requests);
+    while (requests().filter((r) => r.outcome?.kind === 'answer').length < 40) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     fn.process.kill('SIGTERM');
     await Promise.all(loops);
     await exited;
-    const unexpected = outcomes.filter((o) => !/^HTTP (200|503)$/.test(o) && o !== 'ECONNREFUSED');
-    assert.deepEqual(unexpected, [], `outcomes: ${[...new Set(outcomes)].join(', ')}`);
-    assert.ok(outcomes.includes('ECONNREFUSED'), 'the loops ran until refused');
+    const lost = requests().filter((r) => r.outcome?.kind !== 'answer');
+    assert.deepEqual(lost, [], 'every request sent on a connection got an answer');
+    const statuses = new Set(
+      requests().map((r) => r.outcome?.kind === 'answer' && r.outcome.status),
+    );
+    assert.deepEqual(
+      [...statuses].filter((status) => status !== 200 && status !== 503),
+      [],
+    );
+    for (const { connects } of records) {
+      // Each loop reconnected only after an answer closed its connection, and that was refused.
+      assert.deepEqual(connects.slice(1), ['ECONNREFUSED'], `connects: ${connects.join(', ')}`);
+    }
   });
 });
+
+/** A `pending` event in binary mode on a keep-alive connection. */
+function eventRequest(host: string): Buffer {
+  const body = JSON.stringify({ gateway_name: 'foo' });
+  const head = [
+    'POST / HTTP/1.1',
+    `host: ${host}`,
+    ...EVENT_HEADERS.filter(([name]) => name !== 'ce-id').map(
+      ([name, value]) => `${name}: ${value}`,
+    ),
+    `ce-id: ${randomUUID()}`,
+    `content-length: ${Buffer.byteLength(body)}`,
+  ];
+  return Buffer.from(`${head.join('\r\n')}\r\n\r\n${body}`);
+}
 
 describe('503 answers', () => {
   let workDir: string;
@@ -165,7 +190,7 @@ describe('503 answers', () => {
   it('name no address of a webhook the API server could not call', async () => {
     const server = await startKubeApiServer();
     const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '1000' },
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
     });
     try {
       server.injectFault({
@@ -179,6 +204,28 @@ describe('503 answers', () => {
       assert.equal(reply.status, 503, reply.text);
       assert.doesNotMatch(reply.text, /10\.96\.12\.7|gw\.gateway-system\.svc/, reply.text);
       assert.match(reply.text, /failed calling webhook/);
+    } finally {
+      await fn.stop();
+      await server.close();
+    }
+  });
+
+  it("keep the API server's last answer when the deadline cuts the next attempt short", async () => {
+    const server = await startKubeApiServer();
+    const fn = await startFunction({
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
+    });
+    try {
+      server.injectFault({
+        method: 'POST',
+        status: 500,
+        message:
+          'Internal error occurred: failed calling webhook "gw.example": context deadline exceeded',
+      });
+      server.injectFault({ method: 'POST', delayMs: 4000 });
+      const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      assert.equal(reply.status, 503, reply.text);
+      assert.match(reply.text, /"WebhookUnavailable".*failed calling webhook/, reply.text);
     } finally {
       await fn.stop();
       await server.close();
