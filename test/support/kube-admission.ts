@@ -165,7 +165,11 @@ export class Cluster {
    * and ResourceQuota last (staging/src/k8s.io/apiserver/pkg/admission/plugin/resourcequota/
    * controller.go), which counts the pods already stored in the namespace.
    */
-  validate(pod: PodObject, namespace: string, stored: readonly PodObject[]): Status | undefined {
+  validate(
+    pod: PodObject,
+    namespace: string,
+    stored: () => readonly PodObject[],
+  ): Status | undefined {
     const state = this.#state(namespace);
     const name = pod.metadata?.name ?? '';
     const limits = limitRangeViolations(pod, state.limitRanges);
@@ -178,7 +182,7 @@ export class Cluster {
     if (security !== undefined) return forbiddenBecause('pods', name, security);
     const refused = this.#callWebhooks('validating', copy(pod), state);
     if (refused !== undefined) return refused;
-    const quota = quotaViolation(pod, state.quotas, stored);
+    const quota = state.quotas.length > 0 ? quotaViolation(pod, state.quotas, stored()) : undefined;
     if (quota !== undefined) return forbiddenBecause('pods', name, quota);
     return undefined;
   }
