@@ -1,5 +1,7 @@
 // The data of an incoming event as a JSON object, read field by field.
-import { describeJsonType, MAX_ATTRIBUTE_LENGTH } from './request.ts';
+
+/** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
+export const MAX_ATTRIBUTE_LENGTH = 1024;
 
 /** Reads one field of the event data; `undefined` when absent. */
 export type DataField = (name: string) => unknown;
@@ -37,4 +39,11 @@ export function attributeProblem(event: { id: string; source: string }): string 
 function isJsonType(contentType: string): boolean {
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   return type === 'application/json' || type === 'text/json' || type.endsWith('+json');
+}
+
+/** `a number`, `an array`, `null`: what a JSON value is, for messages. */
+export function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -1,13 +1,19 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import type { ProvisionerConfig } from './config.ts';
+import {
+  attributeProblem,
+  describeJsonType,
+  MAX_ATTRIBUTE_LENGTH,
+  readDataObject,
+} from './event-data.ts';
 import { isLabelValue } from './names.ts';
 import { type PodOverrides, readOverrides } from './overrides.ts';
 import { tracingProblem } from './tracing.ts';
 
-export const PENDING_TYPE = 'io.podgateway.client.pending';
+// Read by other modules from here too.
+export { describeJsonType, MAX_ATTRIBUTE_LENGTH };
 
-/** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
-export const MAX_ATTRIBUTE_LENGTH = 1024;
+export const PENDING_TYPE = 'io.podgateway.client.pending';
 
 /** The attributes of an incoming CloudEvent that the function reads. */
 export interface IncomingEvent {
@@ -48,14 +54,11 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   if (event.type !== PENDING_TYPE) {
     return reject(`event type "${event.type}" is not handled; expected "${PENDING_TYPE}"`);
   }
-  for (const attribute of ['id', 'source'] as const) {
-    if (event[attribute].length > MAX_ATTRIBUTE_LENGTH) {
-      return reject(`event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
-    }
-  }
+  const attributes = attributeProblem(event);
+  if (attributes) return reject(attributes);
   const tracing = tracingProblem(event);
   if (tracing) return reject(tracing);
-  const field = decodeData(event.data, event.datacontenttype);
+  const field = readDataObject(event.data, event.datacontenttype, '{"gateway_name": "foo"}');
   if (typeof field === 'string') return reject(field);
 
   const gatewayName = field('gateway_name');
@@ -117,38 +120,6 @@ function gatewayNameProblem(
     };
   }
   return undefined;
-}
-
-/** Reads one field of the event data; `undefined` when absent. */
-type DataField = (name: string) => unknown;
-
-/** The event data as a JSON object (read through its fields), or why it is not one. */
-function decodeData(data: unknown, contentType: unknown): DataField | string {
-  const expected = 'expected a JSON object such as {"gateway_name": "foo"}';
-  if (typeof contentType === 'string' && !isJsonContentType(contentType)) {
-    return `datacontenttype "${contentType}" is not JSON; ${expected}, as application/json`;
-  }
-  if (data === undefined || data === null) return `the event has no data; ${expected}`;
-  if (ArrayBuffer.isView(data)) return `the event data is binary; ${expected}`;
-  if (typeof data !== 'object' || Array.isArray(data)) {
-    return `the event data is ${describeJsonType(data)}; ${expected}`;
-  }
-  // Own properties only: a `__proto__` key in the JSON must not reach the prototype chain.
-  const object = data as Readonly<Record<string, unknown>>;
-  return (name) => (Object.hasOwn(object, name) ? object[name] : undefined);
-}
-
-/** `application/json`, `text/json` or a `+json` type such as `application/vnd.x+json`. */
-function isJsonContentType(contentType: string): boolean {
-  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
-  return type === 'application/json' || type === 'text/json' || type.endsWith('+json');
-}
-
-/** `a number`, `an array`, `null`: what a JSON value is, for messages. */
-export function describeJsonType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function reject(message: string): RequestVerdict {
