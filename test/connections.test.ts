@@ -1,17 +1,14 @@
 // One connection pool per process, and the library's TLS verification and authentication kept.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ApiException, CoreV1Api, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { POOL_LIFETIME_MS, PooledKubeConfig } from '../src/connections.ts';
 import { describeApiFailure } from '../src/kube.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
-
-const run = promisify(execFile);
+import { unrelatedCaPem } from './support/tls.ts';
 
 let server: KubeApiServer;
 let workDir: string;
@@ -97,26 +94,7 @@ describe('PooledKubeConfig', () => {
   });
 
   it('still refuses a server whose certificate the configured CA did not sign', async () => {
-    const keyFile = join(workDir, 'other.key');
-    const certFile = join(workDir, 'other.crt');
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=another CA',
-    ]);
-    const otherCa = Buffer.from(await readFile(certFile)).toString('base64');
+    const otherCa = Buffer.from(await unrelatedCaPem()).toString('base64');
     const text = (await readFile(kubeconfig, 'utf8')).replace(
       /certificate-authority-data: ".*"/,
       `certificate-authority-data: "${otherCa}"`,

@@ -12,6 +12,7 @@ import { DONE_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
 import { type RunningFunction, startFunction } from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
+import { unrelatedCaPem } from './support/tls.ts';
 
 const NAMESPACE = 'client-system';
 let server: KubeApiServer;
@@ -83,7 +84,7 @@ describe('a client-certificate kubeconfig (as kind writes it)', () => {
     const dir = freshDir();
     const kubeconfig = await server.writeKubeconfig(dir, 'client-certificate');
     const text = await readFile(kubeconfig, 'utf8');
-    const otherCa = Buffer.from(await selfSignedCa(dir)).toString('base64');
+    const otherCa = Buffer.from(await unrelatedCaPem()).toString('base64');
     await writeFile(
       kubeconfig,
       text.replace(/certificate-authority-data: ".*"/, `certificate-authority-data: "${otherCa}"`),
@@ -170,30 +171,3 @@ describe('in a cluster, with the projected token rotated while the function runs
     );
   });
 });
-
-/** A CA of its own, which signed nothing of the server's. */
-async function selfSignedCa(dir: string): Promise<string> {
-  const result = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'other-ca.key'),
-      '-out',
-      join(dir, 'other-ca.crt'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=other-ca',
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(result.status, 0, result.stderr);
-  return readFile(join(dir, 'other-ca.crt'), 'utf8');
-}

@@ -1,13 +1,11 @@
 // Helpers shared by the tests of the Kubernetes API test server (test/kube-api-server/*.test.ts).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import {
   type KubeApiServer,
@@ -139,26 +137,4 @@ export async function startSharedServer(): Promise<{
 }
 
 /** A CA of its own, which signed nothing of the server's. */
-export async function selfSignedCa(): Promise<string> {
-  const dir = freshDir();
-  await mkdir(dir, { recursive: true });
-  const run = promisify(execFile);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-keyout',
-    join(dir, 'ca.key'),
-    '-out',
-    join(dir, 'ca.crt'),
-    '-days',
-    '1',
-    '-subj',
-    '/CN=other-ca',
-  ]);
-  return readFile(join(dir, 'ca.crt'), 'utf8');
-}
+export { unrelatedCaPem as selfSignedCa } from '../support/tls.ts';

@@ -167,3 +167,27 @@ async function generate(): Promise<TestCertificates> {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** PEM of a CA of its own, which signed nothing of the test server's: a client must refuse it. */
+export async function unrelatedCaPem(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kube-api-other-ca-'));
+  try {
+    const certFile = join(dir, 'ca.crt');
+    await run('openssl', [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      join(dir, 'ca.key'),
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=another CA',
+    ]);
+    return await readFile(certFile, 'utf8');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
