@@ -22,6 +22,7 @@ import {
   KEYS,
   log,
   NAMESPACE,
+  NPM_START,
   PROVISIONER_ENV,
   REPEATS,
   ROOT,
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     {
       key: 'provisioner',
       label: 'provisioner (build/index.js)',
-      args: [RUNTIME_CLI, BUILT_FUNCTION],
+      args: NPM_START.args,
       env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE, ...PROVISIONER_ENV },
     },
     {

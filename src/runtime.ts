@@ -56,8 +56,7 @@ export const CONTEXT_FIELDS = [
  *   (src/envelope.ts notAnEventMessage).
  */
 export function adjustRuntime(): void {
-  const runtimeRequire = createRequire(import.meta.resolve('faas-js-runtime'));
-  const sdk = runtimeRequire('cloudevents') as RuntimeCloudEvents;
+  const { sdk, parsers } = runtimeSdk();
   if (!Object.hasOwn(sdk.ValidationError.prototype, 'statusCode')) {
     Object.defineProperty(sdk.ValidationError.prototype, 'statusCode', {
       value: 400,
@@ -82,8 +81,25 @@ export function adjustRuntime(): void {
       parsed.delete(message);
       return event;
     };
-    parseJsonWithoutErrors(runtimeRequire('cloudevents/dist/parsers.js') as RuntimeParsers);
+    parseJsonWithoutErrors(parsers);
   }
+}
+
+/** Where scripts/runtime-entry.cjs puts the SDK bundled with the runtime (build/runtime.cjs). */
+const BUNDLED_SDK = Symbol.for('podgateway.runtime-cloudevents');
+
+/**
+ * The runtime's own CloudEvents SDK: the copy bundled with it when `npm start` runs the built
+ * runtime, else the copy it loads from node_modules (the runtime's CLI, as the tests run it).
+ */
+function runtimeSdk(): { sdk: RuntimeCloudEvents; parsers: RuntimeParsers } {
+  const bundled = (globalThis as Record<symbol, unknown>)[BUNDLED_SDK];
+  if (bundled !== undefined) return bundled as { sdk: RuntimeCloudEvents; parsers: RuntimeParsers };
+  const runtimeRequire = createRequire(import.meta.resolve('faas-js-runtime'));
+  return {
+    sdk: runtimeRequire('cloudevents') as RuntimeCloudEvents,
+    parsers: runtimeRequire('cloudevents/dist/parsers.js') as RuntimeParsers,
+  };
 }
 
 function parseJsonWithoutErrors(parsers: RuntimeParsers): void {

@@ -1,5 +1,5 @@
-// What users run, observed: the built bundle (build/index.js, as `npm start` loads it) under
-// faas-js-runtime, its Prometheus metrics on the runtime's /metrics after known traffic, and
+// What users run, observed: what `npm start` runs after `npm run build` (build/index.js under
+// faas-js-runtime's CLI bundled as build/runtime.cjs, with Node's compile cache), its Prometheus metrics on the runtime's /metrics after known traffic, and
 // its JSON log lines. No timing is asserted: the machine is shared with the other tests.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import packageJson from '../package.json' with { type: 'json' };
 import { API_CALLS } from '../src/kube.ts';
@@ -14,7 +15,12 @@ import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../src/metrics.ts
 import { podNameFor } from '../src/pod.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
 import { pendingEvent, post, sendEvent } from './support/events.ts';
-import { PROJECT_ROOT, type RunningFunction, startFunction } from './support/function-process.ts';
+import {
+  npmStartCommand,
+  PROJECT_ROOT,
+  type RunningFunction,
+  startFunction,
+} from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
 
 const run = promisify(execFile);
@@ -36,7 +42,7 @@ before(async () => {
   });
   kubeconfig = await server.writeKubeconfig(workDir);
   fn = await startFunction({
-    entry: 'build/index.js',
+    asNpmStart: true,
     env: {
       KUBECONFIG: kubeconfig,
       CLIENT_NAMESPACE: NAMESPACE,
@@ -349,6 +355,36 @@ describe('logs', () => {
         verb,
       );
     }
+  });
+
+  it('runs what npm start runs: the bundled runtime, its code read from the build’s compile cache', async () => {
+    const start = npmStartCommand();
+    assert.match(start.args[0] ?? '', /build\/runtime\.cjs$/);
+    // Node tells what it did with each module's cache (NODE_DEBUG_NATIVE): the runtime and the
+    // function are compiled from the cache `npm run build` left, under the manifest's heap flags.
+    const { stderr } = await run(
+      process.execPath,
+      ['--input-type=module', '-e', `await import(${JSON.stringify(start.args[1])})`],
+      {
+        cwd: PROJECT_ROOT,
+        env: {
+          ...process.env,
+          ...start.env,
+          NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+          NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=96',
+        },
+      },
+    );
+    assert.match(stderr, /code cache for ESM \S+\/build\/index\.js was accepted/);
+    const runtime = await run(process.execPath, [start.args[0] ?? '', '--version'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...start.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    });
+    const installed = JSON.parse(
+      await readFile(fileURLToPath(import.meta.resolve('faas-js-runtime/package.json')), 'utf8'),
+    ) as { version: string };
+    assert.equal(runtime.stdout.trim(), installed.version, 'the installed runtime, bundled');
+    assert.match(runtime.stderr, /code cache for CommonJS \S+\/build\/runtime\.cjs was accepted/);
   });
 
   it('writes nothing secret: no token, no kubeconfig, no environment', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { npmStartCommand } from '../../test/support/function-process.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -56,8 +57,11 @@ const DEPLOYED_NODE_OPTIONS =
 export const SOAK_CONCURRENCY = Number(
   flags['soak-concurrency'] ?? (SERVICE.spec.template.spec.containerConcurrency || 64),
 );
+/** What `npm start` runs: the bundled runtime and function, with its compile cache. */
+export const NPM_START = npmStartCommand();
 export const PROVISIONER_ENV: Record<string, string> = {
   ...(DEPLOYED_NODE_OPTIONS ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS } : {}),
+  ...NPM_START.env,
   ...Object.fromEntries(
     (flags.env ?? []).map((pair) => {
       const at = pair.indexOf('=');

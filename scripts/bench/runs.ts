@@ -10,12 +10,11 @@ import { loadConfig } from '../../src/config.ts';
 import { buildPod } from '../../src/pod.ts';
 import { type LoadResult, load, RUN_TAG, sendEvent } from './load.ts';
 import {
-  BUILT_FUNCTION,
   CONCURRENCIES,
   DURATION_MS,
   NAMESPACE,
+  NPM_START,
   PROVISIONER_ENV,
-  RUNTIME_CLI,
   SOAK_CONCURRENCY,
   SOAK_EVENTS,
   SOAK_SAMPLES,
@@ -223,7 +222,7 @@ export async function scheduledRun(dir: string): Promise<ScheduledResult> {
   const running = await spawnSubject({
     key: 'provisioner',
     label: 'provisioner, WAIT_FOR=scheduled',
-    args: [RUNTIME_CLI, BUILT_FUNCTION],
+    args: NPM_START.args,
     env: {
       KUBECONFIG: api.kubeconfig,
       CLIENT_NAMESPACE: NAMESPACE,

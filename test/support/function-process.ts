@@ -1,7 +1,9 @@
 // Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +24,28 @@ export interface FunctionOptions {
   readonly wrap?: (command: string[]) => string[];
   /** The module faas-js-runtime loads, relative to the project root. */
   readonly entry?: string;
+  /** Run what `npm start` runs (the built runtime and function): needs `npm run build`. */
+  readonly asNpmStart?: boolean;
+}
+
+/**
+ * What `npm start` runs, read from package.json's script (`NODE_COMPILE_CACHE=<dir> node
+ * <runtime> <function>`): its environment and Node's arguments, with absolute paths.
+ */
+export function npmStartCommand(): { env: Record<string, string>; args: string[] } {
+  const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  const match = /^NODE_COMPILE_CACHE=(\S+) node (\S+) (\S+)$/.exec(packageJson.scripts.start);
+  if (!match)
+    throw new Error(
+      `npm start is not "NODE_COMPILE_CACHE=… node … …": ${packageJson.scripts.start}`,
+    );
+  const [, cache = '', runtime = '', entry = ''] = match;
+  return {
+    env: { NODE_COMPILE_CACHE: join(PROJECT_ROOT, cache) },
+    args: [join(PROJECT_ROOT, runtime), join(PROJECT_ROOT, entry)],
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -36,7 +60,11 @@ export async function freePort(): Promise<number> {
 
 /** Spawns the function without waiting for it: for start-up failures. */
 export function spawnFunction(options: FunctionOptions, port: number): ChildProcess {
-  const command = [process.execPath, RUNTIME_CLI, options.entry ?? 'index.ts'];
+  const start = options.asNpmStart ? npmStartCommand() : undefined;
+  const command = [
+    process.execPath,
+    ...(start?.args ?? [RUNTIME_CLI, options.entry ?? 'index.ts']),
+  ];
   const [file, ...args] = options.wrap ? options.wrap(command) : command;
   if (file === undefined) throw new Error('empty command');
   return spawn(file, args, {
@@ -46,6 +74,7 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
       HOME: process.env.HOME ?? '/root',
       FUNC_PORT: String(port),
       FUNC_LOG_LEVEL: 'warn',
+      ...start?.env,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
