@@ -3,6 +3,7 @@
 // its JSON log lines. No timing is asserted: the machine is shared with the other tests.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -425,5 +426,24 @@ describe('metric labels stay few', () => {
     assert.equal(reasonLabel('Forbidden'), 'Forbidden');
     assert.equal(reasonLabel('not a reason'), 'Other');
     assert.equal(reasonLabel(undefined), '');
+  });
+});
+
+describe('the end, as npm start runs it', () => {
+  it('on SIGTERM stops being ready, drains and exits 0', async () => {
+    await sendKnownTraffic();
+    const exited = once(fn.process, 'exit');
+    fn.process.kill('SIGTERM');
+    // The drain has begun once the readiness check says so; the runtime exits after it.
+    let readiness = 200;
+    while (readiness === 200 && fn.process.exitCode === null) {
+      readiness = await fetch(`${fn.url}/health/readiness`).then(
+        (response) => response.status,
+        () => 0,
+      );
+    }
+    assert.notEqual(readiness, 200, 'not ready once SIGTERM is received');
+    const [code] = await exited;
+    assert.equal(code, 0);
   });
 });
