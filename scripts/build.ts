@@ -6,12 +6,12 @@
 // faas-js-runtime (the loader, already loaded when our module is) and prom-client (our metrics
 // must land in the very registry instance the runtime serves on /metrics).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { npmStartCommand } from './start-command.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT_DIR = `${ROOT}build`;
@@ -120,20 +120,12 @@ await build({
  * `npm start` points NODE_COMPILE_CACHE at it. The func buildpack runs this build in the image,
  * with the Node that starts it: a cache of another Node version is not used (Node checks), and
  * a changed file is compiled again (the cache is keyed by the source's hash).
- */
-function compileCacheDir(): string {
-  const start = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')).scripts.start as string;
-  const match = /^NODE_COMPILE_CACHE=(\S+) /.exec(start);
-  if (!match?.[1]) throw new Error('npm start sets no NODE_COMPILE_CACHE');
-  return `${ROOT}${match[1]}`;
-}
-
-/**
- * Loads what `npm start` loads and exits, with the cache on: the runtime (its `--version` loads the
- * whole bundle, then exits), then the function (its module only: `init` is the runtime's to call).
+ *
+ * Node writes the cache when a process exits: here the runtime (its `--version` loads the whole
+ * bundle, then exits), then the function (its module only: `init` is the runtime's to call).
  */
 function warmCompileCache(): void {
-  const cache = { ...process.env, NODE_COMPILE_CACHE: compileCacheDir() };
+  const cache = { ...process.env, ...npmStartCommand(ROOT).env };
   const run = (args: string[]) =>
     execFileSync(process.execPath, args, {
       cwd: ROOT,

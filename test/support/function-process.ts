@@ -1,10 +1,12 @@
 // Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  type StartCommand,
+  npmStartCommand as startCommandOf,
+} from '../../scripts/start-command.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -28,24 +30,9 @@ export interface FunctionOptions {
   readonly asNpmStart?: boolean;
 }
 
-/**
- * What `npm start` runs, read from package.json's script (`NODE_COMPILE_CACHE=<dir> node
- * <runtime> <function>`): its environment and Node's arguments, with absolute paths.
- */
-export function npmStartCommand(): { env: Record<string, string>; args: string[] } {
-  const packageJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const match = /^NODE_COMPILE_CACHE=(\S+) node (\S+) (\S+)$/.exec(packageJson.scripts.start);
-  if (!match)
-    throw new Error(
-      `npm start is not "NODE_COMPILE_CACHE=… node … …": ${packageJson.scripts.start}`,
-    );
-  const [, cache = '', runtime = '', entry = ''] = match;
-  return {
-    env: { NODE_COMPILE_CACHE: join(PROJECT_ROOT, cache) },
-    args: [join(PROJECT_ROOT, runtime), join(PROJECT_ROOT, entry)],
-  };
+/** What `npm start` runs (scripts/start-command.ts), in this project. */
+export function npmStartCommand(): StartCommand {
+  return startCommandOf(PROJECT_ROOT);
 }
 
 export async function freePort(): Promise<number> {
