@@ -1,5 +1,6 @@
 // Adjustments to faas-js-runtime, which offers no hook for them. Both act on the runtime's own
-// copy of the CloudEvents SDK, reached through its own resolution: it may be another version.
+// copy of the CloudEvents SDK (it may be another version than ours): the one bundled with it in
+// build/runtime.cjs, which `npm start` runs, or the one its own resolution finds in node_modules.
 import { createRequire } from 'node:module';
 
 interface RuntimeMessage {
