@@ -1,12 +1,12 @@
 // `npm run build`: bundles the function into build/index.js, the one file `npm start`
-// (faas-js-runtime) loads, and the runtime's CLI into build/runtime.cjs (below), then fills
-// Node's compile cache for both. @kubernetes/client-node, cloudevents and our code are bundled and
+// (faas-js-runtime) loads, and the runtime's CLI into build/runtime.cjs (below), which
+// build/start.cjs starts with Node's compile cache on; then fills that cache. @kubernetes/client-node, cloudevents and our code are bundled and
 // tree-shaken: the client library alone is about 2,800 files, and resolving and reading them
 // cost more start-up time than the whole runtime. Left outside, and loaded from node_modules:
 // faas-js-runtime (the loader, already loaded when our module is) and prom-client (our metrics
 // must land in the very registry instance the runtime serves on /metrics).
 import { execFileSync } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,26 +114,32 @@ await build({
 });
 
 /**
- * Node's compile cache for what `npm start` loads: the runtime's modules and the bundle,
- * compiled once here by a process that loads them and exits, so that a cold start reads V8's
- * code from the cache instead of compiling it (BENCHMARKS.md).
- * `npm start` points NODE_COMPILE_CACHE at it. The func buildpack runs this build in the image,
- * with the Node that starts it: a cache of another Node version is not used (Node checks), and
- * a changed file is compiled again (the cache is keyed by the source's hash).
- *
- * Node writes the cache when a process exits: here the runtime (its `--version` loads the whole
- * bundle, then exits), then the function (its module only: `init` is the runtime's to call).
+ * Node's compile cache for what `npm start` loads: the runtime's bundle and the function's,
+ * compiled once here by processes that load them and exit (Node writes the cache then), so that a
+ * cold start reads V8's code from the cache instead of compiling it (BENCHMARKS.md). The start
+ * file (scripts/start.cjs, copied to build/) turns the cache on in the `.cache` folder beside it.
+ * The func buildpack runs this build in the image, with the Node that starts it: a cache of
+ * another Node version is not used (Node checks), and a changed file is compiled again (the cache
+ * is keyed by the source's hash).
  */
-function warmCompileCache(): void {
-  const cache = { ...process.env, ...npmStartCommand(ROOT).env };
+async function fillCompileCache(): Promise<void> {
+  await copyFile(`${ROOT}scripts/start.cjs`, `${OUT_DIR}/start.cjs`);
+  const { compileCache } = npmStartCommand(ROOT);
   const run = (args: string[]) =>
     execFileSync(process.execPath, args, {
       cwd: ROOT,
-      env: cache,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-  run([`${OUT_DIR}/runtime.cjs`, '--version']);
-  run(['--input-type=module', '-e', `await import(${JSON.stringify(`${OUT_DIR}/index.js`)})`]);
+  // The runtime: its `--version` loads the whole bundle, then exits.
+  run([`${OUT_DIR}/start.cjs`, '--version']);
+  // The function: its module only (`init` is the runtime's to call).
+  run([
+    '--input-type=module',
+    '-e',
+    `import { enableCompileCache } from 'node:module';
+enableCompileCache(${JSON.stringify(compileCache)});
+await import(${JSON.stringify(`${OUT_DIR}/index.js`)});`,
+  ]);
 }
 
-warmCompileCache();
+await fillCompileCache();

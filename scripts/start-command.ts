@@ -1,26 +1,26 @@
 // What `npm start` runs, read from package.json's script, for the build (which fills its compile
 // cache), the bench and the tests (which start the function as it does).
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface StartCommand {
-  /** NODE_COMPILE_CACHE, absolute. */
-  readonly env: Record<string, string>;
-  /** Node's arguments: the bundled runtime and the function it loads, absolute. */
+  /** Node's arguments: the start file (build/start.cjs) and the function it loads, absolute. */
   readonly args: string[];
+  /** The compile cache the start file turns on: the `.cache` folder beside it. */
+  readonly compileCache: string;
 }
 
-/** `NODE_COMPILE_CACHE=<dir> node <runtime> <function>`, with paths relative to `root`. */
+/** `node <start file> <function>`, with paths relative to `root`. */
 export function npmStartCommand(root: string): StartCommand {
   const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
     scripts: { start: string };
   };
   const start = packageJson.scripts.start;
-  const match = /^NODE_COMPILE_CACHE=(\S+) node (\S+) (\S+)$/.exec(start);
-  if (!match) throw new Error(`npm start is not "NODE_COMPILE_CACHE=… node … …": ${start}`);
-  const [, cache = '', runtime = '', entry = ''] = match;
+  const match = /^node (\S+) (\S+)$/.exec(start);
+  if (!match) throw new Error(`npm start is not "node <start file> <function>": ${start}`);
+  const [, startFile = '', entry = ''] = match;
   return {
-    env: { NODE_COMPILE_CACHE: join(root, cache) },
-    args: [join(root, runtime), join(root, entry)],
+    args: [join(root, startFile), join(root, entry)],
+    compileCache: join(root, dirname(startFile), '.cache'),
   };
 }

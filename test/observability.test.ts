@@ -1,5 +1,6 @@
 // What users run, observed: what `npm start` runs after `npm run build` (build/index.js under
-// faas-js-runtime's CLI bundled as build/runtime.cjs, with Node's compile cache), its Prometheus metrics on the runtime's /metrics after known traffic, and
+// faas-js-runtime's CLI bundled as build/runtime.cjs, started by build/start.cjs with Node's
+// compile cache), its Prometheus metrics on the runtime's /metrics after known traffic, and
 // its JSON log lines. No timing is asserted: the machine is shared with the other tests.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -360,32 +361,31 @@ describe('logs', () => {
 
   it('runs what npm start runs: the bundled runtime, its code read from the build’s compile cache', async () => {
     const start = npmStartCommand();
-    assert.match(start.args[0] ?? '', /build\/runtime\.cjs$/);
+    assert.match(start.args[0] ?? '', /build\/start\.cjs$/);
     // Node tells what it did with each module's cache (NODE_DEBUG_NATIVE): the runtime and the
     // function are compiled from the cache `npm run build` left, under the manifest's heap flags.
-    const { stderr } = await run(
-      process.execPath,
-      ['--input-type=module', '-e', `await import(${JSON.stringify(start.args[1])})`],
-      {
-        cwd: PROJECT_ROOT,
-        env: {
-          ...process.env,
-          ...start.env,
-          NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
-          NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=96',
-        },
-      },
-    );
-    assert.match(stderr, /code cache for ESM \S+\/build\/index\.js was accepted/);
+    const env = {
+      ...process.env,
+      NODE_DEBUG_NATIVE: 'COMPILE_CACHE',
+      NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=96',
+    };
     const runtime = await run(process.execPath, [start.args[0] ?? '', '--version'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, ...start.env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+      env,
     });
     const installed = JSON.parse(
       await readFile(fileURLToPath(import.meta.resolve('faas-js-runtime/package.json')), 'utf8'),
     ) as { version: string };
     assert.equal(runtime.stdout.trim(), installed.version, 'the installed runtime, bundled');
     assert.match(runtime.stderr, /code cache for CommonJS \S+\/build\/runtime\.cjs was accepted/);
+    const loadFunction = `import { enableCompileCache } from 'node:module';
+enableCompileCache(${JSON.stringify(start.compileCache)});
+await import(${JSON.stringify(start.args[1])});`;
+    const { stderr } = await run(process.execPath, ['--input-type=module', '-e', loadFunction], {
+      cwd: PROJECT_ROOT,
+      env,
+    });
+    assert.match(stderr, /code cache for ESM \S+\/build\/index\.js was accepted/);
   });
 
   it('writes nothing secret: no token, no kubeconfig, no environment', async () => {

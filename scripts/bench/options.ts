@@ -57,11 +57,10 @@ const DEPLOYED_NODE_OPTIONS =
 export const SOAK_CONCURRENCY = Number(
   flags['soak-concurrency'] ?? (SERVICE.spec.template.spec.containerConcurrency || 64),
 );
-/** What `npm start` runs: the bundled runtime and function, with its compile cache. */
+/** What `npm start` runs: the start file (compile cache on, the bundled runtime) and the function. */
 export const NPM_START = npmStartCommand();
 export const PROVISIONER_ENV: Record<string, string> = {
   ...(DEPLOYED_NODE_OPTIONS ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS } : {}),
-  ...NPM_START.env,
   ...Object.fromEntries(
     (flags.env ?? []).map((pair) => {
       const at = pair.indexOf('=');

@@ -61,7 +61,6 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
       HOME: process.env.HOME ?? '/root',
       FUNC_PORT: String(port),
       FUNC_LOG_LEVEL: 'warn',
-      ...start?.env,
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
