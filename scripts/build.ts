@@ -1,10 +1,11 @@
 // `npm run build`: bundles the function into build/index.js, the one file `npm start`
 // (faas-js-runtime) loads, and the runtime's CLI into build/runtime.cjs (below), which
-// build/start.cjs starts with Node's compile cache on; then fills that cache. @kubernetes/client-node, cloudevents and our code are bundled and
-// tree-shaken: the client library alone is about 2,800 files, and resolving and reading them
-// cost more start-up time than the whole runtime. Left outside, and loaded from node_modules:
-// faas-js-runtime (the loader, already loaded when our module is) and prom-client (our metrics
-// must land in the very registry instance the runtime serves on /metrics).
+// build/start.cjs starts with Node's compile cache on; then fills that cache.
+// @kubernetes/client-node, cloudevents and our code are bundled and tree-shaken: the client
+// library alone is about 2,800 files, and resolving and reading them cost more start-up time than
+// the whole runtime. Left outside the function's bundle: faas-js-runtime (the loader, bundled on
+// its own) and prom-client (loaded from node_modules by both: our metrics must land in the very
+// registry instance the runtime serves on /metrics).
 import { execFileSync } from 'node:child_process';
 import { copyFile, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
