@@ -69,7 +69,10 @@ export function adjustRuntime(): void {
       if (isBatch(message.headers)) return false;
       try {
         const event = toEvent(message);
-        if (hasValidate(event)) event.validate();
+        if (hasValidate(event)) {
+          event.validate();
+          validated.add(event);
+        }
         parsed.set(message, event);
         return true;
       } catch {
@@ -130,12 +133,17 @@ function isBatch(headers: Record<string, unknown>): boolean {
   return typeof contentType === 'string' && contentType.startsWith('application/cloudevents-batch');
 }
 
+/** Events the adjusted `isEvent` has validated: not validated again for the handler. */
+const validated = new WeakSet<object>();
+
 /**
  * Why the runtime refused the event it parsed; undefined when it did not. When an event fails
  * validation, the runtime answers 400 but still calls the function (its hook calls `done` twice):
- * the function must then do nothing, or a pod is made for a request already refused.
+ * the function must then do nothing, or a pod is made for a request already refused. An event
+ * the adjusted `isEvent` validated is not validated again (a CloudEvent is frozen once made).
  */
 export function runtimeValidationProblem(event: object): string | undefined {
+  if (validated.has(event)) return undefined;
   const validate = (event as { validate?: unknown }).validate;
   if (typeof validate !== 'function') return undefined;
   try {

@@ -127,9 +127,17 @@ function addHooks(server: HookableServer): void {
   });
 }
 
+/** Asked twice per request; Fastify's `routeOptions` builds a new frozen object on every read. */
+const functionRoutes = new WeakMap<HookRequest, boolean>();
+
 /** The routes that call `handle` (GET and POST /); not the CORS preflight, health or metrics. */
 function isFunctionRoute(request: HookRequest): boolean {
-  return request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
+  let known = functionRoutes.get(request);
+  if (known === undefined) {
+    known = request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
+    functionRoutes.set(request, known);
+  }
+  return known;
 }
 
 /** ce-* header names that occur more than once, lower-cased, in order. */
