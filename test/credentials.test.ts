@@ -2,15 +2,18 @@
 // the API test server with a client-certificate kubeconfig (kind's), an exec-plugin kubeconfig
 // (EKS's, GKE's), and in-cluster with a projected token the kubelet rotates while it runs.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SERVICE_ACCOUNT_DIR } from '../src/config.ts';
 import { DONE_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { type RunningFunction, startFunction } from './support/function-process.ts';
+import {
+  CAN_UNSHARE,
+  type RunningFunction,
+  startFunction,
+  withServiceAccountDir,
+} from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
 import { unrelatedCaPem } from './support/tls.ts';
 
@@ -125,10 +128,9 @@ describe('an exec credential plugin kubeconfig (as EKS and GKE write them)', () 
 // The in-cluster path reads /var/run/secrets/kubernetes.io/serviceaccount, the real path: the
 // function runs in a private mount namespace where our directory is bound there (as in
 // test/startup.test.ts), so a token written here is what the kubelet's rotation looks like there.
-const canUnshare = spawnSync('unshare', ['--mount', 'true']).status === 0;
 
 describe('in a cluster, with the projected token rotated while the function runs', {
-  skip: !canUnshare && 'unshare --mount is not permitted here',
+  skip: !CAN_UNSHARE && 'unshare --mount is not permitted here',
 }, () => {
   it('the next call sends the new token; the old one is refused from then on', async () => {
     const accountDir = freshDir();
@@ -139,15 +141,7 @@ describe('in a cluster, with the projected token rotated while the function runs
       KUBERNETES_SERVICE_PORT: String(server.port),
       API_TIMEOUT_MS: '2000',
     };
-    const wrap = (command: string[]) => [
-      'unshare',
-      '--mount',
-      'sh',
-      '-c',
-      `mkdir -p ${SERVICE_ACCOUNT_DIR} && mount --bind "$0" ${SERVICE_ACCOUNT_DIR} && exec "$@"`,
-      accountDir,
-      ...command,
-    ];
+    const wrap = withServiceAccountDir(accountDir);
     await withFunction(
       env,
       async (fn) => {

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BODY_LIMIT } from '../src/http-guard.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { freePort, PROJECT_ROOT, startFunction } from './support/function-process.ts';
+import {
+  freePort,
+  PROJECT_ROOT,
+  type RunningFunction,
+  startFunction,
+} from './support/function-process.ts';
 import { useHarness } from './support/harness.ts';
 import { keepAliveLoop, type LoopRecord, type SentRequest } from './support/keep-alive-client.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
@@ -187,12 +192,25 @@ describe('503 answers', () => {
     }
   });
 
-  it('name no address of a webhook the API server could not call', async () => {
+  /** The function (with `env`) against its own API server, both stopped after `test`. */
+  async function withFunction(
+    env: Record<string, string>,
+    test: (server: KubeApiServer, fn: RunningFunction) => Promise<void>,
+  ): Promise<void> {
     const server = await startKubeApiServer();
     const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), ...env },
     });
     try {
+      await test(server, fn);
+    } finally {
+      await fn.stop();
+      await server.close();
+    }
+  }
+
+  it('name no address of a webhook the API server could not call', async () => {
+    await withFunction({ EVENT_DEADLINE_MS: '2000' }, async (server, fn) => {
       server.injectFault({
         method: 'POST',
         times: 1000,
@@ -204,18 +222,11 @@ describe('503 answers', () => {
       assert.equal(reply.status, 503, reply.text);
       assert.doesNotMatch(reply.text, /10\.96\.12\.7|gw\.gateway-system\.svc/, reply.text);
       assert.match(reply.text, /failed calling webhook/);
-    } finally {
-      await fn.stop();
-      await server.close();
-    }
+    });
   });
 
   it("keep the API server's last answer when the deadline cuts the next attempt short", async () => {
-    const server = await startKubeApiServer();
-    const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), EVENT_DEADLINE_MS: '2000' },
-    });
-    try {
+    await withFunction({ EVENT_DEADLINE_MS: '2000' }, async (server, fn) => {
       server.injectFault({
         method: 'POST',
         status: 500,
@@ -226,29 +237,16 @@ describe('503 answers', () => {
       const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
       assert.equal(reply.status, 503, reply.text);
       assert.match(reply.text, /"WebhookUnavailable".*failed calling webhook/, reply.text);
-    } finally {
-      await fn.stop();
-      await server.close();
-    }
+    });
   });
 
   it('name no address of an unreachable K_SINK', async () => {
-    const server = await startKubeApiServer();
     const sinkPort = await freePort();
-    const fn = await startFunction({
-      env: {
-        KUBECONFIG: await server.writeKubeconfig(workDir),
-        K_SINK: `http://127.0.0.1:${sinkPort}/replies`,
-      },
-    });
-    try {
+    await withFunction({ K_SINK: `http://127.0.0.1:${sinkPort}/replies` }, async (_server, fn) => {
       const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
       assert.equal(reply.status, 503, reply.text);
       assert.doesNotMatch(reply.text, new RegExp(`127\\.0\\.0\\.1|${sinkPort}`), reply.text);
-    } finally {
-      await fn.stop();
-      await server.close();
-    }
+    });
   });
 });
 

@@ -11,7 +11,7 @@ import { MODES, type Mode, pendingEvent, post, sendEvent } from './support/event
 import { runUntilExit } from './support/function-process.ts';
 import { useHarness } from './support/harness.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
-import { sendRaw } from './support/raw-http.ts';
+import { answerTo, type RawOutcome, type RawResponse, sendRaw } from './support/raw-http.ts';
 
 const EVENT_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['content-type', 'application/json'],
@@ -22,26 +22,39 @@ const EVENT_HEADERS: ReadonlyArray<readonly [string, string]> = [
 ];
 const GOOD_BODY = Buffer.from('{"gateway_name":"foo"}');
 
+/** A pending event POSTed by a page of `origin`. */
+function postFrom(url: string, origin: string): Promise<RawOutcome> {
+  return sendRaw(url, {
+    method: 'POST',
+    path: '/',
+    headers: [...EVENT_HEADERS, ['origin', origin]],
+    body: GOOD_BODY,
+  });
+}
+
+/** A browser's CORS preflight for a POST from `origin`, asking for `requestedHeaders`. */
+function preflight(url: string, origin: string, requestedHeaders: string): Promise<RawResponse> {
+  return answerTo(url, {
+    method: 'OPTIONS',
+    path: '/',
+    headers: [
+      ['origin', origin],
+      ['access-control-request-method', 'POST'],
+      ['access-control-request-headers', requestedHeaders],
+    ],
+    body: Buffer.alloc(0),
+  });
+}
+
 describe('with the default configuration', () => {
   const h = useHarness({});
 
   describe('cross-origin requests', () => {
     it('refuses a browser preflight, and sends no CORS header', async () => {
-      const outcome = await sendRaw(h.fn.url, {
-        method: 'OPTIONS',
-        path: '/',
-        headers: [
-          ['origin', 'https://evil.example'],
-          ['access-control-request-method', 'POST'],
-          ['access-control-request-headers', 'content-type, ce-id'],
-        ],
-        body: Buffer.alloc(0),
-      });
-      assert.equal(outcome.kind, 'response');
-      if (outcome.kind !== 'response') return;
-      assert.equal(outcome.response.status, 403);
-      assert.match(outcome.response.body.toString(), /cross-origin requests are not accepted/);
-      for (const name of Object.keys(outcome.response.headers)) {
+      const response = await preflight(h.fn.url, 'https://evil.example', 'content-type, ce-id');
+      assert.equal(response.status, 403);
+      assert.match(response.body.toString(), /cross-origin requests are not accepted/);
+      for (const name of Object.keys(response.headers)) {
         assert.ok(!name.startsWith('access-control-'), `${name} sent`);
       }
     });
@@ -54,12 +67,7 @@ describe('with the default configuration', () => {
 
     it('refuses a cross-origin POST with 403 before any pod is made', async () => {
       h.server.reset();
-      const outcome = await sendRaw(h.fn.url, {
-        method: 'POST',
-        path: '/',
-        headers: [...EVENT_HEADERS, ['origin', 'https://evil.example']],
-        body: GOOD_BODY,
-      });
+      const outcome = await postFrom(h.fn.url, 'https://evil.example');
       assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
       assert.equal(h.server.pods().length, 0);
     });
@@ -76,18 +84,16 @@ describe('with the default configuration', () => {
     for (const path of ['/?query=x&body=%7B%22gateway_name%22%3A%22bar%22%7D', '/?a=1', '/?x']) {
       it(`refuses ${path} with 400 naming the parameter, before any pod`, async () => {
         h.server.reset();
-        const outcome = await sendRaw(h.fn.url, {
+        const response = await answerTo(h.fn.url, {
           method: 'POST',
           path,
           headers: EVENT_HEADERS,
           body: GOOD_BODY,
         });
-        assert.equal(outcome.kind, 'response');
-        if (outcome.kind !== 'response') return;
         const name = new URLSearchParams(path.slice(2)).keys().next().value;
-        assert.equal(outcome.response.status, 400);
+        assert.equal(response.status, 400);
         assert.match(
-          outcome.response.body.toString(),
+          response.body.toString(),
           new RegExp(`the query parameter \\\\"${name}\\\\" is not accepted`),
         );
         assert.equal(h.server.pods().length, 0);
@@ -268,38 +274,17 @@ describe('with an allowed origin', () => {
   const h = useHarness({ ALLOWED_ORIGINS: 'https://app.example' });
 
   it('answers its preflight with that origin only, and accepts its POST', async () => {
-    const preflight = await sendRaw(h.fn.url, {
-      method: 'OPTIONS',
-      path: '/',
-      headers: [
-        ['origin', 'https://app.example'],
-        ['access-control-request-method', 'POST'],
-        ['access-control-request-headers', 'content-type, ce-id, x-other'],
-      ],
-      body: Buffer.alloc(0),
-    });
-    assert.equal(preflight.kind, 'response');
-    if (preflight.kind !== 'response') return;
-    assert.equal(preflight.response.headers['access-control-allow-origin'], 'https://app.example');
-    assert.equal(preflight.response.headers['access-control-allow-headers'], 'content-type, ce-id');
+    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id, x-other');
+    assert.equal(answer.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(answer.headers['access-control-allow-headers'], 'content-type, ce-id');
     h.server.reset();
-    const outcome = await sendRaw(h.fn.url, {
-      method: 'POST',
-      path: '/',
-      headers: [...EVENT_HEADERS, ['origin', 'https://app.example']],
-      body: GOOD_BODY,
-    });
+    const outcome = await postFrom(h.fn.url, 'https://app.example');
     assert.equal(outcome.kind === 'response' && outcome.response.status, 200);
     assert.equal(h.server.pods().length, 1);
   });
 
   it('still refuses another origin', async () => {
-    const outcome = await sendRaw(h.fn.url, {
-      method: 'POST',
-      path: '/',
-      headers: [...EVENT_HEADERS, ['origin', 'https://evil.example']],
-      body: GOOD_BODY,
-    });
+    const outcome = await postFrom(h.fn.url, 'https://evil.example');
     assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
   });
 });

@@ -1,16 +1,19 @@
 // Start-up: configuration errors stop the function with a clear message; the client is found
 // through a kubeconfig file or, in a cluster, through the service-account files.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SERVICE_ACCOUNT_DIR } from '../src/config.ts';
 import { API_CALLS } from '../src/kube.ts';
 import { DONE_TYPE } from '../src/reply.ts';
 import { pendingEvent, sendEvent } from './support/events.ts';
-import { runUntilExit, startFunction } from './support/function-process.ts';
+import {
+  CAN_UNSHARE,
+  runUntilExit,
+  startFunction,
+  withServiceAccountDir,
+} from './support/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from './support/kube-api-server.ts';
 
 let server: KubeApiServer;
@@ -173,10 +176,9 @@ describe('start-up', () => {
 
 // The in-cluster path reads /var/run/secrets/kubernetes.io/serviceaccount, the real path: the
 // function runs in a private mount namespace where our files are bound there.
-const canUnshare = spawnSync('unshare', ['--mount', 'true']).status === 0;
 
 describe('in a cluster (service-account token and CA, KUBERNETES_SERVICE_HOST/PORT)', {
-  skip: !canUnshare && 'unshare --mount is not permitted here',
+  skip: !CAN_UNSHARE && 'unshare --mount is not permitted here',
 }, () => {
   it('authenticates with the token file, trusts ca.crt, and defaults to its own namespace', async () => {
     const accountDir = join(workDir, 'serviceaccount');
@@ -184,15 +186,7 @@ describe('in a cluster (service-account token and CA, KUBERNETES_SERVICE_HOST/PO
     await server.writeServiceAccountDir(accountDir, 'team-a');
     const fn = await startFunction({
       env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(server.port) },
-      wrap: (command) => [
-        'unshare',
-        '--mount',
-        'sh',
-        '-c',
-        `mkdir -p ${SERVICE_ACCOUNT_DIR} && mount --bind "$0" ${SERVICE_ACCOUNT_DIR} && exec "$@"`,
-        accountDir,
-        ...command,
-      ],
+      wrap: withServiceAccountDir(accountDir),
     });
     try {
       const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'structured');

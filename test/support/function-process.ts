@@ -1,5 +1,5 @@
 // Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,7 @@ import {
   type StartCommand,
   npmStartCommand as startCommandOf,
 } from '../../scripts/start-command.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../src/config.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -33,6 +34,25 @@ export interface FunctionOptions {
 /** What `npm start` runs (scripts/start-command.ts), in this project. */
 export function npmStartCommand(): StartCommand {
   return startCommandOf(PROJECT_ROOT);
+}
+
+/** Whether a process may take a private mount namespace here (`unshare --mount`). */
+export const CAN_UNSHARE = spawnSync('unshare', ['--mount', 'true']).status === 0;
+
+/**
+ * A `wrap` that runs the function in a private mount namespace with `accountDir` bound at the
+ * real service-account path, where the kubelet mounts the token and CA in a pod.
+ */
+export function withServiceAccountDir(accountDir: string): (command: string[]) => string[] {
+  return (command) => [
+    'unshare',
+    '--mount',
+    'sh',
+    '-c',
+    `mkdir -p ${SERVICE_ACCOUNT_DIR} && mount --bind "$0" ${SERVICE_ACCOUNT_DIR} && exec "$@"`,
+    accountDir,
+    ...command,
+  ];
 }
 
 export async function freePort(): Promise<number> {

@@ -1,6 +1,7 @@
 // A bare HTTP/1.1 client over a TCP socket, for requests that fetch and node:http refuse to send:
 // no content-type, duplicated headers, control characters in header values, any method, bodies
 // on GET. One request per connection (`connection: close`), so the answer ends with the socket.
+import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 
 export interface RawRequest {
@@ -23,6 +24,13 @@ export interface RawResponse {
 export type RawOutcome =
   | { readonly kind: 'response'; readonly response: RawResponse }
   | { readonly kind: 'error'; readonly message: string };
+
+/** Sends a request that must be answered: its answer, or a failure saying why there was none. */
+export async function answerTo(origin: string, request: RawRequest): Promise<RawResponse> {
+  const outcome = await sendRaw(origin, request);
+  if (outcome.kind !== 'response') assert.fail(`no answer: ${outcome.message}`);
+  return outcome.response;
+}
 
 /** Bodies larger than this are sent after a pause, once the server has seen the head. */
 const EARLY_ANSWER_BODY = 64 * 1024;

@@ -55,6 +55,48 @@ const SERVER_EXTENSIONS = [
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 /**
+ * In `dir`, beside `ca.crt` and `ca.key`: a new P-256 key `<name>.key` and its certificate
+ * `<name>.crt` for `subject`, with `extensions`, signed by that CA for a year.
+ */
+async function issueFromCa(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<void> {
+  const file = (suffix: string) => join(dir, `${name}.${suffix}`);
+  await writeFile(file('ext'), `${extensions}\n`);
+  await run('openssl', [
+    'req',
+    ...EC_KEY,
+    '-keyout',
+    file('key'),
+    '-out',
+    file('csr'),
+    '-subj',
+    subject,
+  ]);
+  await run('openssl', [
+    'x509',
+    '-req',
+    '-in',
+    file('csr'),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-set_serial',
+    `0x${Date.now().toString(16)}`,
+    '-days',
+    '365',
+    '-extfile',
+    file('ext'),
+    '-out',
+    file('crt'),
+  ]);
+}
+
+/**
  * A client certificate for `user` (the subject's CN) in `groups` (its O), signed by `ca`: the
  * x509 authenticator of kube-apiserver reads the user and groups from there
  * (staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go, CommonNameUserConversion).
@@ -70,35 +112,7 @@ export async function clientCertificate(
   try {
     await writeFile(file('ca.crt'), ca.caPem);
     await writeFile(file('ca.key'), ca.caKeyPem, { mode: 0o600 });
-    await writeFile(file('client.ext'), `${CLIENT_EXTENSIONS}\n`);
-    await run('openssl', [
-      'req',
-      ...EC_KEY,
-      '-keyout',
-      file('client.key'),
-      '-out',
-      file('client.csr'),
-      '-subj',
-      subject,
-    ]);
-    await run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      file('client.csr'),
-      '-CA',
-      file('ca.crt'),
-      '-CAkey',
-      file('ca.key'),
-      '-set_serial',
-      `0x${Date.now().toString(16)}`,
-      '-days',
-      '365',
-      '-extfile',
-      file('client.ext'),
-      '-out',
-      file('client.crt'),
-    ]);
+    await issueFromCa(dir, 'client', subject, CLIENT_EXTENSIONS);
     const [certPem, keyPem] = await Promise.all(
       ['client.crt', 'client.key'].map((name) => readFile(file(name), 'utf8')),
     );
@@ -111,12 +125,11 @@ export async function clientCertificate(
 async function generate(): Promise<TestCertificates> {
   const dir = await mkdtemp(join(tmpdir(), 'kube-api-tls-'));
   const file = (name: string) => join(dir, name);
-  const ec = EC_KEY;
   try {
     await run('openssl', [
       'req',
       '-x509',
-      ...ec,
+      ...EC_KEY,
       '-keyout',
       file('ca.key'),
       '-out',
@@ -130,35 +143,7 @@ async function generate(): Promise<TestCertificates> {
       '-addext',
       'keyUsage = critical, keyCertSign, cRLSign',
     ]);
-    await run('openssl', [
-      'req',
-      ...ec,
-      '-keyout',
-      file('server.key'),
-      '-out',
-      file('server.csr'),
-      '-subj',
-      '/CN=kube-apiserver',
-    ]);
-    await writeFile(file('server.ext'), `${SERVER_EXTENSIONS}\n`);
-    await run('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      file('server.csr'),
-      '-CA',
-      file('ca.crt'),
-      '-CAkey',
-      file('ca.key'),
-      '-set_serial',
-      `0x${Date.now().toString(16)}`,
-      '-days',
-      '365',
-      '-extfile',
-      file('server.ext'),
-      '-out',
-      file('server.crt'),
-    ]);
+    await issueFromCa(dir, 'server', '/CN=kube-apiserver', SERVER_EXTENSIONS);
     const [caPem, certPem, keyPem, caKeyPem] = await Promise.all(
       ['ca.crt', 'server.crt', 'server.key', 'ca.key'].map((name) => readFile(file(name), 'utf8')),
     );
