@@ -2,28 +2,33 @@
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
-import { asResponse, badRequest, unavailable } from './src/answers.ts';
-import { Drain } from './src/drain.ts';
+import { guardNextServer, stopAccepting } from './src/edge/http-guard.ts';
+import { asResponse, badRequest, unavailable } from './src/edge/responses.ts';
+import {
+  adjustRuntime,
+  CONTEXT_FIELDS,
+  runtimeValidationProblem,
+} from './src/edge/runtime-patches.ts';
+import { hookRuntimeServer, markHandled } from './src/edge/server-hooks.ts';
 import {
   envelopeProblem,
+  eventAttributesProblem,
   type Headers,
   isIncomingEvent,
   notAnEventMessage,
-} from './src/envelope.ts';
-import type { Handler } from './src/handler.ts';
-import { guardNextServer, stopAccepting } from './src/http-guard.ts';
-import { labelRuntimeMetrics } from './src/metric-labels.ts';
-import { exposeMetrics } from './src/metrics.ts';
-import { type EventRecord, finishRecord, startRecord } from './src/observe.ts';
-import { handlePending } from './src/pending.ts';
-import { handleRelease, RELEASE_TYPE } from './src/release.ts';
-import { PENDING_TYPE } from './src/request.ts';
-import { adjustRuntime, CONTEXT_FIELDS, runtimeValidationProblem } from './src/runtime.ts';
-import { hookRuntimeServer, markHandled } from './src/server-hooks.ts';
-import { sinkAnswer } from './src/sink.ts';
-import { type Provisioner, startOrExit } from './src/startup.ts';
-import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/sweep.ts';
-import { headerAttributes } from './src/validation-errors.ts';
+} from './src/events/envelope.ts';
+import { PENDING_TYPE } from './src/events/pending-request.ts';
+import { sinkAnswer } from './src/events/sink.ts';
+import { headerAttributes } from './src/events/validation-errors.ts';
+import { handlePending } from './src/handlers/pending.ts';
+import { handleRelease, RELEASE_TYPE } from './src/handlers/release.ts';
+import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/handlers/sweep.ts';
+import type { Handler } from './src/handlers/types.ts';
+import { Drain } from './src/lifecycle/drain.ts';
+import { type Provisioner, startOrExit } from './src/lifecycle/startup.ts';
+import { type EventRecord, finishRecord, startRecord } from './src/observability/event-log.ts';
+import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
+import { exposeMetrics } from './src/observability/metrics.ts';
 
 /** The event types handled, and the module that handles each. */
 const ROUTES: ReadonlyMap<string, Handler> = new Map([
@@ -62,7 +67,7 @@ export function init(): void {
  * Called by faas-js-runtime on SIGTERM (and SIGINT), before it closes the server and exits:
  * new requests get 503, requests in flight get the grace period to finish, then a 503.
  * Connections stay open during the drain: a client that reconnected then could be reset when
- * the listening socket closes (src/http-guard.ts `stopAccepting`).
+ * the listening socket closes (src/edge/http-guard.ts `stopAccepting`).
  */
 export async function shutdown(): Promise<void> {
   await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
@@ -144,6 +149,8 @@ async function respond(
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const handler = ROUTES.get(event.type);
   if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
+  const invalid = eventAttributesProblem(event);
+  if (invalid) return badRequest(invalid, record);
   const { config, kube, pods } = ready;
   return asResponse(await handler({ event, config, kube, pods, deadline }), record);
 }

@@ -54,7 +54,7 @@ const result = await build({
   // Whitespace and syntax only: identifiers kept, names not forced. Measured importing the
   // bundle: full minification with keepNames 270 ms and 97 MB, without keepNames 255 ms and
   // 94 MB, this 245 ms and 91 MB (2.8 MB of source against 2.1 MB). Class names are then the
-  // source's, except where esbuild must rename: src/reply.ts sees to the one that matters.
+  // source's, except where esbuild must rename: src/events/replies.ts sees to the one that matters.
   minifyWhitespace: true,
   minifySyntax: true,
   // Short lines: Node prints the source line of an uncaught error, and a minified bundle is
@@ -89,7 +89,7 @@ const runtimeCloudEvents: Plugin = {
 };
 
 // faas-js-runtime's CLI and everything it loads, as one CommonJS file; prom-client stays outside,
-// one instance for the runtime's metrics and ours (src/metrics.ts).
+// one instance for the runtime's metrics and ours (src/observability/metrics.ts).
 await build({
   absWorkingDir: ROOT,
   entryPoints: ['scripts/runtime-entry.cjs'],

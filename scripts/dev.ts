@@ -21,23 +21,23 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES } from '../src/config.ts';
-import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
-import { readDeployedRole } from '../test/support/deployed-role.ts';
+import { CONFIG_VARIABLES } from '../src/config/config.ts';
+import { writeKubeconfigFile } from '../test/kube-api-server/auth.ts';
+import {
+  describePodState,
+  type KubeletFailure,
+  startKubelet,
+} from '../test/kube-api-server/kubelet.ts';
+import { startScheduler } from '../test/kube-api-server/scheduler.ts';
 import {
   authorizerFromRules,
   type KubeApiServer,
   podGatewayWebhook,
   startKubeApiServer,
   type Webhook,
-} from '../test/support/kube-api-server.ts';
-import { writeKubeconfigFile } from '../test/support/kube-auth.ts';
-import {
-  describePodState,
-  type KubeletFailure,
-  startKubelet,
-} from '../test/support/kube-kubelet.ts';
-import { startScheduler } from '../test/support/kube-scheduler.ts';
+} from '../test/kube-api-server/server.ts';
+import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
+import { readDeployedRole } from '../test/support/deployed-role.ts';
 import { sandboxLine } from './sandbox-log.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */

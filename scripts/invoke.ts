@@ -11,10 +11,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CloudEventV1, HTTP } from 'cloudevents';
-import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/release.ts';
-import { DONE_TYPE, FAILED_TYPE } from '../src/reply.ts';
-import { PENDING_TYPE } from '../src/request.ts';
-import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/sweep.ts';
+import { PENDING_TYPE } from '../src/events/pending-request.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../src/events/replies.ts';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/handlers/release.ts';
+import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/handlers/sweep.ts';
 
 const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --release POD | --sweep
                         | --file PATH [--type TYPE]) [--url URL] [--source SOURCE] [--id ID]`;

@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startKubeApiServer } from '../test/kube-api-server/server.ts';
+import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../test/load/load.ts';
 import { PROJECT_ROOT, startFunction } from '../test/support/function-process.ts';
-import { startKubeApiServer } from '../test/support/kube-api-server.ts';
-import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../test/support/load.ts';
 
 const NAMESPACE = 'clients';
 const ENTRY = 'build/index.js';

@@ -9,7 +9,7 @@ import { Agent, request } from 'node:https';
 
 const namespace = process.env.CLIENT_NAMESPACE ?? 'default';
 const kubeconfig = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
-/** The kubeconfig written by test/support/kube-api-server.ts: JSON strings as YAML scalars. */
+/** The kubeconfig written by test/kube-api-server/server.ts: JSON strings as YAML scalars. */
 const field = (name) => {
   const match = new RegExp(`${name}: (".*")`).exec(kubeconfig);
   if (!match) throw new Error(`no ${name} in ${process.env.KUBECONFIG}`);
@@ -23,7 +23,7 @@ const agent = new Agent({
 });
 const path = `/api/v1/namespaces/${namespace}/pods`;
 
-/** The pod the provisioner makes for gateway foo (src/pod.ts), with the event's own name. */
+/** The pod the provisioner makes for gateway foo (src/pods/client-pod.ts), with the event's own name. */
 function podBody(source, id) {
   const digest = createHash('sha256')
     .update(JSON.stringify([source, id]))

@@ -16,7 +16,7 @@ export interface Running {
 
 export async function startApiServer(
   dir: string,
-  script = 'test/support/kube-api-server.ts',
+  script = 'test/kube-api-server/server.ts',
 ): Promise<{ child: ChildProcess; kubeconfig: string }> {
   const child = spawn(
     process.execPath,

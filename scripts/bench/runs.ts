@@ -6,8 +6,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { loadConfig } from '../../src/config.ts';
-import { buildPod } from '../../src/pod.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { buildPod } from '../../src/pods/client-pod.ts';
 import { type LoadResult, load, RUN_TAG, sendEvent } from './load.ts';
 import {
   CONCURRENCIES,
@@ -210,7 +210,7 @@ export async function rawApi(kubeconfigPath: string, concurrency: number, count:
  * that binds each pod 5 ms after its creation, its open watches sampled every 50 ms.
  */
 export async function scheduledRun(dir: string): Promise<ScheduledResult> {
-  const api = await startApiServer(join(dir, 'scheduled'), 'test/support/kube-scheduler.ts');
+  const api = await startApiServer(join(dir, 'scheduled'), 'test/kube-api-server/scheduler.ts');
   const { child } = api;
   if (!child.stdin || !child.stdout) throw new Error('no stdio');
   const answers = createInterface({ input: child.stdout });

@@ -1,14 +1,14 @@
 // Bench layer (`npm run bench -- --subjects empty --empty-function scripts/bench/runtime-client.ts`):
 // the empty faas-js-runtime function plus the provisioner's own pod create through
-// @kubernetes/client-node (src/kube.ts, src/connections.ts, src/transport.ts, src/api-call.ts),
-// with the pod of src/pod.ts. What remains between this and the provisioner is the rest of
+// @kubernetes/client-node (src/kube/client.ts, src/kube/connections.ts, src/kube/transport.ts, src/kube/api-call.ts),
+// with the pod of src/pods/client-pod.ts. What remains between this and the provisioner is the rest of
 // index.ts: validation, metrics, logs, drain, the reply.
 import { CloudEvent } from 'cloudevents';
-import { callApi } from '../../src/api-call.ts';
-import { loadConfig } from '../../src/config.ts';
-import { makeKubeClient } from '../../src/kube.ts';
-import { buildPod } from '../../src/pod.ts';
-import { createPod } from '../../src/transport.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { callApi } from '../../src/kube/api-call.ts';
+import { makeKubeClient } from '../../src/kube/client.ts';
+import { postPod } from '../../src/kube/transport.ts';
+import { buildPod } from '../../src/pods/client-pod.ts';
 
 const config = loadConfig();
 const kube = makeKubeClient();
@@ -26,7 +26,7 @@ export async function handle(
   });
   const deadline = Date.now() + config.eventDeadlineMs;
   const created = await callApi(
-    (options) => createPod(kube.kubeConfig, config.clientNamespace, pod, options),
+    (options) => postPod(kube.kubeConfig, config.clientNamespace, pod, options),
     { timeoutMs: config.apiTimeoutMs, deadline },
   );
   return new CloudEvent({

@@ -1,7 +1,7 @@
 // The Argo Events example: its Sensor, its Backoffs, its SinkBinding.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { PENDING_TYPE } from '../../src/request.ts';
+import { PENDING_TYPE } from '../../src/events/pending-request.ts';
 import { backoffProblems, findBackoffs } from '../support/argo-backoff.ts';
 import { arr, at, isDoc, obj, str } from '../support/manifests.ts';
 import { argo, loadDeployment, only, service } from './support.ts';

@@ -2,14 +2,23 @@
 // calls and the Role, the configuration variables, health paths, the gateway label and annotation.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { CONFIG_VARIABLES, DEFAULTS } from '../../src/config.ts';
-import { RUNTIME_VARIABLES } from '../../src/http-guard.ts';
-import { API_CALLS } from '../../src/kube.ts';
-import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../../src/release.ts';
-import { DONE_TYPE, FAILED_TYPE } from '../../src/reply.ts';
-import { PENDING_TYPE } from '../../src/request.ts';
-import { SINK_VARIABLES } from '../../src/sink.ts';
-import { PING_TYPE, SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../../src/sweep.ts';
+import { CONFIG_VARIABLES, DEFAULTS } from '../../src/config/config.ts';
+import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
+import { PENDING_TYPE } from '../../src/events/pending-request.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { SINK_VARIABLES } from '../../src/events/sink.ts';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_FAILED_TYPE,
+  RELEASE_TYPE,
+} from '../../src/handlers/release.ts';
+import {
+  PING_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_FAILED_TYPE,
+  SWEEP_TYPE,
+} from '../../src/handlers/sweep.ts';
+import { API_CALLS } from '../../src/kube/client.ts';
 import { arr, at, obj, str } from '../support/manifests.ts';
 import {
   assertSameNames,
@@ -107,7 +116,7 @@ describe('cross-checks between the code and the manifests', () => {
     assert.equal(funcYaml.name, service.name);
   });
 
-  it('the Role grants exactly the API calls the code makes (src/kube.ts API_CALLS)', () => {
+  it('the Role grants exactly the API calls the code makes (src/kube/client.ts API_CALLS)', () => {
     const role = only(kustomized, 'Role');
     const granted: string[] = [];
     for (const rule of arr(at(role.doc, 'rules'))) {
@@ -146,11 +155,11 @@ describe('cross-checks between the code and the manifests', () => {
     assert.equal(at(funcYaml, 'deploy', 'serviceAccountName'), account.name);
   });
 
-  it('service.yaml sets exactly the variables src/config.ts CONFIG_VARIABLES reads, to valid values', () => {
+  it('service.yaml sets exactly the variables src/config/config.ts CONFIG_VARIABLES reads, to valid values', () => {
     assertSameNames(
       serviceEnv.map((e) => e.name),
       [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
-      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
+      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     // parseConfig (in before) threw if a value was invalid; K_SINK comes from the platform.
     for (const variable of SINK_VARIABLES) {
@@ -169,7 +178,7 @@ describe('cross-checks between the code and the manifests', () => {
     assertSameNames(
       funcEnv.map((e) => e.name),
       [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
-      'func.yaml run.envs vs CONFIG_VARIABLES (src/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
+      'func.yaml run.envs vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
     );
     const byName = (list: Array<{ name: string; value: string }>) =>
       Object.fromEntries(list.map((e) => [e.name, e.value]));

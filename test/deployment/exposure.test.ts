@@ -1,7 +1,7 @@
 // Exposure and load limits of the deployed function (issue 9).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { DEFAULT_BODY_LIMIT } from '../../src/http-guard.ts';
+import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
 import { arr, at, obj, str } from '../support/manifests.ts';
 import {
   config,

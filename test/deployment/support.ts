@@ -2,7 +2,7 @@
 // the Helm values of the gateways, read once per test file by loadDeployment (in a before hook).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { type ProvisionerConfig, parseConfig } from '../../src/config.ts';
+import { type ProvisionerConfig, parseConfig } from '../../src/config/config.ts';
 import { PROJECT_ROOT } from '../support/function-process.ts';
 import {
   arr,
@@ -23,7 +23,7 @@ export const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
 export const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];
 /** The health endpoints of faas-js-runtime. */
 export const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
-/** Read by Node itself, not by src/config.ts: the V8 heap flags chosen by the bench. */
+/** Read by Node itself, not by src/config/config.ts: the V8 heap flags chosen by the bench. */
 export const PROCESS_VARIABLES = ['NODE_OPTIONS'];
 /** The share of the container's memory limit the function's RSS may reach (BENCHMARKS.md). */
 export const RSS_SHARE_OF_LIMIT = 0.6;

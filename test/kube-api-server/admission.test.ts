@@ -2,8 +2,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { podGatewayWebhook } from '../support/kube-api-server.ts';
-import { apiError, clientFor, pod, serverFor, statusOf, type TestWithAfter } from './support.ts';
+import { podGatewayWebhook } from './server.ts';
+import {
+  apiError,
+  clientFor,
+  pod,
+  serverFor,
+  statusOf,
+  type TestWithAfter,
+} from './test-support.ts';
 
 describe('admission, in kube-apiserver’s order (authn, authz, mutating, validation, validating, store)', () => {
   const NS = 'routed';

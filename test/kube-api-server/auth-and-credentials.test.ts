@@ -4,12 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import {
-  authorizerFromRules,
-  type KubeApiServer,
-  type RequestAttributes,
-} from '../support/kube-api-server.ts';
-import type { Status } from '../support/kube-status.ts';
+import { authorizerFromRules, type KubeApiServer, type RequestAttributes } from './server.ts';
+import type { Status } from './status.ts';
 import {
   apiError,
   clientFor,
@@ -20,7 +16,7 @@ import {
   serverFor,
   startSharedServer,
   statusOf,
-} from './support.ts';
+} from './test-support.ts';
 
 describe('kube API test server through the real client', () => {
   let server: KubeApiServer;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { freshDir, pod, SERVER_MODULE } from './support.ts';
+import { freshDir, pod, SERVER_MODULE } from './test-support.ts';
 
 describe('command line', () => {
   it('serves until SIGTERM and prints the URL and a kubeconfig', async (t) => {

@@ -2,7 +2,7 @@
 // cluster.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { apiError, clientFor, pod, serverFor, statusOf } from './support.ts';
+import { apiError, clientFor, pod, serverFor, statusOf } from './test-support.ts';
 
 describe('graceful deletion', () => {
   it('a pod on a node stays, with deletionTimestamp, until its grace period ends; a create of its name says so', async (t) => {

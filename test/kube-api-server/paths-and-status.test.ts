@@ -3,9 +3,16 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { KubeApiServer } from '../support/kube-api-server.ts';
-import type { Status } from '../support/kube-status.ts';
-import { apiError, pod, RFC3339_SECONDS, raw, startSharedServer, statusOf } from './support.ts';
+import type { KubeApiServer } from './server.ts';
+import type { Status } from './status.ts';
+import {
+  apiError,
+  pod,
+  RFC3339_SECONDS,
+  raw,
+  startSharedServer,
+  statusOf,
+} from './test-support.ts';
 
 describe('kube API test server through the real client', () => {
   let server: KubeApiServer;

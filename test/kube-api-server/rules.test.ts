@@ -2,11 +2,11 @@
 // selectors, validation, QoS.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { authorizerFromRules } from '../support/kube-api-server.ts';
-import { podQosClass } from '../support/kube-pods.ts';
-import { requestInfo } from '../support/kube-routing.ts';
-import { parseFieldSelector, parseLabelSelector } from '../support/kube-selectors.ts';
-import { type PodObject, validatePodCreate } from '../support/kube-validation.ts';
+import { podQosClass } from './pods.ts';
+import { requestInfo } from './routing.ts';
+import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
+import { authorizerFromRules } from './server.ts';
+import { type PodObject, validatePodCreate } from './validation.ts';
 
 describe('the rules behind the server', () => {
   it('derives request attributes as the API server does', () => {

@@ -7,7 +7,7 @@ import {
   type StartCommand,
   npmStartCommand as startCommandOf,
 } from '../../scripts/start-command.ts';
-import { SERVICE_ACCOUNT_DIR } from '../../src/config.ts';
+import { SERVICE_ACCOUNT_DIR } from '../../src/config/config.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -87,7 +87,7 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
   });
 }
 
-/** The line that ends the function's access check at start (src/access-check.ts). */
+/** The line that ends the function's access check at start (src/kube/access-check.ts). */
 export const ACCESS_CHECKED = /access check in namespace/;
 
 /**

@@ -1,0 +1,220 @@
+// The function's configuration: read once at start-up from the environment, validated, frozen.
+// The value parsers are in src/config/values.ts, the error collection in src/config/errors.ts;
+// both are re-exported here, so src/config/config.ts stays the one import for the configuration.
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseAll } from './errors.ts';
+import { parseAllowedOrigins } from './origins.ts';
+import {
+  type ContainerResources,
+  type OverrideField,
+  parseCommand,
+  parseEventSource,
+  parseGatewayKey,
+  parseGateways,
+  parseGracePeriod,
+  parseImage,
+  parseNamespace,
+  parseOptionalBoolean,
+  parseOptionalInteger,
+  parseOverridePolicy,
+  parseResourceList,
+  parseWaitFor,
+  type WaitFor,
+} from './values.ts';
+
+export {
+  ConfigError,
+  ConfigErrors,
+  configProblems,
+  parseAll,
+  throwProblems,
+} from './errors.ts';
+export {
+  type ContainerResources,
+  isQuantity,
+  MAX_GRACE_PERIOD_SECONDS,
+  OVERRIDE_FIELDS,
+  type OverrideField,
+  parseCommand,
+  WAIT_FOR_VALUES,
+  type WaitFor,
+} from './values.ts';
+
+export interface ProvisionerConfig {
+  /** Namespace the client pods are created in. */
+  readonly clientNamespace: string;
+  readonly clientImage: string;
+  readonly clientCommand: readonly string[];
+  /** Label key the gateway admission webhook reads; undefined when disabled. */
+  readonly gatewayLabel: string | undefined;
+  /** Annotation key the gateway admission webhook reads; undefined when disabled. */
+  readonly gatewayAnnotation: string | undefined;
+  /** Gateways a request may name; undefined accepts any valid name. */
+  readonly allowedGateways: ReadonlySet<string> | undefined;
+  /** `source` of the reply events. */
+  readonly eventSource: string;
+  /** Resource requests and limits of the client container. */
+  readonly clientResources: ContainerResources;
+  /** Set `runAsNonRoot` on the client container; undefined leaves it to the image. */
+  readonly clientRunAsNonRoot: boolean | undefined;
+  readonly clientActiveDeadlineSeconds: number | undefined;
+  /** Data fields a request may use to change its pod; none by default. */
+  readonly allowedOverrides: ReadonlySet<OverrideField>;
+  /** Images a request may ask for: references, `path/*` or `name:*` (src/formats/images.ts). */
+  readonly allowedImages: readonly string[];
+  /** Browser origins that may post events (CORS); none by default. */
+  readonly allowedOrigins: ReadonlySet<string>;
+  /** Longest wait for one Kubernetes API answer. */
+  readonly apiTimeoutMs: number;
+  /** Time an event may take, retries included, before the function answers 503. */
+  readonly eventDeadlineMs: number;
+  /** Reply `done` once the pod is created, once the scheduler has placed it, or once it is ready. */
+  readonly waitFor: WaitFor;
+  /** On SIGTERM, how long requests in flight may take before they are answered 503. */
+  readonly shutdownGraceMs: number;
+  /** A managed pod older than this is deleted by the sweep; undefined: pods live on. */
+  readonly clientTtlSeconds: number | undefined;
+  /** The grace period of a release's deletion; undefined: the pod's own. */
+  readonly gracePeriodSeconds: number | undefined;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Every variable the configuration reads, so the manifests can be checked against it. */
+export const CONFIG_VARIABLES = [
+  'CLIENT_NAMESPACE',
+  'CLIENT_IMAGE',
+  'CLIENT_COMMAND',
+  'GATEWAY_LABEL',
+  'GATEWAY_ANNOTATION',
+  'GATEWAYS',
+  'EVENT_SOURCE',
+  'CLIENT_REQUESTS',
+  'CLIENT_LIMITS',
+  'CLIENT_RUN_AS_NON_ROOT',
+  'CLIENT_ACTIVE_DEADLINE_SECONDS',
+  'ALLOWED_OVERRIDES',
+  'ALLOWED_IMAGES',
+  'API_TIMEOUT_MS',
+  'EVENT_DEADLINE_MS',
+  'WAIT_FOR',
+  'SHUTDOWN_GRACE_MS',
+  'ALLOWED_ORIGINS',
+  'CLIENT_TTL_SECONDS',
+  'GRACE_PERIOD_SECONDS',
+] as const;
+
+export const DEFAULTS = {
+  clientImage: 'alpine/curl',
+  clientCommand: ['sleep', 'infinity'],
+  gatewayKey: 'setGateway',
+  eventSource: 'podgateway/eventing/client/provisioner',
+  namespaceOutsideCluster: 'default',
+  clientRequests: 'cpu=10m,memory=16Mi',
+  clientLimits: 'cpu=100m,memory=64Mi,ephemeral-storage=128Mi',
+  apiTimeoutMs: 5000,
+  eventDeadlineMs: 20000,
+  shutdownGraceMs: 20000,
+} as const;
+
+/**
+ * Ceilings of the duration settings: each is used as a Node timer, which takes at most
+ * 2^31-1 ms (about 24.8 days) and turns anything longer into 1 ms. The ceilings are far lower:
+ * Knative ends a request after its revision timeout (at most 10 minutes by default).
+ */
+export const MAXIMA = {
+  apiTimeoutMs: 300_000,
+  eventDeadlineMs: 600_000,
+  shutdownGraceMs: 600_000,
+  /** The API server's own bound for a pod's activeDeadlineSeconds (a 32-bit integer). */
+  clientActiveDeadlineSeconds: 2 ** 31 - 1,
+} as const;
+
+export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+/**
+ * Parses the configuration from `env`. `ownNamespace` is the function's namespace when it runs
+ * in a cluster: the default for CLIENT_NAMESPACE there. Throws a ConfigError, or ConfigErrors
+ * listing every problem.
+ */
+export function parseConfig(env: Environment, ownNamespace?: string): ProvisionerConfig {
+  const overridePolicy = () => parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES);
+  return parseAll<ProvisionerConfig>(
+    {
+      clientNamespace: () =>
+        parseNamespace(env.CLIENT_NAMESPACE ?? ownNamespace ?? DEFAULTS.namespaceOutsideCluster),
+      clientImage: () => parseImage(env.CLIENT_IMAGE ?? DEFAULTS.clientImage),
+      clientCommand: () =>
+        Object.freeze(
+          env.CLIENT_COMMAND === undefined
+            ? [...DEFAULTS.clientCommand]
+            : parseCommand(env.CLIENT_COMMAND),
+        ),
+      gatewayLabel: () =>
+        parseGatewayKey('GATEWAY_LABEL', env.GATEWAY_LABEL ?? DEFAULTS.gatewayKey),
+      gatewayAnnotation: () =>
+        parseGatewayKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION ?? DEFAULTS.gatewayKey),
+      allowedGateways: () => parseGateways(env.GATEWAYS),
+      eventSource: () => parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
+      clientResources: () =>
+        Object.freeze({
+          requests: parseResourceList(
+            'CLIENT_REQUESTS',
+            env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
+          ),
+          limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
+        }),
+      clientRunAsNonRoot: () =>
+        parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
+      clientActiveDeadlineSeconds: () =>
+        parseOptionalInteger(
+          'CLIENT_ACTIVE_DEADLINE_SECONDS',
+          env.CLIENT_ACTIVE_DEADLINE_SECONDS,
+          MAXIMA.clientActiveDeadlineSeconds,
+        ),
+      allowedOverrides: () => overridePolicy().allowedOverrides,
+      allowedImages: () => overridePolicy().allowedImages,
+      apiTimeoutMs: () =>
+        parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
+        DEFAULTS.apiTimeoutMs,
+      eventDeadlineMs: () =>
+        parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, MAXIMA.eventDeadlineMs) ??
+        DEFAULTS.eventDeadlineMs,
+      waitFor: () => parseWaitFor(env.WAIT_FOR),
+      shutdownGraceMs: () =>
+        parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
+        DEFAULTS.shutdownGraceMs,
+      allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
+      clientTtlSeconds: () =>
+        parseOptionalInteger(
+          'CLIENT_TTL_SECONDS',
+          env.CLIENT_TTL_SECONDS,
+          MAXIMA.clientActiveDeadlineSeconds,
+        ),
+      gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
+    },
+    [() => requireGatewayKey(env)],
+  );
+}
+
+function requireGatewayKey(env: Environment): void {
+  if (env.GATEWAY_LABEL === '' && env.GATEWAY_ANNOTATION === '') {
+    throw new ConfigError(
+      'GATEWAY_LABEL',
+      'GATEWAY_LABEL and GATEWAY_ANNOTATION are both empty; at least one is needed for the gateway webhook to see the pod',
+    );
+  }
+}
+
+/** Reads the configuration of this process: the environment, and the namespace file in a cluster. */
+export function loadConfig(env: Environment = process.env): ProvisionerConfig {
+  return parseConfig(env, env.KUBERNETES_SERVICE_HOST ? readOwnNamespace() : undefined);
+}
+
+function readOwnNamespace(): string | undefined {
+  try {
+    return readFileSync(`${SERVICE_ACCOUNT_DIR}/namespace`, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,217 @@
+// The parsers of single configuration values: each returns the value, or throws a ConfigError
+// naming its variable and what was expected. src/config/config.ts puts them together.
+
+import { imagePatternProblem, isImageReference } from '../formats/images.ts';
+import { isDns1123Label, isLabelValue, isQualifiedName } from '../formats/names.ts';
+import { ConfigError } from './errors.ts';
+
+export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
+export type WaitFor = (typeof WAIT_FOR_VALUES)[number];
+
+/** Longest GRACE_PERIOD_SECONDS: a release must not leave a pod terminating for days. */
+export const MAX_GRACE_PERIOD_SECONDS = 3600;
+
+export interface ContainerResources {
+  readonly requests: Readonly<Record<string, string>>;
+  readonly limits: Readonly<Record<string, string>>;
+}
+
+export const OVERRIDE_FIELDS = ['image', 'command', 'args', 'env', 'resources'] as const;
+export type OverrideField = (typeof OVERRIDE_FIELDS)[number];
+
+/** The fields a request may override, and the images it may ask for. */
+export interface OverridePolicy {
+  readonly allowedOverrides: ReadonlySet<OverrideField>;
+  readonly allowedImages: readonly string[];
+}
+
+export function parseNamespace(value: string): string {
+  if (!isDns1123Label(value)) {
+    throw new ConfigError(
+      'CLIENT_NAMESPACE',
+      `"${value}" is not a namespace name (lowercase letters, digits and '-', at most 63 characters)`,
+    );
+  }
+  return value;
+}
+
+export function parseImage(value: string): string {
+  if (!isImageReference(value)) {
+    throw new ConfigError(
+      'CLIENT_IMAGE',
+      `"${value}" is not an image reference such as alpine/curl or ghcr.io/acme/client:1.2`,
+    );
+  }
+  return value;
+}
+
+/** A JSON array of strings, or words separated by spaces (no quoting). */
+export function parseCommand(value: string): string[] {
+  const trimmed = value.trim();
+  const words = trimmed.startsWith('[') ? parseJsonStringArray(trimmed) : trimmed.split(/\s+/);
+  if (words.length === 0 || words[0] === '') {
+    throw new ConfigError('CLIENT_COMMAND', 'is empty; give a command such as "sleep infinity"');
+  }
+  return words;
+}
+
+function parseJsonStringArray(value: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new ConfigError('CLIENT_COMMAND', 'starts with "[" but is not a JSON array');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((word) => typeof word === 'string')) {
+    throw new ConfigError('CLIENT_COMMAND', 'must be a JSON array of strings');
+  }
+  return parsed;
+}
+
+/** A label or annotation key; empty disables it. */
+export function parseGatewayKey(
+  variable: 'GATEWAY_LABEL' | 'GATEWAY_ANNOTATION',
+  value: string,
+): string | undefined {
+  if (value === '') return undefined;
+  if (!isQualifiedName(value)) {
+    throw new ConfigError(variable, `"${value}" is not a valid label/annotation key`);
+  }
+  return value;
+}
+
+export function parseGateways(value: string | undefined): ReadonlySet<string> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const names = value.split(',').map((name) => name.trim());
+  const invalid = names.filter((name) => name === '' || !isLabelValue(name));
+  if (invalid.length > 0) {
+    throw new ConfigError(
+      'GATEWAYS',
+      `${invalid.map((name) => JSON.stringify(name)).join(', ')} is not a gateway name (a comma-separated list of label values)`,
+    );
+  }
+  return Object.freeze(new Set(names));
+}
+
+export function parseEventSource(value: string): string {
+  // A URI-reference: reject what cannot appear in one rather than parse the full grammar. It is
+  // ASCII, and it travels as a reply header (ce-source): a control or non-ASCII character there
+  // would make every reply fail.
+  if (value === '' || /[^\x21-\x7e]|[<>"{}|\\^`]/.test(value)) {
+    throw new ConfigError('EVENT_SOURCE', `"${value}" is not a URI-reference`);
+  }
+  return value;
+}
+
+/** A Kubernetes quantity: `100m`, `64Mi`, `1.5`, `1e3`. */
+export function isQuantity(value: string): boolean {
+  return /^[+]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/.test(value);
+}
+
+const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
+
+/** `cpu=10m,memory=16Mi`; an empty value sets none. */
+export function parseResourceList(
+  variable: string,
+  value: string,
+): Readonly<Record<string, string>> {
+  const resources: Record<string, string> = {};
+  for (const entry of value.split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    const [name = '', quantity = ''] = entry.split('=').map((part) => part.trim());
+    if (!RESOURCE_NAMES.includes(name) || !isQuantity(quantity)) {
+      throw new ConfigError(
+        variable,
+        `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,
+      );
+    }
+    resources[name] = quantity;
+  }
+  return Object.freeze(resources);
+}
+
+export function parseOptionalBoolean(
+  variable: string,
+  value: string | undefined,
+): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(variable, `"${value}" is not true or false`);
+}
+
+export function parseOptionalInteger(
+  variable: string,
+  value: string | undefined,
+  maximum: number,
+): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number <= 0) {
+    throw new ConfigError(variable, `"${value}" is not a positive whole number`);
+  }
+  if (number > maximum) {
+    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
+  }
+  return number;
+}
+
+export function parseWaitFor(value: string | undefined): WaitFor {
+  if (value === undefined || value === '') return 'created';
+  const known = WAIT_FOR_VALUES.find((candidate) => candidate === value);
+  if (known) return known;
+  throw new ConfigError('WAIT_FOR', `"${value}" is not "created", "scheduled" or "ready"`);
+}
+
+/** 0 (delete at once) up to MAX_GRACE_PERIOD_SECONDS; empty: the pod's own grace period. */
+export function parseGracePeriod(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value.trim()) || seconds > MAX_GRACE_PERIOD_SECONDS) {
+    throw new ConfigError(
+      'GRACE_PERIOD_SECONDS',
+      `"${value}" is not a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+/** ALLOWED_OVERRIDES and ALLOWED_IMAGES, checked together. */
+export function parseOverridePolicy(
+  overrides: string | undefined,
+  images: string | undefined,
+): OverridePolicy {
+  const fields = (overrides ?? '')
+    .split(',')
+    .map((field) => field.trim())
+    .filter(Boolean);
+  const unknown = fields.filter((field) => !isOverrideField(field));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      'ALLOWED_OVERRIDES',
+      `${unknown.join(', ')}: not a field that can be overridden (${OVERRIDE_FIELDS.join(', ')})`,
+    );
+  }
+  const allowedImages = (images ?? '')
+    .split(',')
+    .map((image) => image.trim())
+    .filter(Boolean);
+  for (const pattern of allowedImages) {
+    const problem = imagePatternProblem(pattern);
+    if (problem !== undefined) throw new ConfigError('ALLOWED_IMAGES', problem);
+  }
+  if (fields.includes('image') && allowedImages.length === 0) {
+    throw new ConfigError(
+      'ALLOWED_IMAGES',
+      'is empty while ALLOWED_OVERRIDES allows image: list the images a request may ask for',
+    );
+  }
+  return {
+    allowedOverrides: Object.freeze(new Set(fields.filter(isOverrideField))),
+    allowedImages: Object.freeze(allowedImages),
+  };
+}
+
+function isOverrideField(field: string): field is OverrideField {
+  return (OVERRIDE_FIELDS as readonly string[]).includes(field);
+}

@@ -1,0 +1,221 @@
+// Hooks on faas-js-runtime's Fastify server, which the runtime does not expose to the function:
+// it is reached through Fastify's documented `fastify.initialization` diagnostics channel, which
+// publishes each instance as it is made (after our `init`, before it listens).
+//
+// - Requests the runtime answers by itself (a JSON body that does not parse, an event its SDK
+//   refuses, a body over the limit) get one log line and one count, as the handler's do.
+// - A binary event that repeats a ce-* header is refused: Node joins the values with ", " (two
+//   ids become one id "a, b"), which would make a pod for an event nobody sent.
+import { subscribe } from 'node:diagnostics_channel';
+import { describeValidationError, headerAttributes } from '../events/validation-errors.ts';
+import { type EventLogger, reportEvent } from '../observability/event-log.ts';
+
+/** The parts of a Fastify request used here. */
+interface HookRequest {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly raw: { readonly rawHeaders: readonly string[] };
+  readonly routeOptions?: { readonly url?: string };
+  /** The runtime's context, made in its preHandler hook: what `handle` receives. */
+  readonly fcontext?: object;
+  readonly log: EventLogger;
+  /** Set by the runtime's metrics, see onRequest. */
+  execTimer?: unknown;
+}
+
+interface HookReply {
+  readonly statusCode: number;
+  readonly elapsedTime: number;
+  code(status: number): HookReply;
+  send(body: unknown): HookReply;
+}
+
+type Done = () => void;
+
+/** A route as it is added: its log level may still be changed. */
+interface RouteOptions {
+  readonly url: string;
+  logLevel?: string;
+}
+
+interface HookableServer {
+  /** The Node HTTP server, and the runtime's root logger. */
+  readonly server: { on(event: 'clientError', listener: (error: Error) => void): unknown };
+  readonly log: EventLogger;
+  addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown;
+  addHook(
+    name: 'onRequest',
+    hook: (request: HookRequest, reply: HookReply, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onError',
+    hook: (request: HookRequest, reply: HookReply, error: Error, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onResponse',
+    hook: (request: HookRequest, reply: HookReply, done: Done) => void,
+  ): unknown;
+}
+
+/** Contexts `handle` was called with: their requests are logged and counted by the handler. */
+const handled = new WeakSet<object>();
+/** Why the runtime (or the hooks here) refused a request. */
+const refusals = new WeakMap<HookRequest, string>();
+
+/** Called by `handle`: the handler reports this request itself. */
+export function markHandled(context: object): void {
+  handled.add(context);
+}
+
+let installed = false;
+
+/** Adds the hooks to the runtime's server when it is made; call before it is. */
+export function hookRuntimeServer(): void {
+  if (installed) return;
+  installed = true;
+  subscribe('fastify.initialization', (message) => {
+    if (isInitialization(message)) addHooks(message.fastify);
+  });
+}
+
+function isInitialization(message: unknown): message is { fastify: HookableServer } {
+  if (typeof message !== 'object' || message === null || !('fastify' in message)) return false;
+  const server: unknown = message.fastify;
+  return typeof server === 'object' && server !== null && 'addHook' in server;
+}
+
+function addHooks(server: HookableServer): void {
+  // A request Node's HTTP parser refuses (a bad header line, framing, headers over the limit) or
+  // that does not arrive in time gets its 400, 431 or 408 from Fastify's clientError handler,
+  // with no request to hook.
+  server.server.on('clientError', (error) => {
+    const code = 'code' in error ? String(error.code) : '';
+    if (code.startsWith('HPE_') || code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      reportUnparsedRequest(server.log, code, error.message);
+    }
+  });
+  // The runtime gives its health routes the log level `logLevel || 'warn'` of its whole
+  // configuration: at FUNC_LOG_LEVEL=info every probe of the kubelet was two lines.
+  const probes = [
+    process.env.READINESS_URL || '/health/readiness',
+    process.env.LIVENESS_URL || '/health/liveness',
+  ];
+  server.addHook('onRoute', (route) => {
+    if (probes.includes(route.url)) route.logLevel = 'warn';
+  });
+  server.addHook('onRequest', (request, reply, done) => {
+    // The runtime's metrics start a timer in a preHandler hook and stop it in onResponse; a
+    // request refused before preHandler (a body that does not parse) has none, and its
+    // onResponse fails with "req.execTimer is not a function", logged at error level. Its
+    // preHandler replaces this one when it runs.
+    if (typeof request.execTimer !== 'function') request.execTimer = () => {};
+    const repeated = isFunctionRoute(request) ? repeatedEventHeaders(request.raw.rawHeaders) : [];
+    if (repeated.length === 0) return done();
+    const message = `${repeated.join(', ')} ${repeated.length === 1 ? 'is' : 'are'} sent more than once: each CloudEvents attribute is one header with one value`;
+    refusals.set(request, message);
+    reply.code(400).send({ error: 'BadRequest', message });
+  });
+  server.addHook('onError', (request, _reply, error, done) => {
+    if (!refusals.has(request)) refusals.set(request, describeRuntimeError(request, error));
+    done();
+  });
+  server.addHook('onResponse', (request, reply, done) => {
+    if (isFunctionRoute(request) && !(request.fcontext && handled.has(request.fcontext))) {
+      reportRuntimeAnswer(request, reply);
+    }
+    done();
+  });
+}
+
+/** Asked twice per request; Fastify's `routeOptions` builds a new frozen object on every read. */
+const functionRoutes = new WeakMap<HookRequest, boolean>();
+
+/** The routes that call `handle` (GET and POST /); not the CORS preflight, health or metrics. */
+function isFunctionRoute(request: HookRequest): boolean {
+  let known = functionRoutes.get(request);
+  if (known === undefined) {
+    known = request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
+    functionRoutes.set(request, known);
+  }
+  return known;
+}
+
+/** ce-* header names that occur more than once, lower-cased, in order. */
+export function repeatedEventHeaders(rawHeaders: readonly string[]): string[] {
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]?.toLowerCase() ?? '';
+    if (!name.startsWith('ce-')) continue;
+    if (seen.has(name)) repeated.add(name);
+    seen.add(name);
+  }
+  return [...repeated];
+}
+
+/** What the runtime's error says, in one line. */
+function describeRuntimeError(request: HookRequest, error: Error): string {
+  const contentType = headerText(request, 'content-type') ?? '';
+  if (error instanceof SyntaxError && contentType.includes('json')) {
+    return `the body is not valid JSON (content-type ${contentType}): ${error.message}`;
+  }
+  return describeValidationError(error);
+}
+
+/** Kubernetes-style reasons for the statuses the runtime answers with. */
+const REASONS: Readonly<Record<number, string>> = {
+  400: 'BadRequest',
+  403: 'Forbidden',
+  408: 'RequestTimeout',
+  406: 'NotAcceptable',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+};
+
+function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
+  const status = reply.statusCode;
+  const serverError = status >= 500;
+  reportEvent(
+    request.log,
+    {
+      ...headerAttributes(request.headers),
+      outcome: serverError ? 'unavailable' : 'rejected',
+      reason: REASONS[status] ?? (serverError ? 'InternalError' : 'BadRequest'),
+      gateway: undefined,
+      pod: undefined,
+      namespace: undefined,
+      message: refusals.get(request) ?? `answered HTTP ${status} before the function saw it`,
+    },
+    undefined,
+    reply.elapsedTime / 1000,
+  );
+}
+
+function reportUnparsedRequest(log: EventLogger, code: string, detail: string): void {
+  const reason =
+    code === 'HPE_HEADER_OVERFLOW'
+      ? 'RequestHeaderFieldsTooLarge'
+      : code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? 'RequestTimeout'
+        : 'BadRequest';
+  reportEvent(
+    log,
+    {
+      eventId: undefined,
+      source: undefined,
+      outcome: 'rejected',
+      reason,
+      gateway: undefined,
+      pod: undefined,
+      namespace: undefined,
+      message: `the HTTP request could not be read (${code}): ${detail}`,
+    },
+    undefined,
+    0,
+  );
+}
+
+function headerText(request: HookRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}

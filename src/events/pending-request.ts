@@ -1,0 +1,117 @@
+// The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
+import type { ProvisionerConfig } from '../config/config.ts';
+import { isLabelValue } from '../formats/names.ts';
+import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
+import { describeJsonType, MAX_ATTRIBUTE_LENGTH, readDataObject } from './event-data.ts';
+
+// Read by other modules from here too.
+export { describeJsonType, MAX_ATTRIBUTE_LENGTH };
+
+export const PENDING_TYPE = 'io.podgateway.client.pending';
+
+/** The attributes of an incoming CloudEvent that the function reads. */
+export interface IncomingEvent {
+  readonly id: string;
+  readonly source: string;
+  readonly type: string;
+  readonly data?: unknown;
+  readonly datacontenttype?: unknown;
+  readonly traceparent?: unknown;
+  readonly tracestate?: unknown;
+}
+
+export interface ProvisionRequest {
+  readonly gatewayName: string;
+  readonly message: string | undefined;
+  readonly eventId: string;
+  readonly eventSource: string;
+  /** Changes to the pod the request asked for, already checked against the policy. */
+  readonly overrides: PodOverrides;
+}
+
+/**
+ * What to do with an event: provision, answer with a `failed` reply (the event was understood
+ * but cannot be served as asked), or reject it with HTTP 400 (it is not an event we can read;
+ * Knative does not retry a 400 and sends it to the dead letter sink).
+ */
+export type RequestVerdict =
+  | { readonly kind: 'provision'; readonly request: ProvisionRequest }
+  | {
+      readonly kind: 'fail';
+      readonly reason: 'InvalidGatewayName' | 'UnknownGateway' | 'PolicyViolation';
+      readonly message: string;
+      readonly gatewayName: string | undefined;
+    }
+  | { readonly kind: 'reject'; readonly message: string };
+
+export function readRequest(event: IncomingEvent, config: ProvisionerConfig): RequestVerdict {
+  if (event.type !== PENDING_TYPE) {
+    return reject(`event type "${event.type}" is not handled; expected "${PENDING_TYPE}"`);
+  }
+  const field = readDataObject(event.data, event.datacontenttype, '{"gateway_name": "foo"}');
+  if (typeof field === 'string') return reject(field);
+
+  const gatewayName = field('gateway_name');
+  const message = field('message');
+  if (gatewayName !== undefined && typeof gatewayName !== 'string') {
+    return reject(`data.gateway_name must be a string, got ${describeJsonType(gatewayName)}`);
+  }
+  if (message !== undefined && typeof message !== 'string') {
+    return reject(`data.message must be a string when present, got ${describeJsonType(message)}`);
+  }
+  if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
+    return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
+  }
+
+  if (gatewayName === undefined || gatewayName === '') {
+    return { kind: 'fail', ...MISSING_GATEWAY, gatewayName };
+  }
+  const problem = gatewayNameProblem(gatewayName, config);
+  if (problem) return { kind: 'fail', ...problem, gatewayName };
+
+  const overrides = readOverrides(field, config);
+  if (overrides.kind !== 'ok') {
+    return overrides.kind === 'malformed'
+      ? reject(overrides.message)
+      : { kind: 'fail', reason: 'PolicyViolation', message: overrides.message, gatewayName };
+  }
+  return {
+    kind: 'provision',
+    request: {
+      gatewayName,
+      message,
+      eventId: event.id,
+      eventSource: event.source,
+      overrides: overrides.overrides,
+    },
+  };
+}
+
+const MISSING_GATEWAY = {
+  reason: 'InvalidGatewayName',
+  message:
+    'data.gateway_name is missing or empty; name the pod-gateway to route through, e.g. {"gateway_name": "foo"}',
+} as const;
+
+function gatewayNameProblem(
+  gatewayName: string,
+  config: ProvisionerConfig,
+): { reason: 'InvalidGatewayName' | 'UnknownGateway'; message: string } | undefined {
+  if (!isLabelValue(gatewayName)) {
+    return {
+      reason: 'InvalidGatewayName',
+      message: `data.gateway_name ${JSON.stringify(gatewayName)} is not a valid label value: at most 63 characters, letters and digits at both ends, '-', '_' or '.' inside`,
+    };
+  }
+  if (config.allowedGateways && !config.allowedGateways.has(gatewayName)) {
+    return {
+      reason: 'UnknownGateway',
+      message: `gateway "${gatewayName}" is not one of the configured gateways (${[...config.allowedGateways].join(', ')})`,
+    };
+  }
+  return undefined;
+}
+
+function reject(message: string): RequestVerdict {
+  return { kind: 'reject', message };
+}

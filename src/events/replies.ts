@@ -1,0 +1,93 @@
+// The reply: the `done` and `failed` events sent back for each `pending` event.
+import { CloudEvent } from 'cloudevents';
+import type { IncomingEvent } from './pending-request.ts';
+
+// faas-js-runtime recognises a returned event by its constructor's name, `CloudEvent` (its own
+// cloudevents is another copy, so instanceof cannot tell); bundled, the class may be renamed.
+if (CloudEvent.name !== 'CloudEvent') {
+  Object.defineProperty(CloudEvent, 'name', { value: 'CloudEvent' });
+}
+
+export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
+export const FAILED_TYPE = 'io.podgateway.client.scheduling.failed';
+
+/** Extension attribute carrying the `id` of the event a reply answers. */
+export const IN_RESPONSE_TO = 'inresponseto';
+
+export interface DoneData {
+  readonly pod_name: string;
+  readonly namespace: string;
+  readonly gateway_name: string;
+  readonly message: string;
+  /** With WAIT_FOR=scheduled or ready: the node the scheduler placed the pod on. */
+  readonly node_name?: string;
+  /** With WAIT_FOR=ready: the pod's IP, and the time from the event's arrival to the pod ready. */
+  readonly pod_ip?: string;
+  readonly ready_after_ms?: number;
+}
+
+export interface FailedData {
+  readonly message: string;
+  /** A stable word for machines: InvalidGatewayName, UnknownGateway, Forbidden, Invalid, … */
+  readonly reason: string;
+  readonly gateway_name: string | undefined;
+}
+
+export function doneReply(
+  source: string,
+  trigger: IncomingEvent,
+  data: DoneData,
+): CloudEvent<DoneData> {
+  return reply(source, trigger, DONE_TYPE, data, data.pod_name);
+}
+
+export function failedReply(
+  source: string,
+  trigger: IncomingEvent,
+  data: FailedData,
+): CloudEvent<FailedData> {
+  return reply(source, trigger, FAILED_TYPE, data, undefined);
+}
+
+export function reply<T>(
+  source: string,
+  trigger: IncomingEvent,
+  type: string,
+  data: T,
+  subject: string | undefined,
+): CloudEvent<T> {
+  // The constructor gives a fresh id and the current time.
+  return new CloudEvent<T>({
+    source,
+    type,
+    subject,
+    datacontenttype: 'application/json',
+    data,
+    [IN_RESPONSE_TO]: percentEncoded(trigger.id),
+    ...tracingOf(trigger),
+  });
+}
+
+/** W3C trace context (the CloudEvents distributed-tracing extension), carried over as it came. */
+function tracingOf(trigger: IncomingEvent): Record<string, string> {
+  const tracing: Record<string, string> = {};
+  if (typeof trigger.traceparent === 'string') tracing.traceparent = trigger.traceparent;
+  if (typeof trigger.tracestate === 'string') tracing.tracestate = trigger.tracestate;
+  return tracing;
+}
+
+/**
+ * Replies travel in binary mode, their attributes as HTTP headers. The CloudEvents HTTP binding
+ * asks for space, `"`, `%` and anything outside printable ASCII to be percent-encoded (UTF-8);
+ * unencoded, such an id would make the reply fail (HTTP 500) on every delivery.
+ */
+export function percentEncoded(value: string): string {
+  let encoded = '';
+  for (const byte of new TextEncoder().encode(value)) {
+    const safe = byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x25;
+    encoded += safe
+      ? String.fromCharCode(byte)
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
+}

@@ -1,0 +1,82 @@
+// `io.podgateway.client.pending` {"gateway_name": "..."}: a client pod made for the gateway,
+// `io.podgateway.client.scheduling.done` or `.failed` back.
+
+import { type IncomingEvent, readRequest } from '../events/pending-request.ts';
+import { doneReply, failedReply } from '../events/replies.ts';
+import { type ProvisionOutcome, provision } from './provision.ts';
+import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+
+export async function handlePending({
+  event,
+  config,
+  kube,
+  pods,
+  deadline,
+}: HandlerInput): Promise<HandlerAnswer> {
+  const verdict = readRequest(event, config);
+  if (verdict.kind === 'reject') return { kind: 'rejected', message: verdict.message };
+  if (verdict.kind === 'fail') return failed(config.eventSource, event, verdict);
+
+  const { request } = verdict;
+  const gatewayName = request.gatewayName;
+  const outcome = await provision(request, config, kube, deadline, pods);
+  switch (outcome.kind) {
+    case 'unavailable':
+      return retryLater(outcome.failure, gatewayName);
+    case 'failed':
+      return failed(config.eventSource, event, { ...outcome.failure, gatewayName });
+    default:
+      return done(config.eventSource, event, gatewayName, outcome);
+  }
+}
+
+/** The pod made (or found, on a redelivery): the done reply. */
+function done(
+  source: string,
+  event: IncomingEvent,
+  gatewayName: string,
+  outcome: Extract<ProvisionOutcome, { kind: 'created' | 'existed' }>,
+): HandlerAnswer {
+  const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
+  const where = outcome.podIp
+    ? `, ready on node ${outcome.nodeName} with IP ${outcome.podIp}`
+    : outcome.nodeName
+      ? `, scheduled on node ${outcome.nodeName}`
+      : '';
+  const reply = doneReply(source, event, {
+    pod_name: outcome.podName,
+    namespace: outcome.namespace,
+    gateway_name: gatewayName,
+    message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${gatewayName}${where}`,
+    ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
+    ...(outcome.podIp ? { pod_ip: outcome.podIp, ready_after_ms: outcome.readyAfterMs } : {}),
+  });
+  return {
+    kind: 'reply',
+    reply,
+    outcome: outcome.kind,
+    reason: undefined,
+    message: undefined,
+    pod: outcome.podName,
+    gateway: gatewayName,
+    namespace: outcome.namespace,
+  };
+}
+
+/** A final answer: the event was understood but no pod can be made as it asks. */
+function failed(
+  source: string,
+  event: IncomingEvent,
+  failure: {
+    readonly reason: string;
+    readonly message: string;
+    readonly gatewayName: string | undefined;
+  },
+): HandlerAnswer {
+  const reply = failedReply(source, event, {
+    message: failure.message,
+    reason: failure.reason,
+    gateway_name: failure.gatewayName,
+  });
+  return failedAnswer(reply, failure, { gateway: failure.gatewayName });
+}

@@ -1,0 +1,253 @@
+// Provisioning: create the client pod for a request, once, whatever the number of deliveries.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ProvisionerConfig } from '../config/config.ts';
+import type { ProvisionRequest } from '../events/pending-request.ts';
+import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
+import type { ApiFailure, KubeClient } from '../kube/client.ts';
+import { createPod, readPod } from '../kube/pod-api.ts';
+import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
+import { classifyRefusal } from '../kube/refusals.ts';
+import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
+import { differencesFrom } from '../pods/fingerprint.ts';
+import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
+
+export type ProvisionOutcome =
+  | {
+      readonly kind: 'created' | 'existed';
+      readonly podName: string;
+      readonly namespace: string;
+      /** With WAIT_FOR=scheduled or ready: the node the pod was placed on. */
+      readonly nodeName: string | undefined;
+      /** With WAIT_FOR=ready: the pod's IP, and the time from the event to the pod ready. */
+      readonly podIp?: string;
+      readonly readyAfterMs?: number;
+    }
+  /** A final answer: the request cannot be served as it is. */
+  | { readonly kind: 'failed'; readonly failure: ApiFailure }
+  /** No answer before the deadline: worth delivering the event again later. */
+  | { readonly kind: 'unavailable'; readonly failure: ApiFailure };
+
+/** What one provisioning attempt knows: the event's request, the pod built for it, its limits. */
+interface Attempt {
+  readonly request: ProvisionRequest;
+  readonly config: ProvisionerConfig;
+  readonly kube: KubeClient;
+  readonly pod: V1Pod;
+  readonly name: string;
+  readonly namespace: string;
+  readonly deadline: number;
+  readonly limits: CallLimits;
+  /** With WAIT_FOR=scheduled or ready: the wait, registered before the create. */
+  readonly waiting: Waiting<PodWaitState> | undefined;
+}
+
+type Found = 'created' | 'existed';
+
+export async function provision(
+  request: ProvisionRequest,
+  config: ProvisionerConfig,
+  kube: KubeClient,
+  deadline: number,
+  /** The shared watch, for WAIT_FOR=scheduled or ready. */
+  pods?: PodWatch,
+): Promise<ProvisionOutcome> {
+  const started = Date.now();
+  const pod = buildPod(config, request);
+  const name = pod.metadata?.name ?? '';
+  const { waitFor } = config;
+  const attempt: Attempt = {
+    request,
+    config,
+    kube,
+    pod,
+    name,
+    namespace: config.clientNamespace,
+    deadline,
+    limits: { timeoutMs: config.apiTimeoutMs, deadline },
+    // Registered before the create, so that no change of the pod passes unseen.
+    waiting: waitFor === 'created' ? undefined : pods?.wait(name, waitDecision(waitFor), deadline),
+  };
+  let found: Found;
+  try {
+    found = await createOrFind(attempt);
+  } catch (error) {
+    attempt.waiting?.cancel();
+    return asOutcome(error);
+  }
+  if (!attempt.waiting) {
+    return { kind: found, podName: name, namespace: attempt.namespace, nodeName: undefined };
+  }
+  const state = waitOutcome(await attempt.waiting.result);
+  return afterWait(attempt, found, state, started);
+}
+
+/** The outcome once the wait for WAIT_FOR=scheduled or ready has ended. */
+function afterWait(
+  { name, namespace, config }: Attempt,
+  kind: Found,
+  state: PodWaitState,
+  started: number,
+): ProvisionOutcome {
+  const where = `pod "${name}" in namespace "${namespace}"`;
+  switch (state.kind) {
+    case 'scheduled':
+      return { kind, podName: name, namespace, nodeName: state.nodeName };
+    case 'ready':
+      return {
+        kind,
+        podName: name,
+        namespace,
+        nodeName: state.nodeName,
+        podIp: state.podIp,
+        readyAfterMs: Date.now() - started,
+      };
+    case 'failed':
+      return failed(state.reason, `${where} will not become ready: ${state.message}`);
+    case 'unschedulable':
+      return failed(
+        'Unschedulable',
+        `${where} cannot be scheduled: ${state.message}. It stays Pending until it fits or is deleted.`,
+      );
+    case 'refused':
+      return failed(state.code === 403 ? 'Forbidden' : 'NotFound', state.message, state.code);
+    case 'pending': {
+      const ready = config.waitFor === 'ready';
+      return {
+        kind: 'unavailable',
+        failure: {
+          reason: ready ? 'ReadyTimeout' : 'SchedulingTimeout',
+          message: `pod "${name}" was not ${ready ? 'ready' : 'scheduled'} before the deadline`,
+          code: undefined,
+          retryAfterSeconds: undefined,
+        },
+      };
+    }
+  }
+}
+
+/**
+ * Creates the pod. Whatever stands in the way, the pod may already exist for this very event
+ * (deterministic names make that a redelivery): on a 409, and on a failure that may hide it
+ * (mayHideOurPod), the pod is read back before answering.
+ */
+async function createOrFind(attempt: Attempt): Promise<Found> {
+  const { kube, namespace, pod, limits, waiting } = attempt;
+  try {
+    const created = await createPod(kube, namespace, pod, limits, (failure) =>
+      mayHideOurPod(failure) ? findOurs(attempt) : Promise.resolve(undefined),
+    );
+    // findOurs answers with the very pod built here when it found the event's pod (already
+    // offered to the wait); the API's answer is always a new object.
+    if (created === pod) return 'existed';
+    waiting?.offer(created);
+    return 'created';
+  } catch (error) {
+    if (!(error instanceof ApiCallError) || error.failure.reason === 'PodTerminating') throw error;
+    if (error.failure.code === 409) return afterConflict(attempt);
+    if (mayHideOurPod(error.failure) && (await findOurs(attempt)) !== undefined) return 'existed';
+    throw error;
+  }
+}
+
+/** 409: the pod is there (or going). Ours and not terminating is a redelivery. */
+async function afterConflict(attempt: Attempt): Promise<'existed'> {
+  const { kube, name, namespace, limits, request } = attempt;
+  let existing: V1Pod;
+  try {
+    existing = await readPod(kube, name, namespace, limits);
+  } catch (error) {
+    // Gone between the create and the read: it was being deleted.
+    if (error instanceof ApiCallError && error.failure.code === 404) {
+      throw terminating(attempt, undefined);
+    }
+    throw error;
+  }
+  if (!isPodForEvent(existing, request)) {
+    throw alreadyExists(
+      `pod "${name}" in namespace "${namespace}" already exists and was not created for this event (source "${request.eventSource}", id "${request.eventId}")`,
+    );
+  }
+  sameRequestOrRefuse(attempt, existing);
+  return 'existed';
+}
+
+/** The pod made for this event is `existed` if it is what the event asks for now, else refused. */
+function sameRequestOrRefuse(attempt: Attempt, existing: V1Pod): void {
+  const { config, request, name, namespace, waiting } = attempt;
+  if (existing.metadata?.deletionTimestamp) throw terminating(attempt, existing);
+  const differences = differencesFrom(existing, gatewayOf(existing, config), request);
+  if (differences.length === 0) {
+    waiting?.offer(existing);
+    return;
+  }
+  throw alreadyExists(
+    `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else: ${differences.join(', ')} differ(s). An event id stands for one content: send other data under a new id`,
+  );
+}
+
+/**
+ * The pod when it is there and was made for this event (then it is the pod passed in, marking
+ * it found rather than created); undefined otherwise.
+ */
+async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
+  const { kube, name, namespace, limits, deadline, config, request } = attempt;
+  // Past the deadline, the read still gets one API timeout of its own.
+  const readLimits = { ...limits, deadline: Math.max(deadline, Date.now() + config.apiTimeoutMs) };
+  const existing = await readPod(kube, name, namespace, readLimits).catch(() => undefined);
+  if (existing === undefined || !isPodForEvent(existing, request)) return undefined;
+  sameRequestOrRefuse(attempt, existing);
+  return attempt.pod;
+}
+
+/** A pod being deleted is never `done`: the event comes again once it is gone. */
+function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined): ApiCallError {
+  const until = existing?.metadata?.deletionTimestamp;
+  const seconds = until ? Math.ceil((new Date(until).getTime() - Date.now()) / 1000) : 1;
+  return new ApiCallError(
+    {
+      reason: 'PodTerminating',
+      message: `pod "${name}" in namespace "${namespace}" is being deleted; the event is to be delivered again once it is gone`,
+      code: 409,
+      retryAfterSeconds: Math.min(30, Math.max(1, seconds)),
+    },
+    true,
+  );
+}
+
+function alreadyExists(message: string): ApiCallError {
+  return new ApiCallError(
+    { reason: 'AlreadyExists', message, code: 409, retryAfterSeconds: undefined },
+    false,
+  );
+}
+
+/**
+ * Whether a failed create may stand in front of a pod this event already made: a failure with no
+ * answer or a 5xx (the create may have gone through), and admission's refusals, which come before
+ * the store's 409. Not an overloaded server's 429 (API Priority and Fairness refuses before any
+ * handler), nor what authentication, authorization or validation refuse.
+ */
+function mayHideOurPod(failure: ApiFailure): boolean {
+  const { code } = failure;
+  if (code === undefined || code >= 500) return true;
+  const refusal = classifyRefusal(failure);
+  if (refusal?.reason === 'AdmissionDenied') return true;
+  return code === 403 && refusal?.reason !== 'Forbidden';
+}
+
+/** A failed call as the answer: retried later (503), or a final `failed` with its cause. */
+function asOutcome(error: unknown): ProvisionOutcome {
+  if (!(error instanceof ApiCallError)) throw error;
+  if (error.deadlineExceeded) return { kind: 'unavailable', failure: error.failure };
+  const refusal = classifyRefusal(error.failure);
+  if (refusal?.kind === 'retry') {
+    const { reason, retryAfterSeconds } = refusal;
+    return { kind: 'unavailable', failure: { ...error.failure, reason, retryAfterSeconds } };
+  }
+  const reason = refusal?.reason ?? error.failure.reason;
+  return { kind: 'failed', failure: { ...error.failure, reason } };
+}
+
+function failed(reason: string, message: string, code?: number): ProvisionOutcome {
+  return { kind: 'failed', failure: { reason, message, code, retryAfterSeconds: undefined } };
+}

@@ -1,0 +1,199 @@
+// `io.podgateway.client.release` {"pod_name": "..."}: deletes a client pod the function made.
+// Done also when the pod is already gone, so a redelivered release is answered the same way.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ProvisionerConfig } from '../config/config.ts';
+import { readDataObject } from '../events/event-data.ts';
+import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
+import { reply } from '../events/replies.ts';
+import { isDns1123Subdomain } from '../formats/names.ts';
+import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { deletePod, readPod } from '../kube/pod-api.ts';
+import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
+import { isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
+import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+
+export const RELEASE_TYPE = 'io.podgateway.client.release';
+export const RELEASE_DONE_TYPE = 'io.podgateway.client.release.done';
+export const RELEASE_FAILED_TYPE = 'io.podgateway.client.release.failed';
+
+export interface ReleaseDoneData {
+  readonly pod_name: string;
+  readonly namespace: string;
+  /** False when the pod was already gone (a redelivered release, or deleted otherwise). */
+  readonly deleted: boolean;
+  /** The pod's age when it was deleted. */
+  readonly age_seconds?: number;
+  readonly message: string;
+}
+
+export interface ReleaseFailedData {
+  /** NotManaged, InvalidPodName, or the API's reason (Forbidden, …). */
+  readonly reason: string;
+  readonly message: string;
+  readonly pod_name: string | undefined;
+}
+
+type ReleaseRequest =
+  | { readonly kind: 'release'; readonly podName: string; readonly namespace: string }
+  | {
+      readonly kind: 'fail';
+      readonly reason: string;
+      readonly message: string;
+      readonly podName: string | undefined;
+    }
+  | { readonly kind: 'reject'; readonly message: string };
+
+const EXAMPLE = '{"pod_name": "client-0123456789abcdef0123"}';
+
+/** Reads `pod_name` (and the optional `namespace` a done reply carried) from the event. */
+export function readRelease(event: IncomingEvent, config: ProvisionerConfig): ReleaseRequest {
+  const field = readDataObject(event.data, event.datacontenttype, EXAMPLE);
+  if (typeof field === 'string') return { kind: 'reject', message: field };
+  const podName = field('pod_name');
+  const namespace = field('namespace');
+  if (podName !== undefined && typeof podName !== 'string') {
+    return {
+      kind: 'reject',
+      message: `data.pod_name must be a string, got ${describeJsonType(podName)}`,
+    };
+  }
+  if (namespace !== undefined && typeof namespace !== 'string') {
+    return {
+      kind: 'reject',
+      message: `data.namespace must be a string when present, got ${describeJsonType(namespace)}`,
+    };
+  }
+  if (podName === undefined || podName === '') {
+    return {
+      kind: 'fail',
+      reason: 'InvalidPodName',
+      message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}`,
+      podName,
+    };
+  }
+  if (!isDns1123Subdomain(podName)) {
+    return {
+      kind: 'fail',
+      reason: 'InvalidPodName',
+      message: `data.pod_name ${JSON.stringify(podName.slice(0, 300))} is not a pod name: lowercase letters, digits, '-' and '.', at most 253 characters`,
+      podName: undefined,
+    };
+  }
+  if (namespace !== undefined && namespace !== config.clientNamespace) {
+    return {
+      kind: 'fail',
+      reason: 'NotManaged',
+      message: `pod "${podName}" is in namespace ${JSON.stringify(namespace.slice(0, 100))}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
+      podName,
+    };
+  }
+  return { kind: 'release', podName, namespace: config.clientNamespace };
+}
+
+export async function handleRelease({
+  event,
+  config,
+  kube,
+  deadline,
+}: HandlerInput): Promise<HandlerAnswer> {
+  const request = readRelease(event, config);
+  if (request.kind === 'reject') return { kind: 'rejected', message: request.message };
+  if (request.kind === 'fail') return failed(config, event, request);
+  const { podName, namespace } = request;
+  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
+  try {
+    const result = await deleteOwnPod(kube, podName, namespace, config, limits);
+    if (result.kind === 'not-managed') {
+      return failed(config, event, {
+        reason: 'NotManaged',
+        message: `pod "${podName}" in namespace "${namespace}" was not made by this function (no app.kubernetes.io/managed-by label of its own): not deleted`,
+        podName,
+      });
+    }
+    const deleted = result.kind === 'deleted';
+    podsReleasedTotal.inc({ outcome: deleted ? 'deleted' : 'gone' });
+    const age = deleted ? podAgeSeconds(result.pod) : undefined;
+    if (age !== undefined) podAgeAtRelease.observe(age);
+    const message = deleted
+      ? `pod ${podName} deleted from namespace ${namespace}${age === undefined ? '' : ` after ${Math.round(age)} s`}`
+      : `pod ${podName} is already gone from namespace ${namespace}, or terminating (a redelivered release, or deleted otherwise)`;
+    const data: ReleaseDoneData = {
+      pod_name: podName,
+      namespace,
+      deleted,
+      ...(age === undefined ? {} : { age_seconds: Math.round(age) }),
+      message,
+    };
+    return {
+      kind: 'reply',
+      reply: reply(config.eventSource, event, RELEASE_DONE_TYPE, data, podName),
+      outcome: 'released',
+      reason: deleted ? undefined : 'AlreadyGone',
+      message,
+      pod: podName,
+    };
+  } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
+    if (error.deadlineExceeded) return retryLater(error.failure);
+    return failed(config, event, { ...error.failure, podName });
+  }
+}
+
+type Deletion =
+  | { readonly kind: 'deleted'; readonly pod: V1Pod }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'not-managed' };
+
+/**
+ * Reads the pod, and deletes it only if the function made it. The delete carries the pod's uid
+ * as a precondition: a pod of the same name made meanwhile by someone else is not touched.
+ */
+async function deleteOwnPod(
+  kube: KubeClient,
+  name: string,
+  namespace: string,
+  config: ProvisionerConfig,
+  limits: CallLimits,
+): Promise<Deletion> {
+  let pod: V1Pod;
+  try {
+    pod = await readPod(kube, name, namespace, limits);
+  } catch (error) {
+    if (isStatus(error, 404)) return { kind: 'gone' };
+    throw error;
+  }
+  if (!isOwnPod(pod, namespace)) return { kind: 'not-managed' };
+  // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
+  if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
+  try {
+    await deletePod(kube, pod, config.gracePeriodSeconds, limits);
+  } catch (error) {
+    // Gone between the read and the delete (a redelivery racing the first delivery): done.
+    if (isStatus(error, 404)) return { kind: 'gone' };
+    throw error;
+  }
+  return { kind: 'deleted', pod };
+}
+
+function isStatus(error: unknown, code: number): boolean {
+  return error instanceof ApiCallError && error.failure.code === code;
+}
+
+function failed(
+  config: ProvisionerConfig,
+  event: IncomingEvent,
+  failure: {
+    readonly reason: string;
+    readonly message: string;
+    readonly podName: string | undefined;
+  },
+): HandlerAnswer {
+  const data: ReleaseFailedData = {
+    reason: failure.reason,
+    message: failure.message,
+    pod_name: failure.podName,
+  };
+  const failedReply = reply(config.eventSource, event, RELEASE_FAILED_TYPE, data, undefined);
+  return failedAnswer(failedReply, failure, { pod: failure.podName });
+}

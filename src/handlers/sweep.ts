@@ -1,0 +1,170 @@
+// `io.podgateway.client.sweep` (and the PingSource's scheduled ping): deletes the function's own
+// pods that are finished (Succeeded, Failed) or older than CLIENT_TTL_SECONDS, listing them page
+// by page, and replies with what it deleted. Nothing else is touched: the list selects the
+// managed-by label, and each delete carries the pod's uid as a precondition.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ProvisionerConfig } from '../config/config.ts';
+import { reply } from '../events/replies.ts';
+import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
+import { podsSweptTotal } from '../observability/metrics.ts';
+import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
+import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+
+export const SWEEP_TYPE = 'io.podgateway.client.sweep';
+export const SWEEP_DONE_TYPE = 'io.podgateway.client.sweep.done';
+export const SWEEP_FAILED_TYPE = 'io.podgateway.client.sweep.failed';
+/**
+ * What a Knative PingSource sends; its type cannot be changed (ceOverrides may not override
+ * required attributes: knative/eventing docs/spec/sources.md). deploy/ routes only the
+ * PingSource of the function to it (a Trigger filtering on that source too).
+ * knative/eventing pkg/apis/sources/v1/ping_lifecycle.go: PingSourceEventType.
+ */
+export const PING_TYPE = 'dev.knative.sources.ping';
+
+/** Pods per list page. */
+export const SWEEP_PAGE_SIZE = 100;
+/** Time kept back from the event's deadline to answer with what was done so far. */
+const ANSWER_MARGIN_MS = 1000;
+
+export type SweepReason = 'Succeeded' | 'Failed' | 'Expired';
+
+export interface SweptPod {
+  readonly pod_name: string;
+  readonly reason: SweepReason;
+}
+
+export interface SweepDoneData {
+  readonly namespace: string;
+  readonly deleted: readonly SweptPod[];
+  /** False when the deadline came first: the next sweep goes on where this one stopped. */
+  readonly complete: boolean;
+  readonly pages: number;
+  readonly message: string;
+}
+
+/** Why the sweep deletes the pod, or undefined when it stays. */
+export function sweepReason(
+  pod: V1Pod,
+  config: Pick<ProvisionerConfig, 'clientNamespace' | 'clientTtlSeconds'>,
+  now: number = Date.now(),
+): SweepReason | undefined {
+  if (!isOwnPod(pod, config.clientNamespace)) return undefined;
+  // Already terminating: the kubelet is on it.
+  if (pod.metadata?.deletionTimestamp) return undefined;
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return phase;
+  const age = podAgeSeconds(pod, now);
+  if (config.clientTtlSeconds !== undefined && age !== undefined && age > config.clientTtlSeconds) {
+    return 'Expired';
+  }
+  return undefined;
+}
+
+export async function handleSweep({
+  event,
+  config,
+  kube,
+  deadline,
+}: HandlerInput): Promise<HandlerAnswer> {
+  // The sweep takes no data: whatever a producer (or the PingSource) sends is ignored.
+  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
+  const outcome = await sweep(kube, config, limits);
+  if (outcome.failure && outcome.deleted.length === 0) {
+    const { failure, deadlineExceeded } = outcome.failure;
+    if (deadlineExceeded) return retryLater(failure);
+    const data = { reason: failure.reason, message: failure.message };
+    return failedAnswer(
+      reply(config.eventSource, event, SWEEP_FAILED_TYPE, data, undefined),
+      failure,
+    );
+  }
+  const complete = outcome.failure === undefined && outcome.complete;
+  const message = `${outcome.deleted.length} pod(s) deleted from namespace ${config.clientNamespace}${describeReasons(outcome.deleted)}${complete ? '' : `; stopped early (${outcome.failure?.failure.message ?? 'the deadline came'}): the next sweep goes on`}`;
+  const done: SweepDoneData = {
+    namespace: config.clientNamespace,
+    deleted: outcome.deleted,
+    complete,
+    pages: outcome.pages,
+    message,
+  };
+  return {
+    kind: 'reply',
+    reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
+    outcome: 'swept',
+    reason: undefined,
+    message,
+    pod: undefined,
+  };
+}
+
+interface SweepOutcome {
+  readonly deleted: SweptPod[];
+  readonly pages: number;
+  /** False when the deadline stopped it. */
+  readonly complete: boolean;
+  readonly failure: ApiCallError | undefined;
+}
+
+async function sweep(
+  kube: KubeClient,
+  config: ProvisionerConfig,
+  limits: CallLimits,
+): Promise<SweepOutcome> {
+  const namespace = config.clientNamespace;
+  const deleted: SweptPod[] = [];
+  let pages = 0;
+  let stopped = false;
+  const query = { namespace, labelSelector: OWN_PODS_SELECTOR, limit: SWEEP_PAGE_SIZE };
+  const limitsForPage = () => {
+    stopped = Date.now() + ANSWER_MARGIN_MS >= limits.deadline;
+    return stopped ? undefined : limits;
+  };
+  try {
+    for await (const page of listPodPages(kube.api, query, limitsForPage)) {
+      pages += 1;
+      const now = Date.now();
+      for (const pod of page.items) {
+        const reason = sweepReason(pod, config, now);
+        if (reason === undefined) continue;
+        if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) {
+          return { deleted, pages, complete: false, failure: undefined };
+        }
+        if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
+          podsSweptTotal.inc({ reason });
+          deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
+        }
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
+    return { deleted, pages, complete: false, failure: error };
+  }
+  return { deleted, pages, complete: !stopped, failure: undefined };
+}
+
+/** Deletes the pod unless it is gone or was replaced (another uid): true when deleted now. */
+async function deletePod(
+  kube: KubeClient,
+  pod: V1Pod,
+  gracePeriodSeconds: number | undefined,
+  limits: CallLimits,
+): Promise<boolean> {
+  try {
+    await deletePodOnce(kube, pod, gracePeriodSeconds, limits);
+    return true;
+  } catch (error) {
+    const code = error instanceof ApiCallError ? error.failure.code : undefined;
+    // 404: gone already (another sweep, a release); 409: a new pod of that name, not this one.
+    if (code === 404 || code === 409) return false;
+    throw error;
+  }
+}
+
+function describeReasons(deleted: readonly SweptPod[]): string {
+  if (deleted.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const { reason } of deleted) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return ` (${[...counts].map(([reason, count]) => `${count} ${reason}`).join(', ')})`;
+}

@@ -1,0 +1,125 @@
+// Once at start, and without holding up readiness: may the function's credentials make every
+// Kubernetes API call it needs (src/kube/client.ts API_CALLS)? One SelfSubjectAccessReview per verb, as
+// Knative's ApiServerSource checks its own before it runs. A missing permission is otherwise found
+// only when the first event fails with Forbidden.
+import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { apiAccessAllowed } from '../observability/metrics.ts';
+import { API_CALLS, causeChain } from './client.ts';
+import { makeApiClient } from './transport.ts';
+
+export interface AccessVerdict {
+  readonly verb: string;
+  readonly resource: string;
+  readonly why: string;
+  /** undefined: the check itself failed. */
+  readonly allowed: boolean | undefined;
+  /** The authorizer's reason, or why the check failed. */
+  readonly detail: string;
+}
+
+/** The review of one call: the API server's own authorizer answers. */
+async function review(
+  api: AuthorizationV1Api,
+  namespace: string,
+  call: (typeof API_CALLS)[number],
+): Promise<AccessVerdict> {
+  const { verb, resource, why } = call;
+  try {
+    const answer = await api.createSelfSubjectAccessReview({
+      body: {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { namespace, verb, resource, group: '' } },
+      },
+    });
+    const status = answer.status;
+    return {
+      verb,
+      resource,
+      why,
+      allowed: status?.allowed === true && status.denied !== true,
+      detail: status?.reason ?? '',
+    };
+  } catch (error) {
+    const detail = error instanceof Error ? causeChain(error) : String(error);
+    return { verb, resource, why, allowed: undefined, detail };
+  }
+}
+
+/** Reviews every call, within `timeoutMs` in all: a check that cannot finish is reported as such. */
+export async function checkAccess(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  timeoutMs: number,
+): Promise<AccessVerdict[]> {
+  const api = makeApiClient(kubeConfig, AuthorizationV1Api);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), timeoutMs);
+  });
+  const reviews = Promise.all(API_CALLS.map((call) => review(api, namespace, call)));
+  const verdicts = await Promise.race([reviews, late]);
+  clearTimeout(timer);
+  if (verdicts !== 'late') return verdicts;
+  return API_CALLS.map(({ verb, resource, why }) => ({
+    verb,
+    resource,
+    why,
+    allowed: undefined,
+    detail: `no answer within ${timeoutMs} ms`,
+  }));
+}
+
+/** The lines to print: one warning per missing permission or failed check, then a summary. */
+export function describeAccess(verdicts: readonly AccessVerdict[], namespace: string): string[] {
+  const where = `in namespace "${namespace}"`;
+  const lines: string[] = [];
+  for (const { verb, resource, why, allowed, detail } of verdicts) {
+    if (allowed === false) {
+      lines.push(
+        `warning: the function's service account may not ${verb} ${resource} ${where}, which it needs to ${why}: events will fail with Forbidden until its Role grants it (deploy/rbac.yaml)`,
+      );
+    } else if (allowed === undefined) {
+      lines.push(
+        `warning: could not check whether the function may ${verb} ${resource} ${where}: ${detail}`,
+      );
+    }
+  }
+  const verbs = (allowed: boolean | undefined) =>
+    verdicts
+      .filter((verdict) => verdict.allowed === allowed)
+      .map(({ verb }) => verb)
+      .join(', ');
+  const summary = [
+    verbs(true) && `may ${verbs(true)} pods`,
+    verbs(false) && `may NOT ${verbs(false)} pods`,
+    verbs(undefined) && `could not check ${verbs(undefined)}`,
+  ]
+    .filter(Boolean)
+    .join('; ');
+  lines.push(`podgateway client provisioner: access check ${where}: ${summary}`);
+  return lines;
+}
+
+/** Sets podgateway_api_access_allowed from the verdicts. */
+export function recordAccess(verdicts: readonly AccessVerdict[]): void {
+  for (const { verb, resource, allowed } of verdicts) {
+    if (allowed !== undefined) apiAccessAllowed.set({ verb, resource }, allowed ? 1 : 0);
+  }
+}
+
+/** Runs the check in the background and reports it; never throws. */
+export function startAccessCheck(kubeConfig: KubeConfig, namespace: string, timeoutMs: number) {
+  return checkAccess(kubeConfig, namespace, timeoutMs).then(
+    (verdicts) => {
+      recordAccess(verdicts);
+      for (const line of describeAccess(verdicts, namespace)) {
+        (line.startsWith('warning:') ? console.warn : console.log)(line);
+      }
+    },
+    (error: unknown) => {
+      console.warn(`warning: the access check failed: ${String(error)}`);
+      console.log('podgateway client provisioner: access check: not done');
+    },
+  );
+}

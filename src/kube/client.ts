@@ -1,0 +1,189 @@
+// The kube client: one KubeConfig and one CoreV1Api per process, and what its errors mean.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { type Environment, SERVICE_ACCOUNT_DIR } from '../config/config.ts';
+import { PooledKubeConfig } from './connections.ts';
+import { useRotatingToken } from './token-file.ts';
+import { makeApiClient } from './transport.ts';
+
+export interface KubeClient {
+  readonly api: CoreV1Api;
+  /** For watches, which the generated API does not cover. */
+  readonly kubeConfig: KubeConfig;
+  /** The API server URL, for logs. */
+  readonly server: string;
+  /** Where the configuration came from: `in-cluster` or the kubeconfig path. */
+  readonly origin: string;
+}
+
+/**
+ * Every Kubernetes API call the function makes. deploy/rbac.yaml must grant exactly these, and
+ * the tests check that it does: add a line here when the code starts making a new call.
+ * src/kube/access-check.ts asks at start whether each is allowed; its SelfSubjectAccessReviews need no
+ * grant (every authenticated user may create them: the system:basic-user ClusterRole).
+ */
+export const API_CALLS = [
+  { verb: 'create', resource: 'pods', why: 'create the client pod' },
+  { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  {
+    verb: 'list',
+    resource: 'pods',
+    why: 'WAIT_FOR=scheduled|ready: the shared watch starts from a list of the function’s own pods; the sweep lists them page by page',
+  },
+  {
+    verb: 'watch',
+    resource: 'pods',
+    why: 'WAIT_FOR=scheduled|ready: wait until the pod is scheduled or ready',
+  },
+  { verb: 'delete', resource: 'pods', why: 'release a pod, and sweep finished and expired ones' },
+] as const;
+
+/**
+ * Makes the client: in-cluster (service-account token and CA) when KUBERNETES_SERVICE_HOST is
+ * set, else from KUBECONFIG or ~/.kube/config. Throws, with what to do, when neither is there;
+ * the library would otherwise fall back to http://localhost:8080 without saying so.
+ */
+export function makeKubeClient(env: Environment = process.env): KubeClient {
+  const kubeConfig = new PooledKubeConfig();
+  let origin: string;
+  if (env.KUBERNETES_SERVICE_HOST) {
+    kubeConfig.loadFromCluster();
+    useRotatingToken(kubeConfig, `${SERVICE_ACCOUNT_DIR}/token`);
+    origin = 'in-cluster';
+  } else {
+    const file = findKubeconfig(env);
+    loadKubeconfig(kubeConfig, file, env);
+    origin = file;
+  }
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) {
+    throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
+  }
+  return { api: makeApiClient(kubeConfig, CoreV1Api), kubeConfig, server: cluster.server, origin };
+}
+
+/** A file that is not YAML: the parser's first line, with the file and where its name came from. */
+function loadKubeconfig(kubeConfig: KubeConfig, file: string, env: Environment): void {
+  try {
+    kubeConfig.loadFromFile(file);
+  } catch (error) {
+    const where = env.KUBECONFIG ? `KUBECONFIG: ${file}` : `${file} (KUBECONFIG is not set)`;
+    const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new Error(`${where} is not a valid kubeconfig: ${detail}`);
+  }
+}
+
+function findKubeconfig(env: Environment): string {
+  const candidates = env.KUBECONFIG
+    ? env.KUBECONFIG.split(delimiter).filter(Boolean)
+    : [join(env.HOME ?? homedir(), '.kube', 'config')];
+  const found = candidates.find((file) => existsSync(file));
+  if (!found) {
+    throw new Error(
+      `no Kubernetes configuration: ${candidates.join(', ')} not found. Set KUBECONFIG, or run in a cluster (KUBERNETES_SERVICE_HOST)`,
+    );
+  }
+  return found;
+}
+
+/** A failed API call, in the words of the API server where it gave them. */
+export interface ApiFailure {
+  /** The API's `Status.reason` (Forbidden, Invalid, AlreadyExists, …) or ApiUnavailable. */
+  readonly reason: string;
+  readonly message: string;
+  /** HTTP status, when the server answered. */
+  readonly code: number | undefined;
+  /** From a Retry-After header, when the server sent one. */
+  readonly retryAfterSeconds: number | undefined;
+}
+
+/** The part of a Kubernetes `Status` read here; a 422's message already lists the invalid fields. */
+interface StatusBody {
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export function describeApiFailure(error: unknown): ApiFailure {
+  if (!(error instanceof ApiException)) {
+    const cause = error instanceof Error ? causeChain(error) : String(error);
+    return {
+      reason: 'ApiUnavailable',
+      message: `the Kubernetes API could not be reached: ${cause}`,
+      code: undefined,
+      retryAfterSeconds: undefined,
+    };
+  }
+  const code: number = error.code;
+  const status = parseStatus(error.body);
+  const answered = `the Kubernetes API answered HTTP ${code}${status?.reason ? ` ${status.reason}` : ''}`;
+  // API Priority and Fairness answers its 429 in plain text, not with a Status.
+  const detail = status?.message ?? plainText(error.body);
+  // A server-side failure says nothing about the request: one reason for all of them, but for
+  // an admission webhook the API server could not call (failurePolicy Fail).
+  const unavailable = code >= 500;
+  const webhookDown = unavailable && detail?.includes('failed calling webhook') === true;
+  return {
+    reason: webhookDown
+      ? 'WebhookUnavailable'
+      : unavailable
+        ? 'ApiUnavailable'
+        : status?.reason || reasonForCode(code),
+    message: status?.message && !unavailable ? status.message : withDetail(answered, detail),
+    code,
+    retryAfterSeconds: parseRetryAfter(error.headers['retry-after']),
+  };
+}
+
+function plainText(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  const text = body.trim();
+  return text === '' || text.startsWith('{') ? undefined : text.slice(0, 200);
+}
+
+function withDetail(summary: string, detail: string | undefined): string {
+  return detail ? `${summary}: ${detail}` : summary;
+}
+
+/** 5xx, 429 and no answer at all are worth trying again; the rest will fail the same way. */
+export function isTransient(failure: ApiFailure): boolean {
+  return failure.code === undefined || failure.code === 429 || failure.code >= 500;
+}
+
+function parseStatus(body: unknown): StatusBody | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as StatusBody) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function reasonForCode(code: number): string {
+  if (code === 401) return 'Unauthorized';
+  if (code === 403) return 'Forbidden';
+  if (code === 404) return 'NotFound';
+  if (code === 409) return 'AlreadyExists';
+  if (code === 422) return 'Invalid';
+  if (code === 429) return 'TooManyRequests';
+  return 'BadRequest';
+}
+
+function parseRetryAfter(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
+/** `fetch failed: connect ECONNREFUSED …`: the useful part sits in the causes. */
+export function causeChain(error: Error): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  while (current instanceof Error && parts.length < 4) {
+    parts.push(current.message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}

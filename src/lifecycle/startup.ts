@@ -1,0 +1,141 @@
+// Start-up: every setting read and checked at once, one plain line per problem and exit 1; then
+// one line with the settings in effect, warnings for risky ones, and the access check.
+
+import {
+  ConfigError,
+  ConfigErrors,
+  type Environment,
+  loadConfig,
+  type ProvisionerConfig,
+  parseAll,
+} from '../config/config.ts';
+import { describeSinkUrl, makeSink, readSink, type Sink } from '../events/sink.ts';
+import { startAccessCheck } from '../kube/access-check.ts';
+import { type KubeClient, makeKubeClient } from '../kube/client.ts';
+import type { PodWatch } from '../kube/pod-watch.ts';
+import { watchOwnPods } from '../pods/own-pods.ts';
+
+export interface Provisioner {
+  readonly config: ProvisionerConfig;
+  readonly kube: KubeClient;
+  /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
+  readonly sink: Sink | undefined;
+  /** With WAIT_FOR=scheduled or ready: the one watch every waiting event shares. */
+  readonly pods: PodWatch | undefined;
+}
+
+const PREFIX = 'podgateway client provisioner';
+
+/** faas-js-runtime's log levels (pino's), for FUNC_LOG_LEVEL. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The problems found, one line each. */
+export class StartupFailure extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'StartupFailure';
+    this.problems = problems;
+  }
+}
+
+/** The runtime's own variables, which it would otherwise refuse with a stack trace. */
+export function checkRuntimeSettings(env: Environment): void {
+  parseAll<object>({}, [
+    () => {
+      const level = env.FUNC_LOG_LEVEL;
+      if (level === undefined || level === '' || LOG_LEVELS.some((name) => name === level)) return;
+      throw new ConfigError('FUNC_LOG_LEVEL', `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+    },
+    () => {
+      const port = env.FUNC_PORT;
+      if (port === undefined || port === '') return;
+      const number = Number(port);
+      if (/^\d+$/.test(port) && number >= 1 && number <= 65535) return;
+      throw new ConfigError('FUNC_PORT', `"${port}" is not a port number (1 to 65535)`);
+    },
+  ]);
+}
+
+function problemLines(error: unknown): string[] {
+  if (error instanceof ConfigErrors) return error.problems.map((problem) => problem.message);
+  return [error instanceof Error ? error.message : String(error)];
+}
+
+/** Reads everything; throws a StartupFailure listing every problem. */
+export function startUp(env: Environment = process.env): Provisioner {
+  const problems: string[] = [];
+  const attempt = <T>(step: () => T): T | undefined => {
+    try {
+      return step();
+    } catch (error) {
+      problems.push(...problemLines(error));
+      return undefined;
+    }
+  };
+  attempt(() => checkRuntimeSettings(env));
+  const config = attempt(() => loadConfig(env));
+  const sinkUrl = attempt(() => readSink(env));
+  const kube = attempt(() => makeKubeClient(env));
+  const sink = sinkUrl && attempt(() => makeSink(sinkUrl));
+  if (problems.length > 0 || config === undefined || kube === undefined) {
+    throw new StartupFailure(problems);
+  }
+  const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
+  return { config, kube, sink, pods };
+}
+
+/** The settings in effect, in one line. */
+export function settingsLine({ config, kube, sink }: Provisioner): string {
+  const gateways = config.allowedGateways
+    ? `gateways ${[...config.allowedGateways].join(', ')}`
+    : 'any gateway';
+  const done = `once the pod is ${config.waitFor}`;
+  const replies = sink ? `to K_SINK ${describeSinkUrl(sink.url)}` : 'in the HTTP response';
+  return [
+    `${PREFIX}: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
+    gateways,
+    `done ${done} (WAIT_FOR=${config.waitFor})`,
+    `deadlines: API call ${config.apiTimeoutMs} ms, event ${config.eventDeadlineMs} ms, shutdown grace ${config.shutdownGraceMs} ms`,
+    `replies ${replies}`,
+  ].join('; ');
+}
+
+/** Settings that work but are likely mistakes. */
+export function settingsWarnings(config: ProvisionerConfig): string[] {
+  const warnings: string[] = [];
+  if (!config.allowedGateways) {
+    warnings.push(
+      'warning: GATEWAYS is empty: a pod is made for any gateway name an event gives; list the gateways, e.g. GATEWAYS=foo,bar',
+    );
+  }
+  if (config.eventDeadlineMs < config.apiTimeoutMs) {
+    warnings.push(
+      `warning: EVENT_DEADLINE_MS (${config.eventDeadlineMs} ms) is shorter than API_TIMEOUT_MS (${config.apiTimeoutMs} ms): an event runs out of time before a slow API call does, and is answered 503`,
+    );
+  }
+  return warnings;
+}
+
+/**
+ * Called from `init`: starts, or prints every problem on its own line and exits 1 (the runtime
+ * would print a stack trace and a line of the bundle for an error thrown at it).
+ */
+export function startOrExit(env: Environment = process.env): Provisioner {
+  let started: Provisioner;
+  try {
+    started = startUp(env);
+  } catch (error) {
+    const problems = error instanceof StartupFailure ? error.problems : problemLines(error);
+    for (const problem of problems) console.error(`${PREFIX}: cannot start: ${problem}`);
+    process.exit(1);
+  }
+  console.log(settingsLine(started));
+  for (const warning of settingsWarnings(started.config)) console.warn(warning);
+  void startAccessCheck(
+    started.kube.kubeConfig,
+    started.config.clientNamespace,
+    started.config.apiTimeoutMs,
+  );
+  return started;
+}

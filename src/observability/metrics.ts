@@ -1,0 +1,132 @@
+// Prometheus metrics, served by faas-js-runtime on /metrics next to its own.
+import { ApiException } from '@kubernetes/client-node';
+import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { isLabelValue } from '../formats/names.ts';
+
+export const provisionsTotal = new Counter({
+  name: 'podgateway_provisions_total',
+  help: 'Events handled, by outcome (created, existed, failed, rejected, unavailable), reason and gateway',
+  labelNames: ['outcome', 'reason', 'gateway'] as const,
+  registers: [],
+});
+
+export const provisionDuration = new Histogram({
+  name: 'podgateway_provision_duration_seconds',
+  help: 'Time from an event to its reply, by outcome',
+  labelNames: ['outcome'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [],
+});
+
+export const kubeApiRequestDuration = new Histogram({
+  name: 'podgateway_kube_api_request_duration_seconds',
+  help: 'Kubernetes API calls, by verb and HTTP status (2xx on success, <error> when no answer came)',
+  labelNames: ['verb', 'code'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [],
+});
+
+export const inflightRequests = new Gauge({
+  name: 'podgateway_inflight_requests',
+  help: 'Requests being handled by the function right now',
+  registers: [],
+});
+
+export const apiAccessAllowed = new Gauge({
+  name: 'podgateway_api_access_allowed',
+  help: 'Whether the credentials may make an API call the function needs (1) or not (0), as checked at start (src/kube/access-check.ts); absent when it could not be checked',
+  labelNames: ['verb', 'resource'] as const,
+  registers: [],
+});
+
+export const podsReleasedTotal = new Counter({
+  name: 'podgateway_pods_released_total',
+  help: 'Release events done, by outcome: deleted, or gone (the pod was already deleted)',
+  labelNames: ['outcome'] as const,
+  registers: [],
+});
+
+export const podsSweptTotal = new Counter({
+  name: 'podgateway_pods_swept_total',
+  help: 'Pods deleted by the sweep, by reason: Succeeded, Failed, Expired (older than CLIENT_TTL_SECONDS)',
+  labelNames: ['reason'] as const,
+  registers: [],
+});
+
+export const podAgeAtRelease = new Histogram({
+  name: 'podgateway_pod_age_at_release_seconds',
+  help: 'Age of the client pods deleted by a release event, from their creation',
+  buckets: [10, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 3 * 86400],
+  registers: [],
+});
+
+const OUR_METRICS: readonly Metric[] = [
+  provisionsTotal,
+  provisionDuration,
+  kubeApiRequestDuration,
+  inflightRequests,
+  apiAccessAllowed,
+  podsReleasedTotal,
+  podsSweptTotal,
+  podAgeAtRelease,
+];
+
+let exposed = false;
+
+/**
+ * Puts our metrics in every registry the process renders. faas-js-runtime serves a registry
+ * of its own, made when it starts listening and not reachable from the function, so ours join
+ * it when it is first rendered (the first scrape of /metrics). This relies on the runtime and
+ * us sharing one prom-client: it is a dependency of both, at the same major version, and stays
+ * outside the bundle (scripts/build.ts).
+ */
+export function exposeMetrics(): void {
+  if (exposed) return;
+  exposed = true;
+  const render = Registry.prototype.metrics;
+  Registry.prototype.metrics = function metricsWithProvisioner(this: Registry) {
+    for (const metric of OUR_METRICS) this.registerMetric(metric);
+    return render.call(this);
+  };
+}
+
+/** Times one Kubernetes API call: `timeApiCall('create', () => api.createNamespacedPod(…))`. */
+export async function timeApiCall<T>(verb: string, call: () => Promise<T>): Promise<T> {
+  const stop = kubeApiRequestDuration.startTimer({ verb });
+  try {
+    const result = await call();
+    stop({ code: '2xx' });
+    return result;
+  } catch (error) {
+    stop({ code: error instanceof ApiException ? String(error.code) : '<error>' });
+    throw error;
+  }
+}
+
+/** Most distinct gateway names labelled when GATEWAYS does not list them; the rest are `other`. */
+export const MAX_GATEWAY_LABELS = 50;
+const seenGateways = new Set<string>();
+
+/**
+ * The `gateway` label for a name taken from an event. Labels must stay few: a listed gateway is
+ * its own label and an unlisted one `unknown`; with no list, valid names up to
+ * MAX_GATEWAY_LABELS distinct ones, then `other`. Invalid names are `invalid`, none `none`.
+ */
+export function gatewayLabel(
+  name: string | undefined,
+  allowed: ReadonlySet<string> | undefined,
+): string {
+  if (name === undefined || name === '') return 'none';
+  if (!isLabelValue(name)) return 'invalid';
+  if (allowed) return allowed.has(name) ? name : 'unknown';
+  if (seenGateways.has(name)) return name;
+  if (seenGateways.size >= MAX_GATEWAY_LABELS) return 'other';
+  seenGateways.add(name);
+  return name;
+}
+
+/** A `reason` label: Kubernetes reasons are CamelCase words; anything else is `Other`. */
+export function reasonLabel(reason: string | undefined): string {
+  if (reason === undefined) return '';
+  return /^[A-Za-z]{1,64}$/.test(reason) ? reason : 'Other';
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, ConfigErrors, DEFAULTS, parseConfig } from '../../src/config/config.ts';
+
+function configError(env: Record<string, string>, ownNamespace?: string): ConfigError {
+  try {
+    parseConfig(env, ownNamespace);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error;
+  }
+  assert.fail(`expected ${JSON.stringify(env)} to be rejected`);
+}
+
+describe('configuration', () => {
+  it('has the documented defaults outside a cluster', () => {
+    const config = parseConfig({});
+    assert.equal(config.clientNamespace, 'default');
+    assert.equal(config.clientImage, 'alpine/curl');
+    assert.deepEqual(config.clientCommand, ['sleep', 'infinity']);
+    assert.equal(config.gatewayLabel, 'setGateway');
+    assert.equal(config.gatewayAnnotation, 'setGateway');
+    assert.equal(config.allowedGateways, undefined);
+    assert.equal(config.eventSource, DEFAULTS.eventSource);
+    assert.equal(config.waitFor, 'created');
+    assert.equal(config.apiTimeoutMs, 5000);
+    assert.equal(config.eventDeadlineMs, 20000);
+    assert.equal(config.allowedOverrides.size, 0);
+    assert.equal(config.clientTtlSeconds, undefined);
+    assert.equal(config.gracePeriodSeconds, undefined);
+  });
+
+  it('reads the client pods’ life cycle settings', () => {
+    const config = parseConfig({
+      WAIT_FOR: 'ready',
+      CLIENT_TTL_SECONDS: '86400',
+      GRACE_PERIOD_SECONDS: '0',
+    });
+    assert.equal(config.waitFor, 'ready');
+    assert.equal(config.clientTtlSeconds, 86400);
+    assert.equal(config.gracePeriodSeconds, 0);
+  });
+
+  it('defaults the client namespace to the function’s own in a cluster', () => {
+    assert.equal(parseConfig({}, 'client-system').clientNamespace, 'client-system');
+    assert.equal(
+      parseConfig({ CLIENT_NAMESPACE: 'other' }, 'client-system').clientNamespace,
+      'other',
+    );
+  });
+
+  it('reads the command as words or as a JSON array', () => {
+    assert.deepEqual(parseConfig({ CLIENT_COMMAND: ' sleep  3600 ' }).clientCommand, [
+      'sleep',
+      '3600',
+    ]);
+    assert.deepEqual(
+      parseConfig({ CLIENT_COMMAND: '["sh", "-c", "curl -s ifconfig.me; sleep 1d"]' })
+        .clientCommand,
+      ['sh', '-c', 'curl -s ifconfig.me; sleep 1d'],
+    );
+  });
+
+  it('disables the label or the annotation when set empty, but not both', () => {
+    const labelOnly = parseConfig({ GATEWAY_ANNOTATION: '' });
+    assert.equal(labelOnly.gatewayLabel, 'setGateway');
+    assert.equal(labelOnly.gatewayAnnotation, undefined);
+    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '' });
+    assert.match(error.message, /at least one/);
+  });
+
+  it('parses the gateway allow-list', () => {
+    const config = parseConfig({ GATEWAYS: 'foo, bar ,baz' });
+    assert.deepEqual([...(config.allowedGateways ?? [])], ['foo', 'bar', 'baz']);
+    assert.equal(parseConfig({ GATEWAYS: ' ' }).allowedGateways, undefined);
+  });
+
+  const invalid: Array<[string, Record<string, string>, RegExp]> = [
+    ['CLIENT_NAMESPACE', { CLIENT_NAMESPACE: 'Not_A_Namespace' }, /not a namespace name/],
+    ['CLIENT_NAMESPACE', { CLIENT_NAMESPACE: '' }, /not a namespace name/],
+    ['CLIENT_IMAGE', { CLIENT_IMAGE: 'alpine curl' }, /not an image reference/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '   ' }, /is empty/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[1, 2]' }, /JSON array of strings/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[sleep' }, /not a JSON array/],
+    ['CLIENT_COMMAND', { CLIENT_COMMAND: '[]' }, /is empty/],
+    ['GATEWAY_LABEL', { GATEWAY_LABEL: 'set gateway' }, /not a valid label\/annotation key/],
+    ['GATEWAY_ANNOTATION', { GATEWAY_ANNOTATION: 'Bad_/x' }, /not a valid label\/annotation key/],
+    ['GATEWAYS', { GATEWAYS: 'foo,,bar' }, /"" is not a gateway name/],
+    ['GATEWAYS', { GATEWAYS: 'foo,-bar' }, /"-bar" is not a gateway name/],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'has space' }, /not a URI-reference/],
+    ['CLIENT_REQUESTS', { CLIENT_REQUESTS: 'cpu=lots' }, /not <resource>=<quantity>/],
+    ['CLIENT_LIMITS', { CLIENT_LIMITS: 'gpu=1' }, /not <resource>=<quantity>/],
+    ['CLIENT_RUN_AS_NON_ROOT', { CLIENT_RUN_AS_NON_ROOT: 'yes' }, /not true or false/],
+    [
+      'CLIENT_ACTIVE_DEADLINE_SECONDS',
+      { CLIENT_ACTIVE_DEADLINE_SECONDS: '-1' },
+      /positive whole number/,
+    ],
+    ['API_TIMEOUT_MS', { API_TIMEOUT_MS: '1.5' }, /positive whole number/],
+    ['EVENT_DEADLINE_MS', { EVENT_DEADLINE_MS: 'soon' }, /positive whole number/],
+    ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '0' }, /positive whole number/],
+    ['WAIT_FOR', { WAIT_FOR: 'running' }, /not "created", "scheduled" or "ready"/],
+    ['CLIENT_TTL_SECONDS', { CLIENT_TTL_SECONDS: '1h' }, /positive whole number/],
+    [
+      'GRACE_PERIOD_SECONDS',
+      { GRACE_PERIOD_SECONDS: '-1' },
+      /whole number of seconds from 0 to 3600/,
+    ],
+    ['GRACE_PERIOD_SECONDS', { GRACE_PERIOD_SECONDS: '3601' }, /from 0 to 3600/],
+    [
+      'ALLOWED_OVERRIDES',
+      { ALLOWED_OVERRIDES: 'image,volumes' },
+      /volumes: not a field that can be overridden/,
+    ],
+    [
+      'ALLOWED_IMAGES',
+      { ALLOWED_OVERRIDES: 'image' },
+      /is empty while ALLOWED_OVERRIDES allows image/,
+    ],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'a*b' }, /a wildcard must stand for a whole path segment/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: '*' }, /"\*": a wildcard must stand for a whole path/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'ghcr.io/acme*' }, /"ghcr.io\/acme\*": a wildcard/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'registry.example.com*' }, /a wildcard must stand/],
+    ['ALLOWED_IMAGES', { ALLOWED_IMAGES: 'curlimages/curl:../../evil' }, /not an image reference/],
+    ['CLIENT_IMAGE', { CLIENT_IMAGE: 'alpine/curl:' }, /not an image reference/],
+    ['API_TIMEOUT_MS', { API_TIMEOUT_MS: '3000000000' }, /above the maximum, 300000/],
+    ['EVENT_DEADLINE_MS', { EVENT_DEADLINE_MS: '3000000000' }, /above the maximum, 600000/],
+    ['SHUTDOWN_GRACE_MS', { SHUTDOWN_GRACE_MS: '3000000000' }, /above the maximum, 600000/],
+    [
+      'CLIENT_ACTIVE_DEADLINE_SECONDS',
+      { CLIENT_ACTIVE_DEADLINE_SECONDS: '3000000000' },
+      /above the maximum, 2147483647/,
+    ],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/é' }, /is not a URI-reference/],
+    ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/\u0001' }, /is not a URI-reference/],
+    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
+    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
+  ];
+  for (const [variable, env, message] of invalid) {
+    it(`rejects ${variable}=${JSON.stringify(Object.values(env)[0])}, naming the variable`, () => {
+      const error = configError(env);
+      assert.equal(error.variable, variable);
+      assert.match(error.message, new RegExp(`^${variable}: `));
+      assert.match(error.message, message);
+    });
+  }
+
+  it('accepts prefixed keys', () => {
+    const config = parseConfig({ GATEWAY_LABEL: 'podgateway.io/gateway' });
+    assert.equal(config.gatewayLabel, 'podgateway.io/gateway');
+  });
+  it('reports every bad variable at once, each once', () => {
+    const error = configError({
+      CLIENT_NAMESPACE: 'Bad_Namespace',
+      API_TIMEOUT_MS: 'soon',
+      ALLOWED_OVERRIDES: 'image',
+      WAIT_FOR: 'done',
+    });
+    assert.ok(error instanceof ConfigErrors, `expected several problems, got ${error.message}`);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.variable),
+      ['CLIENT_NAMESPACE', 'ALLOWED_IMAGES', 'API_TIMEOUT_MS', 'WAIT_FOR'],
+    );
+    assert.equal(error.message.split('\n').length, 4);
+    assert.match(error.message, /^CLIENT_NAMESPACE: "Bad_Namespace" is not a namespace name/);
+  });
+
+  it('reports a cross-variable problem next to the others', () => {
+    const error = configError({ GATEWAY_LABEL: '', GATEWAY_ANNOTATION: '', WAIT_FOR: 'done' });
+    assert.ok(error instanceof ConfigErrors);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.variable),
+      ['WAIT_FOR', 'GATEWAY_LABEL'],
+    );
+  });
+});

@@ -1,0 +1,128 @@
+// The bad-input corpus (test/corpus/) against one running function: for every malformed or
+// hostile request, no pod, no API call, no crash, never a 5xx nor a `done`, and the specific
+// answer the case records. Cases marked `todo` are known to be answered otherwise today.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
+import { type RawResponse, sendRaw } from '../support/raw-http.ts';
+import { type CorpusCase, expectedMessage, loadCorpus, rawRequestOf } from './corpus.ts';
+
+const corpus = loadCorpus();
+
+const h = useHarness({});
+
+const apiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api'));
+
+/** The `message` of a JSON error body, else the body itself. */
+function messageOf(text: string): string {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && 'message' in parsed) {
+      return String(parsed.message);
+    }
+  } catch {
+    // not JSON: the text is the message
+  }
+  return text;
+}
+
+function summary(response: RawResponse): string {
+  const type = response.headers['ce-type'] ?? 'no event';
+  const text = response.body.toString('utf8');
+  const shown = text.length > 600 ? `${text.slice(0, 600)}…` : text;
+  return `HTTP ${response.status} (${type}) ${shown}`;
+}
+
+async function check(c: CorpusCase): Promise<void> {
+  h.server.reset();
+  const outcome = await sendRaw(h.fn.url, rawRequestOf(c));
+  assert.equal(h.fn.process.exitCode, null, `the function exited:\n${h.fn.output().slice(-2000)}`);
+  if (outcome.kind === 'error') assert.fail(`no HTTP answer: ${outcome.message}`);
+  const { response } = outcome;
+  const seen = summary(response);
+
+  // Nothing let in, whatever the answer.
+  assert.deepEqual(
+    h.server.pods().map((pod) => pod.metadata?.name),
+    [],
+    `a pod was created; the answer: ${seen}`,
+  );
+  assert.deepEqual(
+    apiCalls().map((call) => `${call.method} ${call.path}`),
+    [],
+    `the Kubernetes API was called; the answer: ${seen}`,
+  );
+  assert.ok(response.status < 500, `a server error: ${seen}`);
+  assert.notEqual(response.headers['ce-type'], DONE_TYPE, `a done reply: ${seen}`);
+
+  const expect = c.expect;
+  if ('status' in expect) {
+    assert.equal(response.status, expect.status, seen);
+    assert.match(messageOf(response.body.toString('utf8')), expectedMessage(expect), seen);
+    return;
+  }
+  assert.equal(response.status, 200, seen);
+  assert.equal(response.headers['ce-type'], FAILED_TYPE, seen);
+  assert.ok(response.headers['ce-inresponseto'], `the reply has no inresponseto: ${seen}`);
+  const data: unknown = JSON.parse(response.body.toString('utf8'));
+  assert.ok(typeof data === 'object' && data !== null, seen);
+  const { reason, message, gateway_name } = data as Record<string, unknown>;
+  assert.equal(reason, expect.failed, seen);
+  assert.match(String(message), expectedMessage(expect), seen);
+  if (expect.gateway_name !== undefined) assert.equal(gateway_name, expect.gateway_name, seen);
+}
+
+describe('the bad-input corpus', () => {
+  it('has at least 200 cases with unique names', () => {
+    assert.ok(corpus.length >= 200, `only ${corpus.length} cases`);
+    assert.equal(new Set(corpus.map((c) => c.name)).size, corpus.length);
+  });
+
+  for (const c of corpus) {
+    // CORPUS_TODO=1 runs the cases marked todo as ordinary tests, to see whether they pass yet.
+    it(c.name, c.todo === undefined || process.env.CORPUS_TODO ? {} : { todo: c.todo }, () =>
+      check(c),
+    );
+  }
+
+  it('logs every request to the function once, at the default level, and counts it once', async () => {
+    // Not to the function: other paths, methods the router answers 404, the CORS preflight.
+    // An unknown method (BREW) is refused by the HTTP parser, as bad framing is: counted.
+    const notToFunction = ['PUT', 'DELETE', 'PATCH', 'TRACE', 'OPTIONS'];
+    const sentToFunction = corpus.filter((c) => {
+      const { method, path } = rawRequestOf(c);
+      return !notToFunction.includes(method) && path.split('?')[0] === '/';
+    }).length;
+    const logged = () => h.fn.output().match(/"msg":"provision"/g)?.length ?? 0;
+    // Log lines travel apart from the answers: wait for them, then for any extra one.
+    for (let i = 0; i < 200 && logged() < sentToFunction; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(logged(), sentToFunction, 'one provision line per request to the function');
+    const metrics = await (await fetch(`${h.fn.url}/metrics`)).text();
+    const counted = [...metrics.matchAll(/^podgateway_provisions_total\{.*\} (\d+)$/gm)]
+      .map((match) => Number(match[1]))
+      .reduce((sum, value) => sum + value, 0);
+    assert.equal(counted, sentToFunction, 'one count per request to the function');
+    assert.doesNotMatch(
+      h.fn.output(),
+      /execTimer|already sent|"level":50/,
+      'no error of the runtime',
+    );
+  });
+
+  it('leaves the function serving good events, in the same process', async () => {
+    h.server.reset();
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.equal(h.server.pods().length, 1);
+    assert.equal(h.fn.process.exitCode, null);
+    assert.equal((await fetch(`${h.fn.url}/health/liveness`)).status, 200);
+    // No key of the hostile data reached a prototype: an event without a name still lacks one.
+    const bare = await sendEvent(h.fn.url, pendingEvent({}), 'structured');
+    assert.equal(bare.event?.data?.reason, 'InvalidGatewayName', bare.text);
+  });
+});

@@ -1,0 +1,53 @@
+// The README's and docs/' commands: each shell block says whether it needs a cluster or which
+// check runs it, and the files and pages they name exist.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../support/function-process.ts';
+
+const PAGES = ['README.md', 'docs/deploy.md', 'docs/troubleshooting.md', 'docs/reference.md'];
+const README = (
+  await Promise.all(PAGES.map((page) => readFile(join(PROJECT_ROOT, page), 'utf8')))
+).join('\n');
+const README_ONLY = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
+
+describe('README and docs/', () => {
+  it('keeps the README short: quick start first, reference under docs/', () => {
+    const lines = README_ONLY.split('\n').length;
+    assert.ok(lines <= 400, `README.md has ${lines} lines`);
+    assert.ok(README_ONLY.indexOf('npm test') < README_ONLY.indexOf('docs/deploy.md'));
+  });
+
+  it('links only pages that exist', async () => {
+    let links = 0;
+    for (const page of PAGES) {
+      const text = await readFile(join(PROJECT_ROOT, page), 'utf8');
+      for (const match of text.matchAll(/\]\(([\w./-]+\.md)(?:#[\w-]+)?\)/g)) {
+        links += 1;
+        const target = join(PROJECT_ROOT, dirname(page), match[1] ?? '');
+        assert.ok(existsSync(target), `${page} links ${match[1]}, which does not exist`);
+      }
+    }
+    assert.ok(links >= 8, `only ${links} links between the pages`);
+  });
+
+  it('marks every shell block as needing a cluster, or names the check that runs it', () => {
+    const blocks = [...README.matchAll(/```shell\n([^\n]*)\n/g)].map((match) => match[1] ?? '');
+    assert.ok(blocks.length >= 15, `only ${blocks.length} shell blocks`);
+    for (const first of blocks) {
+      const checked = /^# checked by (\S+)/.exec(first)?.[1];
+      if (checked) assert.ok(existsSync(join(PROJECT_ROOT, checked)), `${checked} does not exist`);
+      else assert.match(first, /^# needs a cluster/, `unmarked shell block: ${first}`);
+    }
+  });
+
+  it('names only files that exist in deploy/ and samples/', () => {
+    const paths = new Set(
+      [...README.matchAll(/\b((?:deploy|samples)\/[\w./-]*\w)/g)].map((match) => match[1] ?? ''),
+    );
+    assert.ok(paths.size >= 8);
+    for (const path of paths) assert.ok(existsSync(join(PROJECT_ROOT, path)), path);
+  });
+});

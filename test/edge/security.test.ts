@@ -1,0 +1,340 @@
+// What an attacker or a careless operator found (issue 9), each over HTTP against the spawned
+// function: cross-origin requests, query strings, reply headers, one pod per source and id,
+// image and resource policy, and settings that must stop the start-up.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
+import { runUntilExit } from '../support/function-process.ts';
+import { useHarness } from '../support/harness.ts';
+import { answerTo, type RawOutcome, type RawResponse, sendRaw } from '../support/raw-http.ts';
+
+const EVENT_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['content-type', 'application/json'],
+  ['ce-specversion', '1.0'],
+  ['ce-id', 'security-1'],
+  ['ce-source', '/security'],
+  ['ce-type', 'io.podgateway.client.pending'],
+];
+const GOOD_BODY = Buffer.from('{"gateway_name":"foo"}');
+
+/** A pending event POSTed by a page of `origin`. */
+function postFrom(url: string, origin: string): Promise<RawOutcome> {
+  return sendRaw(url, {
+    method: 'POST',
+    path: '/',
+    headers: [...EVENT_HEADERS, ['origin', origin]],
+    body: GOOD_BODY,
+  });
+}
+
+/** A browser's CORS preflight for a POST from `origin`, asking for `requestedHeaders`. */
+function preflight(url: string, origin: string, requestedHeaders: string): Promise<RawResponse> {
+  return answerTo(url, {
+    method: 'OPTIONS',
+    path: '/',
+    headers: [
+      ['origin', origin],
+      ['access-control-request-method', 'POST'],
+      ['access-control-request-headers', requestedHeaders],
+    ],
+    body: Buffer.alloc(0),
+  });
+}
+
+describe('with the default configuration', () => {
+  const h = useHarness({});
+
+  describe('cross-origin requests', () => {
+    it('refuses a browser preflight, and sends no CORS header', async () => {
+      const response = await preflight(h.fn.url, 'https://evil.example', 'content-type, ce-id');
+      assert.equal(response.status, 403);
+      assert.match(response.body.toString(), /cross-origin requests are not accepted/);
+      for (const name of Object.keys(response.headers)) {
+        assert.ok(!name.startsWith('access-control-'), `${name} sent`);
+      }
+    });
+
+    it('answers a plain OPTIONS without allowing any origin', async () => {
+      const response = await fetch(h.fn.url, { method: 'OPTIONS' });
+      assert.equal(response.headers.get('access-control-allow-origin'), null);
+      assert.equal(response.headers.get('access-control-allow-headers'), null);
+    });
+
+    it('refuses a cross-origin POST with 403 before any pod is made', async () => {
+      h.server.reset();
+      const outcome = await postFrom(h.fn.url, 'https://evil.example');
+      assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('sends no CORS header on an event answered normally', async () => {
+      const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.equal(reply.headers.get('access-control-allow-origin'), null);
+      assert.equal(reply.headers.get('access-control-allow-methods'), null);
+    });
+  });
+
+  describe('query strings', () => {
+    for (const path of ['/?query=x&body=%7B%22gateway_name%22%3A%22bar%22%7D', '/?a=1', '/?x']) {
+      it(`refuses ${path} with 400 naming the parameter, before any pod`, async () => {
+        h.server.reset();
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path,
+          headers: EVENT_HEADERS,
+          body: GOOD_BODY,
+        });
+        const name = new URLSearchParams(path.slice(2)).keys().next().value;
+        assert.equal(response.status, 400);
+        assert.match(
+          response.body.toString(),
+          new RegExp(`the query parameter \\\\"${name}\\\\" is not accepted`),
+        );
+        assert.equal(h.server.pods().length, 0);
+      });
+    }
+  });
+
+  describe('attributes copied into the reply headers', () => {
+    const structured = (attributes: Record<string, unknown>) =>
+      post(
+        h.fn.url,
+        { 'content-type': 'application/cloudevents+json' },
+        JSON.stringify({
+          specversion: '1.0',
+          id: `trace-${Math.random()}`,
+          source: '/security',
+          type: 'io.podgateway.client.pending',
+          datacontenttype: 'application/json',
+          data: { gateway_name: 'foo' },
+          ...attributes,
+        }),
+      );
+    const bad: Array<[string, Record<string, unknown>]> = [
+      [
+        'traceparent',
+        { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nx-evil: 1' },
+      ],
+      ['traceparent', { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-0ü' }],
+      ['traceparent', { traceparent: 'not a traceparent' }],
+      ['traceparent', { traceparent: '00-00000000000000000000000000000000-b7ad6b7169203331-01' }],
+      ['tracestate', { tracestate: 'congo=t61rcWkgMzE\u0000' }],
+      ['tracestate', { tracestate: 'rojo=00f067aa0ba902b7\nx: 1' }],
+      ['tracestate', { tracestate: 'vendor=ünïcode' }],
+    ];
+    for (const [attribute, attributes] of bad) {
+      it(`refuses ${JSON.stringify(attributes)} with 400 naming ${attribute}, before any pod`, async () => {
+        h.server.reset();
+        const reply = await structured(attributes);
+        assert.equal(reply.status, 400, reply.text);
+        assert.match(JSON.parse(reply.text).message, new RegExp(`^${attribute} .* is not a W3C`));
+        assert.equal(h.server.pods().length, 0);
+      });
+    }
+
+    it('carries a valid trace context into the reply', async () => {
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const tracestate = 'congo=t61rcWkgMzE, rojo=00f067aa0ba902b7';
+      const reply = await structured({ traceparent, tracestate });
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.equal(reply.headers.get('ce-traceparent'), traceparent);
+      assert.equal(reply.headers.get('ce-tracestate'), tracestate);
+    });
+  });
+
+  describe('one source and id, other data', () => {
+    const send = (id: string, data: unknown, mode: Mode) =>
+      sendEvent(h.fn.url, pendingEvent(data, { id, source: '/same' }), mode);
+
+    for (const mode of MODES) {
+      it(`another gateway gets failed AlreadyExists naming gateway_name, and no second pod (${mode})`, async () => {
+        h.server.reset();
+        const first = await send(`same-gw-${mode}`, { gateway_name: 'foo' }, mode);
+        assert.equal(first.event?.type, DONE_TYPE, first.text);
+        const second = await send(`same-gw-${mode}`, { gateway_name: 'bar' }, mode);
+        assert.equal(second.event?.type, FAILED_TYPE, second.text);
+        assert.equal(second.event?.data?.reason, 'AlreadyExists');
+        assert.match(String(second.event?.data?.message), /gateway_name \("foo" then, "bar" now\)/);
+        assert.equal(h.server.pods().length, 1);
+      });
+    }
+
+    it('another message gets failed AlreadyExists naming message', async () => {
+      h.server.reset();
+      await send('same-msg', { gateway_name: 'foo', message: 'one' }, 'binary');
+      const second = await send('same-msg', { gateway_name: 'foo', message: 'two' }, 'binary');
+      assert.equal(second.event?.data?.reason, 'AlreadyExists', second.text);
+      assert.match(String(second.event?.data?.message), /message differ/);
+      assert.equal(h.server.pods().length, 1);
+    });
+
+    it('the same data again is a redelivery: done for the same pod', async () => {
+      h.server.reset();
+      const first = await send('same-all', { gateway_name: 'foo', message: 'one' }, 'binary');
+      const again = await send('same-all', { gateway_name: 'foo', message: 'one' }, 'structured');
+      assert.equal(again.event?.type, DONE_TYPE, again.text);
+      assert.equal(again.event?.data?.pod_name, first.event?.data?.pod_name);
+      assert.match(String(again.event?.data?.message), /already existed/);
+    });
+  });
+
+  describe('resources without a ceiling', () => {
+    it('caps ephemeral storage by default', async () => {
+      h.server.reset();
+      const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      const pod = h.server.pods()[0];
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.ok(pod?.spec?.containers[0]?.resources?.limits?.['ephemeral-storage']);
+    });
+  });
+});
+
+describe('with overrides allowed', () => {
+  const h = useHarness({
+    ALLOWED_OVERRIDES: 'image,resources',
+    ALLOWED_IMAGES: 'ghcr.io/acme/*,alpine/curl:*',
+  });
+  const send = (data: Record<string, unknown>, id?: string) =>
+    sendEvent(
+      h.fn.url,
+      pendingEvent({ gateway_name: 'foo', ...data }, id ? { id, source: '/same' } : {}),
+      'structured',
+    );
+
+  it('another image under the same source and id gets failed AlreadyExists naming image, not the first pod', async () => {
+    h.server.reset();
+    const first = await send({ image: 'alpine/curl:8.5.0' }, 'same-image');
+    assert.equal(first.event?.type, DONE_TYPE, first.text);
+    const second = await send({ image: 'ghcr.io/acme/other:1' }, 'same-image');
+    assert.equal(second.event?.data?.reason, 'AlreadyExists', second.text);
+    assert.match(String(second.event?.data?.message), /image differ/);
+    assert.equal(h.server.pods().length, 1);
+  });
+
+  for (const image of [
+    'ghcr.io/acme-attacker/miner:1',
+    'ghcr.io/acme.evil.io/x:1',
+    'alpine/curlx:1',
+  ]) {
+    it(`does not let ${image} through a pattern it only starts like`, async () => {
+      h.server.reset();
+      const reply = await send({ image });
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+      assert.equal(h.server.pods().length, 0);
+    });
+  }
+
+  for (const image of ['curlimages/curl:../../evil', 'alpine/curl:', 'ghcr.io/acme/x:../y']) {
+    it(`refuses ${JSON.stringify(image)}, not an image reference, with 400`, async () => {
+      h.server.reset();
+      const reply = await send({ image });
+      assert.equal(reply.status, 400, reply.text);
+      assert.match(reply.text, /data.image must be an image reference/);
+      assert.equal(h.server.pods().length, 0);
+    });
+  }
+
+  it('refuses ephemeral-storage: 900Ei, above the default ceiling', async () => {
+    h.server.reset();
+    const reply = await send({ resources: { limits: { 'ephemeral-storage': '900Ei' } } });
+    assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+    assert.equal(h.server.pods().length, 0);
+  });
+});
+
+describe('with CLIENT_LIMITS empty', () => {
+  const h = useHarness({ ALLOWED_OVERRIDES: 'resources', CLIENT_LIMITS: '' });
+
+  for (const [resource, quantity] of [
+    ['cpu', '512'],
+    ['memory', '2Ti'],
+    ['ephemeral-storage', '900Ei'],
+  ] as const) {
+    it(`refuses a ${resource} override: no ceiling is set for it`, async () => {
+      h.server.reset();
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', resources: { limits: { [resource]: quantity } } }),
+        'binary',
+      );
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+      assert.match(String(reply.event?.data?.message), /CLIENT_LIMITS sets no ceiling/);
+      assert.equal(h.server.pods().length, 0);
+    });
+  }
+});
+
+describe('with an allowed origin', () => {
+  const h = useHarness({ ALLOWED_ORIGINS: 'https://app.example' });
+
+  it('answers its preflight with that origin only, and accepts its POST', async () => {
+    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id, x-other');
+    assert.equal(answer.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(answer.headers['access-control-allow-headers'], 'content-type, ce-id');
+    h.server.reset();
+    const outcome = await postFrom(h.fn.url, 'https://app.example');
+    assert.equal(outcome.kind === 'response' && outcome.response.status, 200);
+    assert.equal(h.server.pods().length, 1);
+  });
+
+  it('still refuses another origin', async () => {
+    const outcome = await postFrom(h.fn.url, 'https://evil.example');
+    assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
+  });
+});
+
+describe('settings refused at start-up', () => {
+  let server: KubeApiServer;
+  let workDir: string;
+  before(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'provisioner-security-'));
+    server = await startKubeApiServer();
+  });
+  after(async () => {
+    await server?.close();
+    await rm(workDir, { recursive: true, force: true });
+  });
+  const refused = async (env: Record<string, string>) =>
+    runUntilExit({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+
+  it('K_SINK with credentials, without repeating the secret', async () => {
+    const { code, output } = await refused({ K_SINK: 'http://user:s3cret-value@127.0.0.1:9/' });
+    assert.notEqual(code, 0);
+    assert.match(output, /K_SINK: carries credentials/);
+    assert.doesNotMatch(output, /s3cret-value/);
+  });
+
+  for (const pattern of ['ghcr.io/acme*', 'registry.example.com*', '*']) {
+    it(`ALLOWED_IMAGES=${pattern}`, async () => {
+      const { code, output } = await refused({
+        ALLOWED_OVERRIDES: 'image',
+        ALLOWED_IMAGES: pattern,
+      });
+      assert.notEqual(code, 0);
+      assert.match(
+        output,
+        /ALLOWED_IMAGES: .* a wildcard must stand for a whole path segment or tag/,
+      );
+    });
+  }
+
+  it('EVENT_SOURCE with a character no reply header can carry', async () => {
+    const { code, output } = await refused({ EVENT_SOURCE: 'podgateway/événement' });
+    assert.notEqual(code, 0);
+    assert.match(output, /EVENT_SOURCE: .* is not a URI-reference/);
+  });
+
+  for (const variable of ['API_TIMEOUT_MS', 'EVENT_DEADLINE_MS', 'SHUTDOWN_GRACE_MS']) {
+    it(`${variable}=3000000000, beyond Node's timer limit`, async () => {
+      const { code, output } = await refused({ [variable]: '3000000000' });
+      assert.notEqual(code, 0);
+      assert.match(output, new RegExp(`${variable}: 3000000000 is above the maximum`));
+    });
+  }
+});

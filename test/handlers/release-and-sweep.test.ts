@@ -1,0 +1,332 @@
+// The client pod's end, driven by events: `release` deletes a pod the function made (and only
+// such a pod), `sweep` deletes the finished and expired ones page by page. Over HTTP into the
+// spawned function, out through the real client to the API test server, under deploy/'s Role.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { CloudEvent } from 'cloudevents';
+import { DONE_TYPE } from '../../src/events/replies.ts';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_FAILED_TYPE,
+  RELEASE_TYPE,
+} from '../../src/handlers/release.ts';
+import {
+  PING_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_PAGE_SIZE,
+  SWEEP_TYPE,
+} from '../../src/handlers/sweep.ts';
+import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
+import type { PodInput } from '../kube-api-server/server.ts';
+import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
+
+const NAMESPACE = 'client-system';
+const TTL_SECONDS = 3600;
+
+const h = useHarness(
+  {
+    CLIENT_NAMESPACE: NAMESPACE,
+    GRACE_PERIOD_SECONDS: '5',
+    CLIENT_TTL_SECONDS: String(TTL_SECONDS),
+  },
+  { namespaces: ['default', NAMESPACE] },
+);
+
+beforeEach(() => h.server.reset());
+
+let sequence = 0;
+function lifecycleEvent(type: string, data?: unknown): CloudEvent<unknown> {
+  sequence += 1;
+  return new CloudEvent<unknown>({
+    id: `lifecycle-${process.pid}-${sequence}`,
+    source: '/tests/producer',
+    type,
+    ...(data === undefined ? {} : { datacontenttype: 'application/json', data }),
+  });
+}
+
+/** A pod as the function makes them (its managed-by label), or as someone else does. */
+function pod(name: string, options: { managed?: boolean; namespace?: string } = {}): PodInput {
+  const labels: Record<string, string> =
+    options.managed === false ? { app: 'other' } : { 'app.kubernetes.io/managed-by': MANAGER_NAME };
+  return {
+    metadata: { name, namespace: options.namespace ?? NAMESPACE, labels },
+    spec: { containers: [{ name: 'client', image: 'alpine/curl' }] },
+  };
+}
+
+const names = (namespace = NAMESPACE) =>
+  h.server.pods(namespace).map((stored) => stored.metadata?.name ?? '');
+
+const deletes = () => h.server.requests.filter((request) => request.verb === 'delete');
+
+for (const mode of MODES) {
+  describe(`a release event in ${mode} mode`, () => {
+    it('deletes the pod a pending event made, with GRACE_PERIOD_SECONDS, and replies done', async () => {
+      const created = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), mode);
+      assert.equal(created.event?.type, DONE_TYPE, created.text);
+      const podName = String(created.event?.data?.pod_name);
+      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: podName, namespace: NAMESPACE });
+
+      const reply = await sendEvent(h.fn.url, release, mode);
+
+      assert.equal(reply.status, 200, reply.text);
+      assert.equal(reply.event?.type, RELEASE_DONE_TYPE);
+      assert.equal(reply.event?.inresponseto, release.id);
+      assert.equal(reply.event?.subject, podName);
+      assert.equal(reply.event?.data?.pod_name, podName);
+      assert.equal(reply.event?.data?.namespace, NAMESPACE);
+      assert.equal(reply.event?.data?.deleted, true);
+      assert.equal(typeof reply.event?.data?.age_seconds, 'number');
+      assert.deepEqual(names(), []);
+      const [deletion] = deletes();
+      assert.equal(deletion?.path, `/api/v1/namespaces/${NAMESPACE}/pods/${podName}`);
+      assert.equal(deletion?.query.gracePeriodSeconds, '5');
+    });
+
+    it('replies done again when the release is delivered again, the pod being gone', async () => {
+      h.server.addPod(pod('client-foo-0123456789ab'));
+      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-foo-0123456789ab' });
+      const first = await sendEvent(h.fn.url, release, mode);
+      const again = await sendEvent(h.fn.url, release, mode);
+
+      assert.equal(first.event?.data?.deleted, true, first.text);
+      assert.equal(again.event?.type, RELEASE_DONE_TYPE, again.text);
+      assert.equal(again.event?.data?.deleted, false);
+      assert.match(String(again.event?.data?.message), /already gone/);
+      assert.equal(deletes().length, 1, 'deleted once');
+    });
+  });
+}
+
+describe('a release event for a pod the function did not make', () => {
+  it('replies failed NotManaged and leaves a pod without the managed-by label alone', async () => {
+    h.server.addPod(pod('someone-elses', { managed: false }));
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { pod_name: 'someone-elses' }),
+      'binary',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'NotManaged');
+    assert.equal(reply.event?.data?.pod_name, 'someone-elses');
+    assert.match(String(reply.event?.data?.message), /not made by this function/);
+    assert.deepEqual(names(), ['someone-elses']);
+    assert.equal(deletes().length, 0);
+  });
+
+  it('replies failed NotManaged for another namespace, without asking the API', async () => {
+    h.server.addPod(pod('client-foo-0123456789ab', { namespace: 'default' }));
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-foo-0123456789ab', namespace: 'default' }),
+      'structured',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'NotManaged');
+    assert.deepEqual(names('default'), ['client-foo-0123456789ab']);
+    assert.equal(h.server.requests.length, 0);
+  });
+});
+
+describe('a release event with bad data', () => {
+  it('answers 400 when pod_name is not a string or there is no data', async () => {
+    for (const data of [{ pod_name: 7 }, undefined, ['client-foo']]) {
+      const reply = await sendEvent(h.fn.url, lifecycleEvent(RELEASE_TYPE, data), 'binary');
+      assert.equal(reply.status, 400, reply.text);
+      const body = JSON.parse(reply.text) as { error: string; message: string };
+      assert.equal(body.error, 'BadRequest');
+      assert.match(body.message, /pod_name|no data|an array/);
+    }
+  });
+
+  it('replies failed InvalidPodName for an empty or impossible name, and calls no API', async () => {
+    for (const podName of ['', 'Not_A_Pod', 'x'.repeat(254)]) {
+      const reply = await sendEvent(
+        h.fn.url,
+        lifecycleEvent(RELEASE_TYPE, { pod_name: podName }),
+        'binary',
+      );
+      assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+      assert.equal(reply.event?.data?.reason, 'InvalidPodName');
+    }
+    assert.equal(h.server.requests.length, 0);
+  });
+});
+
+// One validation path for every type: the trace context is copied into every reply, so a value
+// that cannot be a header is refused before a handler acts, whatever the event's type.
+describe('a release or sweep event whose trace context cannot be carried back', () => {
+  for (const traceparent of [
+    '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\nx-injected: 1',
+    'not-a-traceparent',
+  ]) {
+    it(`is refused with 400 before anything is deleted: traceparent ${JSON.stringify(traceparent)}`, async () => {
+      h.server.addPod(pod('client-traced'));
+      h.server.addPod({
+        ...pod('client-finished'),
+        status: { phase: 'Succeeded' },
+      });
+      for (const event of [
+        lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-traced' }),
+        lifecycleEvent(SWEEP_TYPE),
+      ]) {
+        const body = JSON.stringify({ ...event.toJSON(), traceparent });
+        const reply = await post(
+          h.fn.url,
+          { 'content-type': 'application/cloudevents+json' },
+          body,
+        );
+        assert.equal(reply.status, 400, reply.text);
+        assert.match(reply.text, /traceparent/);
+      }
+      assert.deepEqual(deletes(), []);
+      assert.deepEqual(names().sort(), ['client-finished', 'client-traced']);
+    });
+  }
+});
+
+describe('an unknown event type', () => {
+  it('answers 400 naming the three types handled', async () => {
+    const reply = await sendEvent(h.fn.url, lifecycleEvent('com.example.other', {}), 'binary');
+    assert.equal(reply.status, 400);
+    for (const type of ['io.podgateway.client.pending', RELEASE_TYPE, SWEEP_TYPE]) {
+      assert.ok(reply.text.includes(type), reply.text);
+    }
+  });
+});
+
+describe('a sweep event', () => {
+  it('deletes exactly the finished and expired managed pods, over several pages', async () => {
+    // Made two hours ago: past the TTL.
+    const twoHoursAgo = new Date(Date.now() - 2 * TTL_SECONDS * 1000)
+      .toISOString()
+      .replace(/\.\d+Z$/, 'Z');
+    const dated = (input: PodInput): PodInput => ({
+      ...input,
+      metadata: { ...input.metadata, creationTimestamp: twoHoursAgo },
+    });
+    const expired = Array.from({ length: 30 }, (_, i) => `old-${String(i).padStart(3, '0')}`);
+    for (const name of expired) h.server.addPod(dated(pod(name)));
+    h.server.addPod(dated(pod('old-not-ours', { managed: false })));
+
+    const succeeded = Array.from({ length: 110 }, (_, i) => `done-${String(i).padStart(3, '0')}`);
+    const failedPods = Array.from(
+      { length: 40 },
+      (_, i) => `crashed-${String(i).padStart(3, '0')}`,
+    );
+    const running = Array.from({ length: 90 }, (_, i) => `live-${String(i).padStart(3, '0')}`);
+    for (const name of succeeded) h.server.addPod({ ...pod(name), status: { phase: 'Succeeded' } });
+    for (const name of failedPods) h.server.addPod({ ...pod(name), status: { phase: 'Failed' } });
+    for (const name of running) h.server.addPod({ ...pod(name), status: { phase: 'Running' } });
+    // Not the function's: finished too, but never touched.
+    h.server.addPod({
+      ...pod('finished-not-ours', { managed: false }),
+      status: { phase: 'Succeeded' },
+    });
+    h.server.addPod({ ...pod('elsewhere', { namespace: 'default' }), status: { phase: 'Failed' } });
+
+    const sweep = lifecycleEvent(SWEEP_TYPE);
+    const reply = await sendEvent(h.fn.url, sweep, 'binary');
+
+    assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
+    assert.equal(reply.event?.inresponseto, sweep.id);
+    const data = reply.event?.data as {
+      deleted: Array<{ pod_name: string; reason: string }>;
+      complete: boolean;
+      pages: number;
+    };
+    const byReason = (reason: string) =>
+      data.deleted
+        .filter((d) => d.reason === reason)
+        .map((d) => d.pod_name)
+        .sort();
+    assert.deepEqual(byReason('Expired'), expired);
+    assert.deepEqual(byReason('Succeeded'), succeeded);
+    assert.deepEqual(byReason('Failed'), failedPods);
+    assert.equal(data.deleted.length, expired.length + succeeded.length + failedPods.length);
+    assert.equal(data.complete, true);
+    assert.deepEqual(names(), ['finished-not-ours', 'old-not-ours', ...running].sort());
+    assert.deepEqual(names('default'), ['elsewhere']);
+
+    const lists = h.server.requests.filter((request) => request.verb === 'list');
+    const total = expired.length + succeeded.length + failedPods.length + running.length;
+    assert.ok(total > 2 * SWEEP_PAGE_SIZE, 'enough pods for three pages');
+    assert.ok(lists.length >= 3, `${lists.length} list requests`);
+    assert.equal(data.pages, lists.length);
+    for (const list of lists) {
+      assert.equal(list.query.labelSelector, `app.kubernetes.io/managed-by=${MANAGER_NAME}`);
+      assert.equal(list.query.limit, String(SWEEP_PAGE_SIZE));
+    }
+    assert.ok(
+      lists.slice(1).every((list) => list.query.continue),
+      'later pages continue',
+    );
+
+    const again = await sendEvent(h.fn.url, sweep, 'structured');
+    assert.equal(again.event?.type, SWEEP_DONE_TYPE, again.text);
+    assert.deepEqual(again.event?.data?.deleted, []);
+    assert.equal(names().length, running.length + 2, 'a redelivered sweep deletes nothing more');
+  });
+
+  it('is also what the scheduled PingSource event does', async () => {
+    h.server.addPod({ ...pod('done-1'), status: { phase: 'Succeeded' } });
+    h.server.addPod(pod('live-1'));
+    const ping = new CloudEvent<unknown>({
+      id: `ping-${process.pid}`,
+      source: `/apis/v1/namespaces/podgateway-provisioner/pingsources/client-provisioner-sweep`,
+      type: PING_TYPE,
+    });
+    const reply = await sendEvent(h.fn.url, ping, 'binary');
+    assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
+    assert.deepEqual(reply.event?.data?.deleted, [{ pod_name: 'done-1', reason: 'Succeeded' }]);
+    assert.deepEqual(names(), ['live-1']);
+  });
+});
+
+/** The sum of a metric's samples whose labels include `labels`, from the function's /metrics. */
+async function metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${h.fn.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    const has = Object.entries(labels).every(([key, value]) =>
+      (match[2] ?? '').includes(`${key}="${value}"`),
+    );
+    if (has) sum += Number(match[3]);
+  }
+  return sum;
+}
+
+describe('metrics', () => {
+  it('count pods released and swept, and observe the age of released pods', async () => {
+    const before = {
+      deleted: await metric('podgateway_pods_released_total', { outcome: 'deleted' }),
+      gone: await metric('podgateway_pods_released_total', { outcome: 'gone' }),
+      swept: await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      ages: await metric('podgateway_pod_age_at_release_seconds_count'),
+    };
+    h.server.addPod(pod('client-a'));
+    h.server.addPod({ ...pod('client-b'), status: { phase: 'Failed' } });
+    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-a' });
+    await sendEvent(h.fn.url, release, 'binary');
+    await sendEvent(h.fn.url, release, 'binary');
+    await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
+
+    assert.equal(
+      await metric('podgateway_pods_released_total', { outcome: 'deleted' }),
+      before.deleted + 1,
+    );
+    assert.equal(
+      await metric('podgateway_pods_released_total', { outcome: 'gone' }),
+      before.gone + 1,
+    );
+    assert.equal(
+      await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      before.swept + 1,
+    );
+    assert.equal(await metric('podgateway_pod_age_at_release_seconds_count'), before.ages + 1);
+  });
+});

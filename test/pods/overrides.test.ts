@@ -1,0 +1,70 @@
+// Per-event overrides end to end: honoured within ALLOWED_OVERRIDES / ALLOWED_IMAGES, refused
+// with a PolicyViolation reply and no API call otherwise; and the pod's security defaults as
+// the API server stores them.
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
+
+const h = useHarness({
+  ALLOWED_OVERRIDES: 'image,args,env',
+  ALLOWED_IMAGES: 'curlimages/curl:*',
+  CLIENT_RUN_AS_NON_ROOT: 'true',
+});
+
+beforeEach(() => h.server.reset());
+
+describe('per-event overrides within policy', () => {
+  it('creates the pod with the allowed image, args and env, locked down', async () => {
+    const reply = await sendEvent(
+      h.fn.url,
+      pendingEvent({
+        gateway_name: 'foo',
+        image: 'curlimages/curl:8.5.0',
+        args: ['-s', 'https://ifconfig.me'],
+        env: { NO_PROXY: 'localhost' },
+      }),
+      'structured',
+    );
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const [pod] = h.server.pods('default');
+    const container = pod?.spec?.containers?.[0];
+    assert.equal(container?.image, 'curlimages/curl:8.5.0');
+    assert.deepEqual(container?.args, ['-s', 'https://ifconfig.me']);
+    assert.deepEqual(container?.env, [{ name: 'NO_PROXY', value: 'localhost' }]);
+    assert.equal(container?.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(container?.securityContext?.capabilities?.drop, ['ALL']);
+    assert.equal(container?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+    assert.equal(container?.securityContext?.runAsNonRoot, true);
+    assert.equal(pod?.spec?.automountServiceAccountToken, false);
+    assert.equal(pod?.status?.qosClass, 'Burstable');
+  });
+
+  const refused: Array<[string, Record<string, unknown>, RegExp]> = [
+    [
+      'an image outside ALLOWED_IMAGES',
+      { image: 'docker.io/evil/miner' },
+      /not allowed \(ALLOWED_IMAGES: curlimages\/curl:\*\)/,
+    ],
+    [
+      'a field the operator did not allow',
+      { command: ['sh'] },
+      /data.command: .*ALLOWED_OVERRIDES allows: image, args, env/,
+    ],
+    ['resources, not allowed here', { resources: { limits: { cpu: '1' } } }, /data.resources/],
+  ];
+  for (const [name, data, message] of refused) {
+    it(`refuses ${name}: PolicyViolation, nothing created, no API call`, async () => {
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', ...data }),
+        'binary',
+      );
+      assert.equal(reply.event?.type, FAILED_TYPE);
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation');
+      assert.match(String(reply.event?.data?.message), message);
+      assert.deepEqual(h.server.requests, []);
+    });
+  }
+});

@@ -1,0 +1,210 @@
+// WAIT_FOR=ready: `done` once the simulated kubelet has the pod Running and its client container
+// ready (with the node, the pod IP and the time it took); `failed` with the container's own
+// reason when the image cannot be pulled or the gateway's init container fails, rather than a
+// 503 at the deadline. Pods go through the gateway webhook's mutation, a scheduler and a kubelet.
+import assert from 'node:assert/strict';
+import { after, beforeEach, describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { readyState } from '../../src/pods/wait-ready.ts';
+import {
+  GATEWAY_INIT,
+  type Kubelet,
+  type KubeletFailure,
+  startKubelet,
+} from '../kube-api-server/kubelet.ts';
+import { type Scheduler, startScheduler } from '../kube-api-server/scheduler.ts';
+import { podGatewayWebhook } from '../kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
+
+const NAMESPACE = 'client-system';
+const h = useHarness(
+  // A deadline far beyond the kubelet's delays: a failed reply proves the wait did not run out.
+  { CLIENT_NAMESPACE: NAMESPACE, WAIT_FOR: 'ready', EVENT_DEADLINE_MS: '30000' },
+  {
+    namespaces: [
+      {
+        name: NAMESPACE,
+        labels: { 'routed-gateway': 'true', 'pod-security.kubernetes.io/enforce': 'privileged' },
+      },
+    ],
+    // The pod-gateway webhook of each gateway the tests use, as deploy/ configures them.
+    webhooks: ['foo', 'broken-init', 'no-image'].map((gateway) =>
+      podGatewayWebhook({
+        gateway,
+        gatewayDefault: false,
+        gatewayLabelValue: gateway,
+        gatewayAnnotationValue: gateway,
+      }),
+    ),
+  },
+);
+
+/** Gateway `broken-init`: the gateway's init container fails; `no-image`: the pull fails. */
+function failureFor(gateway: string | undefined): KubeletFailure | undefined {
+  if (gateway === 'broken-init') {
+    return { kind: 'init', exitCode: 1, message: 'cannot reach the gateway 172.16.0.1' };
+  }
+  if (gateway === 'no-image') return { kind: 'pull' };
+  return undefined;
+}
+
+let scheduler: Scheduler | undefined;
+let kubelet: Kubelet | undefined;
+beforeEach(() => {
+  h.server.reset();
+  // Started with the first test: the harness starts the server in its own `before`.
+  scheduler ??= startScheduler(h.server, { bindAfterMs: 20 });
+  kubelet ??= startKubelet(h.server, {
+    startAfterMs: 50,
+    fail: (pod) => failureFor(pod.metadata?.labels?.setGateway),
+  });
+});
+after(() => {
+  scheduler?.stop();
+  kubelet?.stop();
+});
+
+/** Polls `condition` every 20 ms, up to 10 s. */
+async function until(what: string, condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500; i += 1) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`gave up waiting: ${what}`);
+}
+
+describe('WAIT_FOR=ready', () => {
+  it('replies done with the node, the pod IP and the time it took once the pod is ready', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const [pod] = h.server.pods(NAMESPACE);
+    assert.equal(pod?.status?.phase, 'Running');
+    assert.deepEqual(
+      pod?.spec?.initContainers?.map((c) => c.name),
+      [GATEWAY_INIT],
+      'the gateway webhook added its init container, which completed',
+    );
+    assert.equal(reply.event?.data?.pod_name, pod?.metadata?.name);
+    assert.equal(reply.event?.data?.node_name, pod?.spec?.nodeName);
+    assert.equal(reply.event?.data?.pod_ip, pod?.status?.podIP);
+    assert.match(String(reply.event?.data?.pod_ip), /^10\.244\.\d+\.\d+$/);
+    assert.equal(typeof reply.event?.data?.ready_after_ms, 'number');
+    assert.match(String(reply.event?.data?.message), /ready on node node-\d with IP 10\.244\./);
+
+    const again = await sendEvent(h.fn.url, event, 'structured');
+    assert.equal(again.event?.type, DONE_TYPE, again.text);
+    assert.equal(again.event?.data?.pod_ip, pod?.status?.podIP, 'a redelivery: the same pod');
+    assert.equal(h.server.pods(NAMESPACE).length, 1);
+    assert.equal(h.server.openWatches, 1, 'the one shared watch');
+  });
+
+  it('replies failed ErrImagePull with the kubelet’s message when the image cannot be pulled', async () => {
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'no-image' }), 'binary');
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'ErrImagePull');
+    assert.match(
+      String(reply.event?.data?.message),
+      /container "client" is waiting: ErrImagePull: .*failed to pull and unpack image "docker\.io\/alpine\/curl:latest"/,
+    );
+  });
+
+  it('replies failed with the init container’s exit when the gateway’s init fails', async () => {
+    const event = pendingEvent({ gateway_name: 'broken-init' });
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'Error');
+    assert.match(
+      String(reply.event?.data?.message),
+      /init container "gateway-init" exited with code 1: cannot reach the gateway 172\.16\.0\.1/,
+    );
+
+    // Redelivered once the kubelet backs off: the crash loop's own reason.
+    await until('the init container in CrashLoopBackOff', () =>
+      h.server
+        .pods(NAMESPACE)
+        .some(
+          (pod) =>
+            pod.status?.initContainerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff',
+        ),
+    );
+    const again = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(again.event?.type, FAILED_TYPE, again.text);
+    assert.equal(again.event?.data?.reason, 'CrashLoopBackOff');
+    assert.match(
+      String(again.event?.data?.message),
+      /init container "gateway-init" is waiting: CrashLoopBackOff: back-off 10s restarting failed container=gateway-init .*; it last exited with code 1 \(Error\)/,
+    );
+    assert.equal(h.server.pods(NAMESPACE).length, 1);
+  });
+});
+
+describe('readyState, on the states a kubelet reports', () => {
+  const base: V1Pod = {
+    metadata: { name: 'p' },
+    spec: { nodeName: 'node-1', containers: [{ name: 'client' }] },
+  };
+  const withStatus = (status: V1Pod['status']): V1Pod => ({ ...base, status });
+
+  it('waits while Pending, and while Running with the client container not yet ready', () => {
+    assert.equal(readyState(withStatus({ phase: 'Pending' })).kind, 'pending');
+    const running = withStatus({
+      phase: 'Running',
+      podIP: '10.0.0.1',
+      containerStatuses: [
+        { name: 'client', ready: false, restartCount: 0, image: 'x', imageID: '' },
+      ],
+    });
+    assert.equal(readyState(running).kind, 'pending');
+  });
+
+  it('goes on past an init container that exited 0, and fails on a main container that ended', () => {
+    const initDone = withStatus({
+      phase: 'Pending',
+      initContainerStatuses: [
+        {
+          name: 'gateway-init',
+          ready: true,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { terminated: { exitCode: 0, reason: 'Completed' } },
+        },
+      ],
+    });
+    assert.equal(readyState(initDone).kind, 'pending');
+    const ended = withStatus({
+      phase: 'Running',
+      containerStatuses: [
+        {
+          name: 'client',
+          ready: false,
+          restartCount: 0,
+          image: 'x',
+          imageID: '',
+          state: { terminated: { exitCode: 0, reason: 'Completed' } },
+        },
+      ],
+    });
+    assert.deepEqual(readyState(ended), {
+      kind: 'failed',
+      reason: 'Completed',
+      message: 'container "client" exited with code 0',
+    });
+  });
+
+  it('fails with the pod’s reason when it ended before it was ready (activeDeadlineSeconds)', () => {
+    const state = readyState(
+      withStatus({
+        phase: 'Failed',
+        reason: 'DeadlineExceeded',
+        message: 'Pod was active too long',
+      }),
+    );
+    assert.equal(state.kind, 'failed');
+    assert.equal(state.kind === 'failed' && state.reason, 'DeadlineExceeded');
+  });
+});
