@@ -20,13 +20,19 @@ import {
 import { PENDING_TYPE } from './src/events/pending-request.ts';
 import { sinkAnswer } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
+import { REASON } from './src/formats/reasons.ts';
 import { handlePending } from './src/handlers/pending.ts';
 import { handleRelease, RELEASE_TYPE } from './src/handlers/release.ts';
 import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/handlers/sweep.ts';
 import type { Handler } from './src/handlers/types.ts';
 import { Drain } from './src/lifecycle/drain.ts';
 import { type Provisioner, startOrExit } from './src/lifecycle/startup.ts';
-import { type EventRecord, finishRecord, startRecord } from './src/observability/event-log.ts';
+import {
+  type EventRecord,
+  finishRecord,
+  startRecord,
+  tell,
+} from './src/observability/event-log.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
 
@@ -93,14 +99,19 @@ async function handleEvent(
   record: EventRecord,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
-  if (!ready) return unavailable('NotReady', 'the function is starting', 1, record);
+  if (!ready) return unavailable(REASON.NotReady, 'the function is starting', 1, record);
   if (drain.draining) {
-    return unavailable('ShuttingDown', 'the function is shutting down', 1, record);
+    return unavailable(REASON.ShuttingDown, 'the function is shutting down', 1, record);
   }
   return drain.track(
     () => respondOrSink(context, ready, record),
     () =>
-      unavailable('ShuttingDown', 'the function shut down before the event was handled', 1, record),
+      unavailable(
+        REASON.ShuttingDown,
+        'the function shut down before the event was handled',
+        1,
+        record,
+      ),
   );
 }
 
@@ -115,11 +126,11 @@ async function respondOrSink(
   const delivery = await ready.sink.send(answer);
   if (!delivery.ok) {
     // The producer gets a 503 and delivers the event again: the reply is not lost.
-    Object.assign(record, {
+    tell(record, {
       outcome: 'unavailable',
-      reason: 'SinkUnavailable',
+      reason: REASON.SinkUnavailable,
       message: `reply ${answer.id} not sent to K_SINK: ${delivery.problem}`,
-    } satisfies Partial<EventRecord>);
+    });
   }
   return sinkAnswer(delivery);
 }

@@ -24,7 +24,7 @@ export const EXTERNAL = ['faas-js-runtime', 'prom-client'];
  * Node's modules, imported with `import` in the ES modules of the bundle, are loaded with
  * `require` instead. An ES import of a built-in module makes Node build its ES facade, which
  * reads every export: for node:http that loads Node's own copy of undici for its lazy
- * WebSocket-related exports (about 40 ms of a cold start here), which nothing here uses.
+ * WebSocket-related exports (cold-start cost in BENCHMARKS.md), which nothing here uses.
  */
 const builtinsByRequire: Plugin = {
   name: 'builtins-by-require',
@@ -51,9 +51,8 @@ const result = await build({
   format: 'esm',
   target: 'node22',
   external: EXTERNAL,
-  // Whitespace and syntax only: identifiers kept, names not forced. Measured importing the
-  // bundle: full minification with keepNames 270 ms and 97 MB, without keepNames 255 ms and
-  // 94 MB, this 245 ms and 91 MB (2.8 MB of source against 2.1 MB). Class names are then the
+  // Whitespace and syntax only: identifiers kept, names not forced (the minification options
+  // compared: BENCHMARKS.md). Class names are then the
   // source's, except where esbuild must rename: src/events/replies.ts sees to the one that matters.
   minifyWhitespace: true,
   minifySyntax: true,

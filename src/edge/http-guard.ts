@@ -5,6 +5,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
+import { REASON } from '../formats/reasons.ts';
 
 /** faas-js-runtime's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES. */
 export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT'] as const;
@@ -139,7 +140,7 @@ export function refusalOf(
   if (origin !== undefined && !allowedOrigins.has(origin)) {
     return {
       status: 403,
-      error: 'Forbidden',
+      error: REASON.Forbidden,
       message: `cross-origin requests are not accepted (origin ${JSON.stringify(origin)} is not in ALLOWED_ORIGINS)`,
     };
   }
@@ -148,7 +149,7 @@ export function refusalOf(
     const [name = ''] = query.split('&', 1)[0]?.split('=', 1) ?? [];
     return {
       status: 400,
-      error: 'BadRequest',
+      error: REASON.BadRequest,
       message: `the query parameter ${JSON.stringify(safeDecode(name))} is not accepted: the function reads no query string`,
     };
   }

@@ -2,8 +2,9 @@
 // Each is told to the event's record, so the log line and the metrics say what was answered.
 import type { CloudEvent } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
+import { REASON } from '../formats/reasons.ts';
 import type { HandlerAnswer } from '../handlers/types.ts';
-import type { EventRecord } from '../observability/event-log.ts';
+import { type EventRecord, tell } from '../observability/event-log.ts';
 import { withoutAddresses } from './redact.ts';
 
 /** A handler's answer as the HTTP response, told to the event's record. */
@@ -18,22 +19,15 @@ export function asResponse(
       if (answer.gateway !== undefined) record.gateway = answer.gateway;
       return unavailable(answer.reason, answer.message, answer.retryAfterSeconds, record);
     case 'reply':
-      Object.assign(record, {
-        outcome: answer.outcome,
-        reason: answer.reason,
-        message: answer.message,
-        pod: answer.pod,
-      } satisfies Partial<EventRecord>);
-      if (answer.gateway !== undefined) record.gateway = answer.gateway;
-      if (answer.namespace !== undefined) record.namespace = answer.namespace;
+      tell(record, answer.told);
       return answer.reply;
   }
 }
 
 /** Not retried by Knative: goes to the dead letter sink. */
 export function badRequest(message: string, record?: EventRecord): StructuredReturn {
-  if (record) Object.assign(record, { outcome: 'rejected', reason: 'BadRequest', message });
-  return { statusCode: 400, body: { error: 'BadRequest', message } };
+  if (record) tell(record, { outcome: 'rejected', reason: REASON.BadRequest, message });
+  return { statusCode: 400, body: { error: REASON.BadRequest, message } };
 }
 
 /** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
@@ -43,7 +37,7 @@ export function unavailable(
   retryAfterSeconds: number,
   record?: EventRecord,
 ): StructuredReturn {
-  if (record) Object.assign(record, { outcome: 'unavailable', reason: error, message });
+  if (record) tell(record, { outcome: 'unavailable', reason: error, message });
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },

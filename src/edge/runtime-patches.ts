@@ -46,10 +46,9 @@ export const CONTEXT_FIELDS = [
  *   TypeError (500): it is left to the handler as a plain request, which answers 400.
  * - The runtime asks `isEvent` (which parses the whole event and drops it) and then `toEvent`
  *   (which parses it again) for every request: the event parsed by `isEvent` is kept for the
- *   `toEvent` call on the same request. About 5 % of the CPU per event (bench, CPU profile).
+ *   `toEvent` call on the same request (its cost: BENCHMARKS.md, "What the source's choices are worth").
  * - Its JSON parser builds two ValidationErrors (stack traces included) for every payload, to
- *   throw them only if the payload is null or not a string or object: about 3 % of the CPU per
- *   event. An object or a string payload is read as the parser reads it, without them; anything
+ *   throw them only if the payload is null or not a string or object (BENCHMARKS.md). An object or a string payload is read as the parser reads it, without them; anything
  *   else (or a decorator, or CE_USE_BIG_INT) goes to the parser itself.
  * - An event the SDK cannot read or validate is left to the handler as a plain request too: the
  *   runtime's hook would answer 400 itself and then call the function anyway (it calls `done`

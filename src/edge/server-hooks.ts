@@ -8,6 +8,7 @@
 //   ids become one id "a, b"), which would make a pod for an event nobody sent.
 import { subscribe } from 'node:diagnostics_channel';
 import { describeValidationError, headerAttributes } from '../events/validation-errors.ts';
+import { REASON } from '../formats/reasons.ts';
 import { type EventLogger, reportEvent } from '../observability/event-log.ts';
 
 /** The parts of a Fastify request used here. */
@@ -113,7 +114,7 @@ function addHooks(server: HookableServer): void {
     if (repeated.length === 0) return done();
     const message = `${repeated.join(', ')} ${repeated.length === 1 ? 'is' : 'are'} sent more than once: each CloudEvents attribute is one header with one value`;
     refusals.set(request, message);
-    reply.code(400).send({ error: 'BadRequest', message });
+    reply.code(400).send({ error: REASON.BadRequest, message });
   });
   server.addHook('onError', (request, _reply, error, done) => {
     if (!refusals.has(request)) refusals.set(request, describeRuntimeError(request, error));
@@ -164,12 +165,12 @@ function describeRuntimeError(request: HookRequest, error: Error): string {
 
 /** Kubernetes-style reasons for the statuses the runtime answers with. */
 const REASONS: Readonly<Record<number, string>> = {
-  400: 'BadRequest',
-  403: 'Forbidden',
-  408: 'RequestTimeout',
-  406: 'NotAcceptable',
-  413: 'RequestEntityTooLarge',
-  415: 'UnsupportedMediaType',
+  400: REASON.BadRequest,
+  403: REASON.Forbidden,
+  408: REASON.RequestTimeout,
+  406: REASON.NotAcceptable,
+  413: REASON.RequestEntityTooLarge,
+  415: REASON.UnsupportedMediaType,
 };
 
 function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
@@ -180,7 +181,7 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
     {
       ...headerAttributes(request.headers),
       outcome: serverError ? 'unavailable' : 'rejected',
-      reason: REASONS[status] ?? (serverError ? 'InternalError' : 'BadRequest'),
+      reason: REASONS[status] ?? (serverError ? REASON.InternalError : REASON.BadRequest),
       gateway: undefined,
       pod: undefined,
       namespace: undefined,
@@ -194,10 +195,10 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
 function reportUnparsedRequest(log: EventLogger, code: string, detail: string): void {
   const reason =
     code === 'HPE_HEADER_OVERFLOW'
-      ? 'RequestHeaderFieldsTooLarge'
+      ? REASON.RequestHeaderFieldsTooLarge
       : code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? 'RequestTimeout'
-        : 'BadRequest';
+        ? REASON.RequestTimeout
+        : REASON.BadRequest;
   reportEvent(
     log,
     {

@@ -1,6 +1,7 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import type { ProvisionerConfig } from '../config/config.ts';
 import { isLabelValue } from '../formats/names.ts';
+import { REASON } from '../formats/reasons.ts';
 import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
 import { describeJsonType, MAX_ATTRIBUTE_LENGTH, readDataObject } from './event-data.ts';
 
@@ -35,14 +36,17 @@ export interface ProvisionRequest {
  * Knative does not retry a 400 and sends it to the dead letter sink).
  */
 export type RequestVerdict =
-  | { readonly kind: 'provision'; readonly request: ProvisionRequest }
+  | { readonly kind: 'accepted'; readonly request: ProvisionRequest }
   | {
-      readonly kind: 'fail';
-      readonly reason: 'InvalidGatewayName' | 'UnknownGateway' | 'PolicyViolation';
+      readonly kind: 'failed';
+      readonly reason:
+        | typeof REASON.InvalidGatewayName
+        | typeof REASON.UnknownGateway
+        | typeof REASON.PolicyViolation;
       readonly message: string;
       readonly gatewayName: string | undefined;
     }
-  | { readonly kind: 'reject'; readonly message: string };
+  | { readonly kind: 'rejected'; readonly message: string };
 
 export function readRequest(event: IncomingEvent, config: ProvisionerConfig): RequestVerdict {
   if (event.type !== PENDING_TYPE) {
@@ -64,19 +68,19 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   }
 
   if (gatewayName === undefined || gatewayName === '') {
-    return { kind: 'fail', ...MISSING_GATEWAY, gatewayName };
+    return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };
   }
   const problem = gatewayNameProblem(gatewayName, config);
-  if (problem) return { kind: 'fail', ...problem, gatewayName };
+  if (problem) return { kind: 'failed', ...problem, gatewayName };
 
   const overrides = readOverrides(field, config);
-  if (overrides.kind !== 'ok') {
-    return overrides.kind === 'malformed'
+  if (overrides.kind !== 'accepted') {
+    return overrides.kind === 'rejected'
       ? reject(overrides.message)
-      : { kind: 'fail', reason: 'PolicyViolation', message: overrides.message, gatewayName };
+      : { kind: 'failed', reason: REASON.PolicyViolation, message: overrides.message, gatewayName };
   }
   return {
-    kind: 'provision',
+    kind: 'accepted',
     request: {
       gatewayName,
       message,
@@ -88,7 +92,7 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
 }
 
 const MISSING_GATEWAY = {
-  reason: 'InvalidGatewayName',
+  reason: REASON.InvalidGatewayName,
   message:
     'data.gateway_name is missing or empty; name the pod-gateway to route through, e.g. {"gateway_name": "foo"}',
 } as const;
@@ -96,16 +100,18 @@ const MISSING_GATEWAY = {
 function gatewayNameProblem(
   gatewayName: string,
   config: ProvisionerConfig,
-): { reason: 'InvalidGatewayName' | 'UnknownGateway'; message: string } | undefined {
+):
+  | { reason: typeof REASON.InvalidGatewayName | typeof REASON.UnknownGateway; message: string }
+  | undefined {
   if (!isLabelValue(gatewayName)) {
     return {
-      reason: 'InvalidGatewayName',
+      reason: REASON.InvalidGatewayName,
       message: `data.gateway_name ${JSON.stringify(gatewayName)} is not a valid label value: at most 63 characters, letters and digits at both ends, '-', '_' or '.' inside`,
     };
   }
   if (config.allowedGateways && !config.allowedGateways.has(gatewayName)) {
     return {
-      reason: 'UnknownGateway',
+      reason: REASON.UnknownGateway,
       message: `gateway "${gatewayName}" is not one of the configured gateways (${[...config.allowedGateways].join(', ')})`,
     };
   }
@@ -113,5 +119,5 @@ function gatewayNameProblem(
 }
 
 function reject(message: string): RequestVerdict {
-  return { kind: 'reject', message };
+  return { kind: 'rejected', message };
 }

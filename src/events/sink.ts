@@ -13,6 +13,7 @@ import {
 } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { ConfigError, type Environment } from '../config/config.ts';
+import { REASON } from '../formats/reasons.ts';
 import { causeChain } from '../kube/client.ts';
 
 /** Variables the platform sets for reply routing; never in the manifests' env. */
@@ -112,7 +113,7 @@ export function sinkAnswer(delivery: SinkDelivery): StructuredReturn {
     statusCode: 503,
     headers: { 'retry-after': String(SINK_RETRY_AFTER_SECONDS) },
     body: {
-      error: 'SinkUnavailable',
+      error: REASON.SinkUnavailable,
       // The cause (an address, the sink's own answer) goes to the log, not to the producer.
       message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${publicSummary(delivery.problem)} (the function's log has the details)`,
     },

@@ -14,8 +14,8 @@ export async function handlePending({
   deadline,
 }: HandlerInput): Promise<HandlerAnswer> {
   const verdict = readRequest(event, config);
-  if (verdict.kind === 'reject') return { kind: 'rejected', message: verdict.message };
-  if (verdict.kind === 'fail') return failed(config.eventSource, event, verdict);
+  if (verdict.kind === 'rejected') return { kind: 'rejected', message: verdict.message };
+  if (verdict.kind === 'failed') return failed(config.eventSource, event, verdict);
 
   const { request } = verdict;
   const gatewayName = request.gatewayName;
@@ -54,12 +54,12 @@ function done(
   return {
     kind: 'reply',
     reply,
-    outcome: outcome.kind,
-    reason: undefined,
-    message: undefined,
-    pod: outcome.podName,
-    gateway: gatewayName,
-    namespace: outcome.namespace,
+    told: {
+      outcome: outcome.kind,
+      pod: outcome.podName,
+      gateway: gatewayName,
+      namespace: outcome.namespace,
+    },
   };
 }
 

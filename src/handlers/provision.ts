@@ -2,6 +2,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
 import type { ProvisionRequest } from '../events/pending-request.ts';
+import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { ApiFailure, KubeClient } from '../kube/client.ts';
 import { createPod, readPod } from '../kube/pod-api.ts';
@@ -105,17 +106,21 @@ function afterWait(
       return failed(state.reason, `${where} will not become ready: ${state.message}`);
     case 'unschedulable':
       return failed(
-        'Unschedulable',
+        REASON.Unschedulable,
         `${where} cannot be scheduled: ${state.message}. It stays Pending until it fits or is deleted.`,
       );
     case 'refused':
-      return failed(state.code === 403 ? 'Forbidden' : 'NotFound', state.message, state.code);
+      return failed(
+        state.code === 403 ? REASON.Forbidden : REASON.NotFound,
+        state.message,
+        state.code,
+      );
     case 'pending': {
       const ready = config.waitFor === 'ready';
       return {
         kind: 'unavailable',
         failure: {
-          reason: ready ? 'ReadyTimeout' : 'SchedulingTimeout',
+          reason: ready ? REASON.ReadyTimeout : REASON.SchedulingTimeout,
           message: `pod "${name}" was not ${ready ? 'ready' : 'scheduled'} before the deadline`,
           code: undefined,
           retryAfterSeconds: undefined,
@@ -142,7 +147,8 @@ async function createOrFind(attempt: Attempt): Promise<Found> {
     waiting?.offer(created);
     return 'created';
   } catch (error) {
-    if (!(error instanceof ApiCallError) || error.failure.reason === 'PodTerminating') throw error;
+    if (!(error instanceof ApiCallError) || error.failure.reason === REASON.PodTerminating)
+      throw error;
     if (error.failure.code === 409) return afterConflict(attempt);
     if (mayHideOurPod(error.failure) && (await findOurs(attempt)) !== undefined) return 'existed';
     throw error;
@@ -205,7 +211,7 @@ function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined):
   const seconds = until ? Math.ceil((new Date(until).getTime() - Date.now()) / 1000) : 1;
   return new ApiCallError(
     {
-      reason: 'PodTerminating',
+      reason: REASON.PodTerminating,
       message: `pod "${name}" in namespace "${namespace}" is being deleted; the event is to be delivered again once it is gone`,
       code: 409,
       retryAfterSeconds: Math.min(30, Math.max(1, seconds)),
@@ -216,7 +222,7 @@ function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined):
 
 function alreadyExists(message: string): ApiCallError {
   return new ApiCallError(
-    { reason: 'AlreadyExists', message, code: 409, retryAfterSeconds: undefined },
+    { reason: REASON.AlreadyExists, message, code: 409, retryAfterSeconds: undefined },
     false,
   );
 }
@@ -231,8 +237,8 @@ function mayHideOurPod(failure: ApiFailure): boolean {
   const { code } = failure;
   if (code === undefined || code >= 500) return true;
   const refusal = classifyRefusal(failure);
-  if (refusal?.reason === 'AdmissionDenied') return true;
-  return code === 403 && refusal?.reason !== 'Forbidden';
+  if (refusal?.reason === REASON.AdmissionDenied) return true;
+  return code === 403 && refusal?.reason !== REASON.Forbidden;
 }
 
 /** A failed call as the answer: retried later (503), or a final `failed` with its cause. */
@@ -240,7 +246,7 @@ function asOutcome(error: unknown): ProvisionOutcome {
   if (!(error instanceof ApiCallError)) throw error;
   if (error.deadlineExceeded) return { kind: 'unavailable', failure: error.failure };
   const refusal = classifyRefusal(error.failure);
-  if (refusal?.kind === 'retry') {
+  if (refusal?.kind === 'unavailable') {
     const { reason, retryAfterSeconds } = refusal;
     return { kind: 'unavailable', failure: { ...error.failure, reason, retryAfterSeconds } };
   }

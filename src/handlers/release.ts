@@ -6,6 +6,7 @@ import { readDataObject } from '../events/event-data.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
 import { isDns1123Subdomain } from '../formats/names.ts';
+import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
@@ -35,60 +36,60 @@ export interface ReleaseFailedData {
 }
 
 type ReleaseRequest =
-  | { readonly kind: 'release'; readonly podName: string; readonly namespace: string }
+  | { readonly kind: 'accepted'; readonly podName: string; readonly namespace: string }
   | {
-      readonly kind: 'fail';
+      readonly kind: 'failed';
       readonly reason: string;
       readonly message: string;
       readonly podName: string | undefined;
     }
-  | { readonly kind: 'reject'; readonly message: string };
+  | { readonly kind: 'rejected'; readonly message: string };
 
 const EXAMPLE = '{"pod_name": "client-0123456789abcdef0123"}';
 
 /** Reads `pod_name` (and the optional `namespace` a done reply carried) from the event. */
 export function readRelease(event: IncomingEvent, config: ProvisionerConfig): ReleaseRequest {
   const field = readDataObject(event.data, event.datacontenttype, EXAMPLE);
-  if (typeof field === 'string') return { kind: 'reject', message: field };
+  if (typeof field === 'string') return { kind: 'rejected', message: field };
   const podName = field('pod_name');
   const namespace = field('namespace');
   if (podName !== undefined && typeof podName !== 'string') {
     return {
-      kind: 'reject',
+      kind: 'rejected',
       message: `data.pod_name must be a string, got ${describeJsonType(podName)}`,
     };
   }
   if (namespace !== undefined && typeof namespace !== 'string') {
     return {
-      kind: 'reject',
+      kind: 'rejected',
       message: `data.namespace must be a string when present, got ${describeJsonType(namespace)}`,
     };
   }
   if (podName === undefined || podName === '') {
     return {
-      kind: 'fail',
-      reason: 'InvalidPodName',
+      kind: 'failed',
+      reason: REASON.InvalidPodName,
       message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}`,
       podName,
     };
   }
   if (!isDns1123Subdomain(podName)) {
     return {
-      kind: 'fail',
-      reason: 'InvalidPodName',
+      kind: 'failed',
+      reason: REASON.InvalidPodName,
       message: `data.pod_name ${JSON.stringify(podName.slice(0, 300))} is not a pod name: lowercase letters, digits, '-' and '.', at most 253 characters`,
       podName: undefined,
     };
   }
   if (namespace !== undefined && namespace !== config.clientNamespace) {
     return {
-      kind: 'fail',
-      reason: 'NotManaged',
+      kind: 'failed',
+      reason: REASON.NotManaged,
       message: `pod "${podName}" is in namespace ${JSON.stringify(namespace.slice(0, 100))}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
       podName,
     };
   }
-  return { kind: 'release', podName, namespace: config.clientNamespace };
+  return { kind: 'accepted', podName, namespace: config.clientNamespace };
 }
 
 export async function handleRelease({
@@ -98,15 +99,15 @@ export async function handleRelease({
   deadline,
 }: HandlerInput): Promise<HandlerAnswer> {
   const request = readRelease(event, config);
-  if (request.kind === 'reject') return { kind: 'rejected', message: request.message };
-  if (request.kind === 'fail') return failed(config, event, request);
+  if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
+  if (request.kind === 'failed') return failed(config, event, request);
   const { podName, namespace } = request;
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   try {
     const result = await deleteOwnPod(kube, podName, namespace, config, limits);
     if (result.kind === 'not-managed') {
       return failed(config, event, {
-        reason: 'NotManaged',
+        reason: REASON.NotManaged,
         message: `pod "${podName}" in namespace "${namespace}" was not made by this function (no app.kubernetes.io/managed-by label of its own): not deleted`,
         podName,
       });
@@ -128,10 +129,12 @@ export async function handleRelease({
     return {
       kind: 'reply',
       reply: reply(config.eventSource, event, RELEASE_DONE_TYPE, data, podName),
-      outcome: 'released',
-      reason: deleted ? undefined : 'AlreadyGone',
-      message,
-      pod: podName,
+      told: {
+        outcome: 'released',
+        reason: deleted ? undefined : REASON.AlreadyGone,
+        message,
+        pod: podName,
+      },
     };
   } catch (error) {
     if (!(error instanceof ApiCallError)) throw error;

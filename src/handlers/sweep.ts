@@ -92,10 +92,7 @@ export async function handleSweep({
   return {
     kind: 'reply',
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
-    outcome: 'swept',
-    reason: undefined,
-    message,
-    pod: undefined,
+    told: { outcome: 'swept', message },
   };
 }
 

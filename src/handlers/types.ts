@@ -5,7 +5,7 @@ import type { ProvisionerConfig } from '../config/config.ts';
 import type { IncomingEvent } from '../events/pending-request.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
-import type { Outcome } from '../observability/event-log.ts';
+import type { Told } from '../observability/event-log.ts';
 
 export interface HandlerInput {
   readonly event: IncomingEvent;
@@ -22,13 +22,8 @@ export type HandlerAnswer =
   | {
       readonly kind: 'reply';
       readonly reply: CloudEvent<unknown>;
-      readonly outcome: Outcome;
-      readonly reason: string | undefined;
-      readonly message: string | undefined;
-      readonly pod: string | undefined;
-      /** For the log line and the metrics' gateway label (`pending` only). */
-      readonly gateway?: string | undefined;
-      readonly namespace?: string;
+      /** For the log line and the metrics. */
+      readonly told: Told;
     }
   /** HTTP 400: the event cannot be read; not retried. */
   | { readonly kind: 'rejected'; readonly message: string }
@@ -58,11 +53,7 @@ export function failedAnswer(
   return {
     kind: 'reply',
     reply,
-    outcome: 'failed',
-    reason: failure.reason,
-    message: failure.message,
-    pod: about.pod,
-    gateway: about.gateway,
+    told: { outcome: 'failed', reason: failure.reason, message: failure.message, ...about },
   };
 }
 

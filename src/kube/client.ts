@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { type Environment, SERVICE_ACCOUNT_DIR } from '../config/config.ts';
+import { REASON } from '../formats/reasons.ts';
 import { PooledKubeConfig } from './connections.ts';
 import { useRotatingToken } from './token-file.ts';
 import { makeApiClient } from './transport.ts';
@@ -109,7 +110,7 @@ export function describeApiFailure(error: unknown): ApiFailure {
   if (!(error instanceof ApiException)) {
     const cause = error instanceof Error ? causeChain(error) : String(error);
     return {
-      reason: 'ApiUnavailable',
+      reason: REASON.ApiUnavailable,
       message: `the Kubernetes API could not be reached: ${cause}`,
       code: undefined,
       retryAfterSeconds: undefined,
@@ -126,9 +127,9 @@ export function describeApiFailure(error: unknown): ApiFailure {
   const webhookDown = unavailable && detail?.includes('failed calling webhook') === true;
   return {
     reason: webhookDown
-      ? 'WebhookUnavailable'
+      ? REASON.WebhookUnavailable
       : unavailable
-        ? 'ApiUnavailable'
+        ? REASON.ApiUnavailable
         : status?.reason || reasonForCode(code),
     message: status?.message && !unavailable ? status.message : withDetail(answered, detail),
     code,
@@ -163,12 +164,12 @@ function parseStatus(body: unknown): StatusBody | undefined {
 
 function reasonForCode(code: number): string {
   if (code === 401) return 'Unauthorized';
-  if (code === 403) return 'Forbidden';
-  if (code === 404) return 'NotFound';
-  if (code === 409) return 'AlreadyExists';
+  if (code === 403) return REASON.Forbidden;
+  if (code === 404) return REASON.NotFound;
+  if (code === 409) return REASON.AlreadyExists;
   if (code === 422) return 'Invalid';
-  if (code === 429) return 'TooManyRequests';
-  return 'BadRequest';
+  if (code === 429) return REASON.TooManyRequests;
+  return REASON.BadRequest;
 }
 
 function parseRetryAfter(value: string | undefined): number | undefined {

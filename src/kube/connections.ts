@@ -47,8 +47,7 @@ export class PooledKubeConfig extends KubeConfig {
   /**
    * The authentication of one call while the pool serves: the library's own headers (bearer
    * token, token file, exec or OIDC plugin with their refresh; basic auth), without building a
-   * dispatcher that the pool would drop: that undici Agent per call cost about 2 % of the CPU
-   * per event (bench, CPU profile).
+   * dispatcher that the pool would drop (an undici Agent per call: BENCHMARKS.md).
    */
   async #authenticate(context: RequestContext): Promise<void> {
     const options: RequestOptions = {};

@@ -26,7 +26,7 @@ const USER_AGENT = `kubernetes-client-javascript/${clientPackage.version}`;
 /**
  * @kubernetes/client-node sends every call with undici's WHATWG fetch(), whose Request,
  * Response, Headers and web-stream body cost about as much CPU again as the HTTP exchange itself
- * (measured here: 2.3 ms against 1.2 ms per pod create with undici's request()). The responses
+ * (BENCHMARKS.md, "What the source's choices are worth"). The responses
  * of the calls the function makes are small JSON documents, read whole.
  *
  * Everything else stays the library's: the request is built, authenticated (token, TLS settings,
@@ -102,8 +102,8 @@ export function makeApiClient<T extends ApiType>(
  * building and model classes: the pod, built here as plain JSON, is sent as JSON and the created
  * pod read back as JSON. The generated path runs the pod through ObjectSerializer both ways (its
  * type maps walked field by field, Date objects made for every timestamp), and its request
- * context through two layers of Observable middleware: measured in a CPU profile of the bench at
- * concurrency 16, about 12 % of the function's CPU per event, 0.15–0.2 ms (BENCHMARKS.md).
+ * context through two layers of Observable middleware: a large share of the function's CPU per
+ * event (BENCHMARKS.md, "What the source's choices are worth").
  *
  * What the library gives stays: the KubeConfig authenticates the request (token, token file,
  * exec and auth-provider plugins with their refresh; CA, client certificate, TLS server name and

@@ -36,6 +36,27 @@ export interface EventRecord {
   readonly started: number;
 }
 
+/** What was answered for an event, as its log line and metrics tell it. */
+export interface Told {
+  readonly outcome: Outcome;
+  readonly reason?: string | undefined;
+  /** What went wrong, for `failed`, `rejected` and `unavailable`; what was done otherwise. */
+  readonly message?: string | undefined;
+  readonly pod?: string | undefined;
+  readonly gateway?: string | undefined;
+  readonly namespace?: string | undefined;
+}
+
+/** The one way a record learns what was answered; what the answer does not know is kept. */
+export function tell(record: EventRecord, told: Told): void {
+  record.outcome = told.outcome;
+  record.reason = told.reason;
+  record.message = told.message;
+  if (told.pod !== undefined) record.pod = told.pod;
+  if (told.gateway !== undefined) record.gateway = told.gateway;
+  if (told.namespace !== undefined) record.namespace = told.namespace;
+}
+
 /** The part of faas-js-runtime's logger (pino) used here: one object, `msg` included. */
 export interface EventLogger {
   info(line: object): void;

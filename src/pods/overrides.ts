@@ -17,14 +17,14 @@ export interface PodOverrides {
   readonly resources?: Partial<ContainerResources>;
 }
 
-/** Why not: `malformed` is answered with a 400, `forbidden` with a PolicyViolation reply. */
+/** Why not: `rejected` (malformed) is answered with a 400, `failed` (forbidden) with a PolicyViolation reply. */
 export interface OverridesProblem {
-  readonly kind: 'malformed' | 'forbidden';
+  readonly kind: 'rejected' | 'failed';
   readonly message: string;
 }
 
 export type OverridesVerdict =
-  | { readonly kind: 'ok'; readonly overrides: PodOverrides }
+  | { readonly kind: 'accepted'; readonly overrides: PodOverrides }
   | OverridesProblem;
 
 const MAX_WORDS = 64;
@@ -51,7 +51,7 @@ export function readOverrides(
     if (result.kind !== 'value') return result;
     overrides[name] = result.value;
   }
-  return { kind: 'ok', overrides };
+  return { kind: 'accepted', overrides };
 }
 
 type FieldResult = { readonly kind: 'value'; readonly value: unknown } | OverridesProblem;
@@ -187,9 +187,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function malformed(message: string): OverridesProblem {
-  return { kind: 'malformed', message };
+  return { kind: 'rejected', message };
 }
 
 function forbidden(message: string): OverridesProblem {
-  return { kind: 'forbidden', message };
+  return { kind: 'failed', message };
 }

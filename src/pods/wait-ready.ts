@@ -2,6 +2,7 @@
 // `client` container ready (on a routed namespace: the gateway's init container has set up the
 // tunnel), or until a container shows it will not get there on its own.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import { REASON } from '../formats/reasons.ts';
 import type { Decide, PodSeen, WaitEnd } from '../kube/pod-watch.ts';
 import { CONTAINER_NAME } from './client-pod.ts';
 import { type ScheduleState, scheduleDecision, scheduleState } from './wait-scheduled.ts';
@@ -41,7 +42,7 @@ export function readyState(pod: V1Pod): PodWaitState {
   if (phase === 'Failed' || phase === 'Succeeded') {
     return {
       kind: 'failed',
-      reason: pod.status?.reason || (phase === 'Failed' ? 'PodFailed' : 'PodSucceeded'),
+      reason: pod.status?.reason || (phase === 'Failed' ? REASON.PodFailed : REASON.PodSucceeded),
       message: `the pod ended ${phase} before it was ready${pod.status?.message ? `: ${pod.status.message}` : ''}`,
     };
   }
@@ -89,7 +90,7 @@ export function readyDecision(seen: PodSeen): PodWaitState | undefined {
   if (seen.deleted) {
     return {
       kind: 'failed',
-      reason: 'PodDeleted',
+      reason: REASON.PodDeleted,
       message: 'the pod was deleted before it was ready',
     };
   }

@@ -17,7 +17,7 @@ describe('reading a pending event', () => {
   it('accepts a gateway name and an optional message, ignoring other fields', () => {
     const verdict = readRequest(event({ gateway_name: 'foo', message: 'hi', extra: 1 }), config);
     assert.deepEqual(verdict, {
-      kind: 'provision',
+      kind: 'accepted',
       request: {
         gatewayName: 'foo',
         message: 'hi',
@@ -31,8 +31,8 @@ describe('reading a pending event', () => {
   it('takes only a JSON object, not JSON text or bytes', () => {
     for (const data of ['{"gateway_name":"foo"}', Buffer.from('{"gateway_name":"foo"}')]) {
       const verdict = readRequest(event(data), config);
-      assert.equal(verdict.kind, 'reject');
-      assert.match(verdict.kind === 'reject' ? verdict.message : '', /is a string|is binary/);
+      assert.equal(verdict.kind, 'rejected');
+      assert.match(verdict.kind === 'rejected' ? verdict.message : '', /is a string|is binary/);
     }
   });
 
@@ -45,7 +45,7 @@ describe('reading a pending event', () => {
     ]) {
       assert.equal(
         readRequest(event({ gateway_name: 'foo' }, { datacontenttype: type }), config).kind,
-        'provision',
+        'accepted',
         type,
       );
     }
@@ -54,7 +54,7 @@ describe('reading a pending event', () => {
       config,
     );
     assert.match(
-      verdict.kind === 'reject' ? verdict.message : '',
+      verdict.kind === 'rejected' ? verdict.message : '',
       /datacontenttype "application\/x-www-form-urlencoded" is not JSON/,
     );
   });
@@ -64,9 +64,9 @@ describe('reading a pending event', () => {
       event({ gateway_name: 'foo' }, { type: 'com.example.other' }),
       config,
     );
-    assert.equal(verdict.kind, 'reject');
+    assert.equal(verdict.kind, 'rejected');
     assert.match(
-      verdict.kind === 'reject' ? verdict.message : '',
+      verdict.kind === 'rejected' ? verdict.message : '',
       /"com.example.other" is not handled; expected "io.podgateway.client.pending"/,
     );
   });
@@ -88,8 +88,8 @@ describe('reading a pending event', () => {
   for (const [name, data, message] of rejected) {
     it(`rejects ${name}`, () => {
       const verdict = readRequest(event(data), config);
-      assert.equal(verdict.kind, 'reject');
-      assert.match(verdict.kind === 'reject' ? verdict.message : '', message);
+      assert.equal(verdict.kind, 'rejected');
+      assert.match(verdict.kind === 'rejected' ? verdict.message : '', message);
     });
   }
 
@@ -117,14 +117,14 @@ describe('reading a pending event', () => {
   for (const name of invalidNames) {
     it(`fails gateway name ${JSON.stringify(name)} as InvalidGatewayName`, () => {
       const verdict = readRequest(event({ gateway_name: name }), config);
-      assert.equal(verdict.kind, 'fail');
-      assert.equal(verdict.kind === 'fail' && verdict.reason, 'InvalidGatewayName');
+      assert.equal(verdict.kind, 'failed');
+      assert.equal(verdict.kind === 'failed' && verdict.reason, 'InvalidGatewayName');
     });
   }
 
   it('fails a missing gateway name as InvalidGatewayName', () => {
     const verdict = readRequest(event({}), config);
-    assert.equal(verdict.kind === 'fail' && verdict.reason, 'InvalidGatewayName');
+    assert.equal(verdict.kind === 'failed' && verdict.reason, 'InvalidGatewayName');
   });
 
   it('does not read gateway_name through __proto__', () => {
@@ -132,16 +132,16 @@ describe('reading a pending event', () => {
       event(JSON.parse('{"__proto__": {"gateway_name": "foo"}}')),
       config,
     );
-    assert.equal(verdict.kind === 'fail' && verdict.reason, 'InvalidGatewayName');
+    assert.equal(verdict.kind === 'failed' && verdict.reason, 'InvalidGatewayName');
   });
 
   it('accepts only configured gateways when GATEWAYS is set', () => {
     const restricted = parseConfig({ GATEWAYS: 'foo,bar' });
-    assert.equal(readRequest(event({ gateway_name: 'bar' }), restricted).kind, 'provision');
+    assert.equal(readRequest(event({ gateway_name: 'bar' }), restricted).kind, 'accepted');
     const verdict = readRequest(event({ gateway_name: 'baz' }), restricted);
-    assert.equal(verdict.kind === 'fail' && verdict.reason, 'UnknownGateway');
+    assert.equal(verdict.kind === 'failed' && verdict.reason, 'UnknownGateway');
     assert.match(
-      verdict.kind === 'fail' ? verdict.message : '',
+      verdict.kind === 'failed' ? verdict.message : '',
       /not one of the configured gateways \(foo, bar\)/,
     );
   });
@@ -157,9 +157,9 @@ describe('per-event overrides', () => {
 
   it('are refused by default, as a PolicyViolation naming the field', () => {
     const verdict = read({ image: 'alpine/curl:8' }, parseConfig({}));
-    assert.equal(verdict.kind === 'fail' && verdict.reason, 'PolicyViolation');
+    assert.equal(verdict.kind === 'failed' && verdict.reason, 'PolicyViolation');
     assert.match(
-      verdict.kind === 'fail' ? verdict.message : '',
+      verdict.kind === 'failed' ? verdict.message : '',
       /data.image: .*ALLOWED_OVERRIDES allows: none/,
     );
   });
@@ -172,8 +172,8 @@ describe('per-event overrides', () => {
       env: { A: '1' },
       resources: { requests: { cpu: '20m' }, limits: { memory: '32Mi' } },
     });
-    assert.equal(verdict.kind, 'provision');
-    assert.deepEqual(verdict.kind === 'provision' && verdict.request.overrides, {
+    assert.equal(verdict.kind, 'accepted');
+    assert.deepEqual(verdict.kind === 'accepted' && verdict.request.overrides, {
       image: 'alpine/curl:8.5.0',
       command: ['sh'],
       args: ['-c', 'sleep 1'],
@@ -203,8 +203,8 @@ describe('per-event overrides', () => {
   for (const [name, data, message] of forbidden) {
     it(`refuse ${name} as a PolicyViolation`, () => {
       const verdict = read(data);
-      assert.equal(verdict.kind === 'fail' && verdict.reason, 'PolicyViolation');
-      assert.match(verdict.kind === 'fail' ? verdict.message : '', message);
+      assert.equal(verdict.kind === 'failed' && verdict.reason, 'PolicyViolation');
+      assert.match(verdict.kind === 'failed' ? verdict.message : '', message);
     });
   }
 
@@ -226,8 +226,8 @@ describe('per-event overrides', () => {
   for (const [name, data, message] of malformed) {
     it(`reject ${name} with 400`, () => {
       const verdict = read(data);
-      assert.equal(verdict.kind, 'reject');
-      assert.match(verdict.kind === 'reject' ? verdict.message : '', message);
+      assert.equal(verdict.kind, 'rejected');
+      assert.match(verdict.kind === 'rejected' ? verdict.message : '', message);
     });
   }
 });

@@ -174,7 +174,7 @@ describe('readRequest, for any event', () => {
         // What the function does with any event: the attributes every type shares, then the data.
         const refused = eventAttributesProblem(incoming);
         const verdict: RequestVerdict = refused
-          ? { kind: 'reject', message: refused }
+          ? { kind: 'rejected', message: refused }
           : readRequest(incoming, config);
         const data =
           incoming.data instanceof Uint8Array
@@ -187,13 +187,13 @@ describe('readRequest, for any event', () => {
             ? refProvisionable(data)
             : undefined;
         if (expected === undefined) {
-          assert.notEqual(verdict.kind, 'provision', JSON.stringify(verdict));
-          assert.ok(verdict.kind !== 'provision' && verdict.message.length > 0);
-          if (verdict.kind === 'fail') assert.equal(verdict.reason, 'InvalidGatewayName');
+          assert.notEqual(verdict.kind, 'accepted', JSON.stringify(verdict));
+          assert.ok(verdict.kind !== 'accepted' && verdict.message.length > 0);
+          if (verdict.kind === 'failed') assert.equal(verdict.reason, 'InvalidGatewayName');
           return;
         }
         assert.deepEqual(verdict, {
-          kind: 'provision',
+          kind: 'accepted',
           request: {
             gatewayName: expected.gatewayName,
             message: expected.message,
@@ -218,8 +218,8 @@ describe('readRequest, for any event', () => {
             { id: 'e', source: '/s', type: PENDING_TYPE, data: { gateway_name: name } },
             restricted,
           );
-          assert.equal(verdict.kind === 'provision', name === 'foo' || name === 'bar');
-          if (verdict.kind === 'fail') {
+          assert.equal(verdict.kind === 'accepted', name === 'foo' || name === 'bar');
+          if (verdict.kind === 'failed') {
             assert.equal(
               verdict.reason,
               refLabelValue(name) ? 'UnknownGateway' : 'InvalidGatewayName',

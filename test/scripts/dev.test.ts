@@ -79,13 +79,13 @@ describe('the samples', () => {
       const verdict = file.startsWith('release-')
         ? readRelease({ ...event, type: RELEASE_TYPE }, config)
         : readRequest({ ...event, type: 'io.podgateway.client.pending' }, config);
-      kinds[file] = verdict.kind === 'fail' ? verdict.reason : verdict.kind;
+      kinds[file] = verdict.kind === 'failed' ? verdict.reason : verdict.kind;
     }
     assert.deepEqual(kinds, {
-      'pending-bar.json': 'provision',
-      'pending-foo.json': 'provision',
+      'pending-bar.json': 'accepted',
+      'pending-foo.json': 'accepted',
       'pending-unknown-gateway.json': 'UnknownGateway',
-      'release-foo.json': 'release',
+      'release-foo.json': 'accepted',
       'release-invalid-name.json': 'InvalidPodName',
     });
   });

@@ -1,0 +1,50 @@
+// Every reason the function gives of its own: a failed reply's `reason`, the `error` of a 400 or
+// 503, the log line's and the metrics' `reason`. Kubernetes' own words (a container's waiting
+// reason, an API Status reason such as Invalid) pass through as the API gave them.
+export const REASON = {
+  // The event cannot be read: HTTP 400, not retried.
+  BadRequest: 'BadRequest',
+  // The event was read, but asks for what cannot be done: a failed reply.
+  InvalidGatewayName: 'InvalidGatewayName',
+  UnknownGateway: 'UnknownGateway',
+  PolicyViolation: 'PolicyViolation',
+  InvalidPodName: 'InvalidPodName',
+  NotManaged: 'NotManaged',
+  AlreadyExists: 'AlreadyExists',
+  // Admission refused the pod (src/kube/refusals.ts).
+  AdmissionDenied: 'AdmissionDenied',
+  QuotaRejected: 'QuotaRejected',
+  PodSecurityViolation: 'PodSecurityViolation',
+  LimitRangeViolation: 'LimitRangeViolation',
+  Forbidden: 'Forbidden',
+  NotFound: 'NotFound',
+  // The pod will not get where WAIT_FOR asks.
+  Unschedulable: 'Unschedulable',
+  PodDeleted: 'PodDeleted',
+  PodSucceeded: 'PodSucceeded',
+  PodFailed: 'PodFailed',
+  // Worth delivering again: HTTP 503 with Retry-After.
+  ApiUnavailable: 'ApiUnavailable',
+  PodTerminating: 'PodTerminating',
+  ServiceAccountNotReady: 'ServiceAccountNotReady',
+  NamespaceTerminating: 'NamespaceTerminating',
+  QuotaExceeded: 'QuotaExceeded',
+  SchedulingTimeout: 'SchedulingTimeout',
+  ReadyTimeout: 'ReadyTimeout',
+  SinkUnavailable: 'SinkUnavailable',
+  NotReady: 'NotReady',
+  ShuttingDown: 'ShuttingDown',
+  WebhookUnavailable: 'WebhookUnavailable',
+  TooManyRequests: 'TooManyRequests',
+  // What the HTTP edge answers before the function sees the request.
+  RequestTimeout: 'RequestTimeout',
+  NotAcceptable: 'NotAcceptable',
+  RequestEntityTooLarge: 'RequestEntityTooLarge',
+  UnsupportedMediaType: 'UnsupportedMediaType',
+  RequestHeaderFieldsTooLarge: 'RequestHeaderFieldsTooLarge',
+  InternalError: 'InternalError',
+  // A release done without deleting: the pod was gone already.
+  AlreadyGone: 'AlreadyGone',
+} as const;
+
+export type Reason = (typeof REASON)[keyof typeof REASON];
