@@ -22,21 +22,12 @@ import {
   type WaitFor,
 } from './values.ts';
 
-export {
-  ConfigError,
-  ConfigErrors,
-  configProblems,
-  parseAll,
-  throwProblems,
-} from './errors.ts';
+export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export {
   type ContainerResources,
   isQuantity,
-  MAX_GRACE_PERIOD_SECONDS,
   OVERRIDE_FIELDS,
   type OverrideField,
-  parseCommand,
-  WAIT_FOR_VALUES,
   type WaitFor,
 } from './values.ts';
 

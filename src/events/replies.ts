@@ -12,7 +12,7 @@ export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
 export const FAILED_TYPE = 'io.podgateway.client.scheduling.failed';
 
 /** Extension attribute carrying the `id` of the event a reply answers. */
-export const IN_RESPONSE_TO = 'inresponseto';
+const IN_RESPONSE_TO = 'inresponseto';
 
 export interface DoneData {
   readonly pod_name: string;

@@ -46,5 +46,3 @@ export const REASON = {
   // A release done without deleting: the pod was gone already.
   AlreadyGone: 'AlreadyGone',
 } as const;
-
-export type Reason = (typeof REASON)[keyof typeof REASON];
