@@ -8,6 +8,7 @@ import {
   type ContainerResources,
   type OverrideField,
   parseCommand,
+  parseContainerName,
   parseEventSource,
   parseGatewayKey,
   parseGateways,
@@ -30,6 +31,13 @@ export {
   type OverrideField,
   type WaitFor,
 } from './values.ts';
+
+/** The containers the gateway's webhook adds (src/pods/routing.ts). */
+export interface RoutingCheck {
+  readonly initContainer: string;
+  /** Undefined where the gateway's chart injects no sidecar. */
+  readonly sidecarContainer: string | undefined;
+}
 
 export interface ProvisionerConfig {
   /** Namespace the client pods are created in. */
@@ -67,6 +75,8 @@ export interface ProvisionerConfig {
   readonly clientTtlSeconds: number | undefined;
   /** The grace period of a release's deletion; undefined: the pod's own. */
   readonly gracePeriodSeconds: number | undefined;
+  /** The gateway's containers a pod must carry to be done; undefined: not checked. */
+  readonly routing: RoutingCheck | undefined;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -93,6 +103,9 @@ export const CONFIG_VARIABLES = [
   'ALLOWED_ORIGINS',
   'CLIENT_TTL_SECONDS',
   'GRACE_PERIOD_SECONDS',
+  'REQUIRE_ROUTING',
+  'GATEWAY_INIT_CONTAINER',
+  'GATEWAY_SIDECAR_CONTAINER',
 ] as const;
 
 export const DEFAULTS = {
@@ -106,6 +119,9 @@ export const DEFAULTS = {
   apiTimeoutMs: 5000,
   eventDeadlineMs: 20000,
   shutdownGraceMs: 20000,
+  /** The container names the pod-gateway webhook gives (gatewayPodMutator.go). */
+  gatewayInitContainer: 'gateway-init',
+  gatewaySidecarContainer: 'gateway-sidecar',
 } as const;
 
 /**
@@ -183,6 +199,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           MAXIMA.clientActiveDeadlineSeconds,
         ),
       gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
+      routing: () => parseRouting(env),
     },
     [() => requireGatewayKey(env)],
   );
@@ -208,4 +225,22 @@ function readOwnNamespace(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The routing check: on unless REQUIRE_ROUTING=false. GATEWAY_SIDECAR_CONTAINER empty: the
+ * gateway's chart injects no sidecar, and only the init container is required.
+ */
+function parseRouting(env: Environment): RoutingCheck | undefined {
+  if (parseOptionalBoolean('REQUIRE_ROUTING', env.REQUIRE_ROUTING) === false) return undefined;
+  const initContainer = parseContainerName(
+    'GATEWAY_INIT_CONTAINER',
+    env.GATEWAY_INIT_CONTAINER ?? DEFAULTS.gatewayInitContainer,
+  );
+  const sidecar = env.GATEWAY_SIDECAR_CONTAINER ?? DEFAULTS.gatewaySidecarContainer;
+  return {
+    initContainer,
+    sidecarContainer:
+      sidecar === '' ? undefined : parseContainerName('GATEWAY_SIDECAR_CONTAINER', sidecar),
+  };
 }

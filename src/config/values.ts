@@ -130,6 +130,17 @@ export function parseResourceList(
   return Object.freeze(resources);
 }
 
+/** A container name: a DNS-1123 label, as the API server validates it. */
+export function parseContainerName(variable: string, value: string): string {
+  if (!isDns1123Label(value)) {
+    throw new ConfigError(
+      variable,
+      `"${value}" is not a container name: lowercase letters, digits and '-', at most 63 characters`,
+    );
+  }
+  return value;
+}
+
 export function parseOptionalBoolean(
   variable: string,
   value: string | undefined,

@@ -11,6 +11,8 @@ export const REASON = {
   InvalidPodName: 'InvalidPodName',
   NotManaged: 'NotManaged',
   AlreadyExists: 'AlreadyExists',
+  // Created without the gateway's containers: deleted at once (src/pods/routing.ts).
+  NotRouted: 'NotRouted',
   // Admission refused the pod (src/kube/refusals.ts).
   AdmissionDenied: 'AdmissionDenied',
   QuotaRejected: 'QuotaRejected',

@@ -5,11 +5,12 @@ import type { ProvisionRequest } from '../events/pending-request.ts';
 import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { ApiFailure, KubeClient } from '../kube/client.ts';
-import { createPod, readPod } from '../kube/pod-api.ts';
+import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
+import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
 import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
 
 export type ProvisionOutcome =
@@ -44,6 +45,12 @@ interface Attempt {
 
 type Found = 'created' | 'existed';
 
+/** The pod of this event, as the API gave it (after mutating admission), and how it was found. */
+interface FoundPod {
+  readonly found: Found;
+  readonly pod: V1Pod;
+}
+
 export async function provision(
   request: ProvisionRequest,
   config: ProvisionerConfig,
@@ -66,11 +73,20 @@ export async function provision(
     deadline,
     limits: { timeoutMs: config.apiTimeoutMs, deadline },
     // Registered before the create, so that no change of the pod passes unseen.
-    waiting: waitFor === 'created' ? undefined : pods?.wait(name, waitDecision(waitFor), deadline),
+    waiting:
+      waitFor === 'created'
+        ? undefined
+        : pods?.wait(name, waitDecision(waitFor, config.routing), deadline),
   };
   let found: Found;
   try {
-    found = await createOrFind(attempt);
+    const ours = await createOrFind(attempt);
+    found = ours.found;
+    const missing = config.routing ? missingRouting(ours.pod, config.routing) : [];
+    if (missing.length > 0) {
+      attempt.waiting?.cancel();
+      return await deleteUnrouted(attempt, ours.pod, missing);
+    }
   } catch (error) {
     attempt.waiting?.cancel();
     return asOutcome(error);
@@ -135,28 +151,32 @@ function afterWait(
  * (deterministic names make that a redelivery): on a 409, and on a failure that may hide it
  * (mayHideOurPod), the pod is read back before answering.
  */
-async function createOrFind(attempt: Attempt): Promise<Found> {
+async function createOrFind(attempt: Attempt): Promise<FoundPod> {
   const { kube, namespace, pod, limits, waiting } = attempt;
+  // The pod an earlier delivery made, when a failure that may hide it led to reading it back.
+  let existing: V1Pod | undefined;
+  const findAfterFailure = async (failure: ApiFailure) => {
+    existing = mayHideOurPod(failure) ? await findOurs(attempt) : undefined;
+    return existing;
+  };
   try {
-    const created = await createPod(kube, namespace, pod, limits, (failure) =>
-      mayHideOurPod(failure) ? findOurs(attempt) : Promise.resolve(undefined),
-    );
-    // findOurs answers with the very pod built here when it found the event's pod (already
-    // offered to the wait); the API's answer is always a new object.
-    if (created === pod) return 'existed';
-    waiting?.offer(created);
-    return 'created';
+    const answer = await createPod(kube, namespace, pod, limits, findAfterFailure);
+    if (answer === existing) return { found: 'existed', pod: answer };
+    waiting?.offer(answer);
+    return { found: 'created', pod: answer };
   } catch (error) {
-    if (!(error instanceof ApiCallError) || error.failure.reason === REASON.PodTerminating)
+    if (!(error instanceof ApiCallError) || error.failure.reason === REASON.PodTerminating) {
       throw error;
-    if (error.failure.code === 409) return afterConflict(attempt);
-    if (mayHideOurPod(error.failure) && (await findOurs(attempt)) !== undefined) return 'existed';
+    }
+    if (error.failure.code === 409) return { found: 'existed', pod: await afterConflict(attempt) };
+    const found = mayHideOurPod(error.failure) ? await findOurs(attempt) : undefined;
+    if (found !== undefined) return { found: 'existed', pod: found };
     throw error;
   }
 }
 
-/** 409: the pod is there (or going). Ours and not terminating is a redelivery. */
-async function afterConflict(attempt: Attempt): Promise<'existed'> {
+/** 409: the pod is there (or going). Ours and not terminating is a redelivery: that pod. */
+async function afterConflict(attempt: Attempt): Promise<V1Pod> {
   const { kube, name, namespace, limits, request } = attempt;
   let existing: V1Pod;
   try {
@@ -174,7 +194,7 @@ async function afterConflict(attempt: Attempt): Promise<'existed'> {
     );
   }
   sameRequestOrRefuse(attempt, existing);
-  return 'existed';
+  return existing;
 }
 
 /** The pod made for this event is `existed` if it is what the event asks for now, else refused. */
@@ -191,10 +211,7 @@ function sameRequestOrRefuse(attempt: Attempt, existing: V1Pod): void {
   );
 }
 
-/**
- * The pod when it is there and was made for this event (then it is the pod passed in, marking
- * it found rather than created); undefined otherwise.
- */
+/** The pod when it is there and was made for this event; undefined otherwise. */
 async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
   const { kube, name, namespace, limits, deadline, config, request } = attempt;
   // Past the deadline, the read still gets one API timeout of its own.
@@ -202,7 +219,35 @@ async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
   const existing = await readPod(kube, name, namespace, readLimits).catch(() => undefined);
   if (existing === undefined || !isPodForEvent(existing, request)) return undefined;
   sameRequestOrRefuse(attempt, existing);
-  return attempt.pod;
+  return existing;
+}
+
+/**
+ * A pod without the gateway's wiring must not run: deleted at once (its uid as a precondition,
+ * no grace period), and the event answered failed NotRouted, on a redelivery too.
+ */
+async function deleteUnrouted(
+  attempt: Attempt,
+  pod: V1Pod,
+  missing: readonly string[],
+): Promise<ProvisionOutcome> {
+  const { kube, name, namespace, request, config } = attempt;
+  let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
+  try {
+    // Past the deadline, the delete still gets one API timeout of its own.
+    await deletePod(kube, pod, 0, {
+      timeoutMs: config.apiTimeoutMs,
+      deadline: Math.max(attempt.deadline, Date.now() + config.apiTimeoutMs),
+    });
+    message += '. The pod was deleted';
+  } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
+    message +=
+      error.failure.code === 404
+        ? '. The pod is gone'
+        : `. The pod could not be deleted (${error.failure.message}): delete it by hand`;
+  }
+  return failed(REASON.NotRouted, message);
 }
 
 /** A pod being deleted is never `done`: the event comes again once it is gone. */

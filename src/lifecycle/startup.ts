@@ -95,10 +95,16 @@ export function settingsLine({ config, kube, sink }: Provisioner): string {
   return [
     `${PREFIX}: pods go to namespace "${config.clientNamespace}" through ${kube.server} (${kube.origin})`,
     gateways,
-    `done ${done} (WAIT_FOR=${config.waitFor})`,
+    `done ${done} (WAIT_FOR=${config.waitFor}) ${routingText(config.routing)}`,
     `deadlines: API call ${config.apiTimeoutMs} ms, event ${config.eventDeadlineMs} ms, shutdown grace ${config.shutdownGraceMs} ms`,
     `replies ${replies}`,
   ].join('; ');
+}
+
+function routingText(routing: ProvisionerConfig['routing']): string {
+  if (routing === undefined) return 'whether routed or not (REQUIRE_ROUTING=false)';
+  const sidecar = routing.sidecarContainer ? ` and container ${routing.sidecarContainer}` : '';
+  return `and routed (init container ${routing.initContainer}${sidecar} from the gateway's webhook)`;
 }
 
 /** Settings that work but are likely mistakes. */
@@ -107,6 +113,11 @@ export function settingsWarnings(config: ProvisionerConfig): string[] {
   if (!config.allowedGateways) {
     warnings.push(
       'warning: GATEWAYS is empty: a pod is made for any gateway name an event gives; list the gateways, e.g. GATEWAYS=foo,bar',
+    );
+  }
+  if (config.routing === undefined) {
+    warnings.push(
+      "warning: REQUIRE_ROUTING=false: a pod is done even without the gateway's containers, and its traffic may leave through the node's own network",
     );
   }
   if (config.eventDeadlineMs < config.apiTimeoutMs) {

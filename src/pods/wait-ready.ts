@@ -2,9 +2,11 @@
 // `client` container ready (on a routed namespace: the gateway's init container has set up the
 // tunnel), or until a container shows it will not get there on its own.
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { RoutingCheck } from '../config/config.ts';
 import { REASON } from '../formats/reasons.ts';
 import type { Decide, PodSeen, WaitEnd } from '../kube/pod-watch.ts';
 import { CONTAINER_NAME } from './client-pod.ts';
+import { gatewayInitCompleted } from './routing.ts';
 import { type ScheduleState, scheduleDecision, scheduleState } from './wait-scheduled.ts';
 
 /** Where a waited-for pod stands: a ScheduleState, or ready, or failed for a container's reason. */
@@ -30,8 +32,11 @@ export const FAILING_WAIT_REASONS: ReadonlySet<string> = new Set([
   'RunContainerError',
 ]);
 
-/** Where the pod stands on the way to ready. */
-export function readyState(pod: V1Pod): PodWaitState {
+/**
+ * Where the pod stands on the way to ready. With `gatewayInit`, ready also needs the gateway's
+ * init container to have completed (the tunnel is set up).
+ */
+export function readyState(pod: V1Pod, gatewayInit?: string): PodWaitState {
   const schedule = scheduleState(pod);
   if (schedule.kind === 'unschedulable') return schedule;
   const phase = pod.status?.phase;
@@ -47,7 +52,14 @@ export function readyState(pod: V1Pod): PodWaitState {
     };
   }
   const client = pod.status?.containerStatuses?.find((status) => status.name === CONTAINER_NAME);
-  if (phase === 'Running' && client?.ready === true && pod.spec?.nodeName && pod.status?.podIP) {
+  const routed = gatewayInit === undefined || gatewayInitCompleted(pod, gatewayInit);
+  if (
+    phase === 'Running' &&
+    client?.ready === true &&
+    routed &&
+    pod.spec?.nodeName &&
+    pod.status?.podIP
+  ) {
     return { kind: 'ready', nodeName: pod.spec.nodeName, podIp: pod.status.podIP };
   }
   return { kind: 'pending' };
@@ -86,21 +98,26 @@ function containerProblem(
 }
 
 /** The decision a waiter of the pod watch makes: undefined while the pod is on its way. */
-export function readyDecision(seen: PodSeen): PodWaitState | undefined {
-  if (seen.deleted) {
-    return {
-      kind: 'failed',
-      reason: REASON.PodDeleted,
-      message: 'the pod was deleted before it was ready',
-    };
-  }
-  const state = readyState(seen.pod);
-  return state.kind === 'pending' ? undefined : state;
+export function readyDecision(gatewayInit?: string): Decide<PodWaitState> {
+  return (seen: PodSeen) => {
+    if (seen.deleted) {
+      return {
+        kind: 'failed',
+        reason: REASON.PodDeleted,
+        message: 'the pod was deleted before it was ready',
+      };
+    }
+    const state = readyState(seen.pod, gatewayInit);
+    return state.kind === 'pending' ? undefined : state;
+  };
 }
 
-/** The decision for WAIT_FOR: scheduled or ready. */
-export function waitDecision(waitFor: 'scheduled' | 'ready'): Decide<PodWaitState> {
-  return waitFor === 'ready' ? readyDecision : scheduleDecision;
+/** The decision for WAIT_FOR: scheduled or ready (with the routing check: the gateway's init done). */
+export function waitDecision(
+  waitFor: 'scheduled' | 'ready',
+  routing: RoutingCheck | undefined,
+): Decide<PodWaitState> {
+  return waitFor === 'ready' ? readyDecision(routing?.initContainer) : scheduleDecision;
 }
 
 /** How a wait ended, as a PodWaitState: `pending` when the deadline came first. */

@@ -28,6 +28,18 @@ describe('configuration', () => {
     assert.equal(config.allowedOverrides.size, 0);
     assert.equal(config.clientTtlSeconds, undefined);
     assert.equal(config.gracePeriodSeconds, undefined);
+    assert.deepEqual(config.routing, {
+      initContainer: 'gateway-init',
+      sidecarContainer: 'gateway-sidecar',
+    });
+  });
+
+  it('reads the routing check: off, or the gateway containers to look for', () => {
+    assert.equal(parseConfig({ REQUIRE_ROUTING: 'false' }).routing, undefined);
+    assert.deepEqual(
+      parseConfig({ GATEWAY_INIT_CONTAINER: 'vpn-init', GATEWAY_SIDECAR_CONTAINER: '' }).routing,
+      { initContainer: 'vpn-init', sidecarContainer: undefined },
+    );
   });
 
   it('reads the client pods’ life cycle settings', () => {
@@ -135,6 +147,10 @@ describe('configuration', () => {
     ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/\u0001' }, /is not a URI-reference/],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
+    ['REQUIRE_ROUTING', { REQUIRE_ROUTING: 'no' }, /"no" is not true or false/],
+    ['GATEWAY_INIT_CONTAINER', { GATEWAY_INIT_CONTAINER: 'Gateway_Init' }, /not a container name/],
+    ['GATEWAY_INIT_CONTAINER', { GATEWAY_INIT_CONTAINER: '' }, /not a container name/],
+    ['GATEWAY_SIDECAR_CONTAINER', { GATEWAY_SIDECAR_CONTAINER: 'a.b' }, /not a container name/],
   ];
   for (const [variable, env, message] of invalid) {
     it(`rejects ${variable}=${JSON.stringify(Object.values(env)[0])}, naming the variable`, () => {

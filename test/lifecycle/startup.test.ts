@@ -97,18 +97,40 @@ describe('start-up', () => {
         CLIENT_NAMESPACE: 'team-a',
         API_TIMEOUT_MS: '3000',
         EVENT_DEADLINE_MS: '2000',
+        // The default: the check on (the test processes turn it off unless asked).
+        REQUIRE_ROUTING: '',
       },
     });
     try {
       const output = fn.output();
       assert.match(
         output,
-        /pods go to namespace "team-a" through https:\/\/127\.0\.0\.1:\d+ \(.*kubeconfig\); any gateway; done once the pod is created \(WAIT_FOR=created\); deadlines: API call 3000 ms, event 2000 ms, shutdown grace 20000 ms; replies in the HTTP response/,
+        /pods go to namespace "team-a" through https:\/\/127\.0\.0\.1:\d+ \(.*kubeconfig\); any gateway; done once the pod is created \(WAIT_FOR=created\) and routed \(init container gateway-init and container gateway-sidecar from the gateway's webhook\); deadlines: API call 3000 ms, event 2000 ms, shutdown grace 20000 ms; replies in the HTTP response/,
       );
       assert.match(output, /warning: GATEWAYS is empty: a pod is made for any gateway name/);
       assert.match(
         output,
         /warning: EVENT_DEADLINE_MS \(2000 ms\) is shorter than API_TIMEOUT_MS \(3000 ms\)/,
+      );
+      assert.doesNotMatch(output, /REQUIRE_ROUTING/);
+    } finally {
+      await fn.stop();
+    }
+  });
+
+  it('says when the routing check is off, and warns', async () => {
+    const fn = await startFunction({
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), REQUIRE_ROUTING: 'false' },
+    });
+    try {
+      const output = fn.output();
+      assert.match(
+        output,
+        /done once the pod is created \(WAIT_FOR=created\) whether routed or not \(REQUIRE_ROUTING=false\)/,
+      );
+      assert.match(
+        output,
+        /warning: REQUIRE_ROUTING=false: a pod is done even without the gateway's containers/,
       );
     } finally {
       await fn.stop();

@@ -4,7 +4,7 @@
 // 503 at the deadline. Pods go through the gateway webhook's mutation, a scheduler and a kubelet.
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { readyState } from '../../src/pods/wait-ready.ts';
 import {
@@ -21,7 +21,13 @@ import { useHarness } from '../support/harness.ts';
 const NAMESPACE = 'client-system';
 const h = useHarness(
   // A deadline far beyond the kubelet's delays: a failed reply proves the wait did not run out.
-  { CLIENT_NAMESPACE: NAMESPACE, WAIT_FOR: 'ready', EVENT_DEADLINE_MS: '30000' },
+  // The routing check on, as deployed: done only for a pod the gateway's webhook wired up.
+  {
+    CLIENT_NAMESPACE: NAMESPACE,
+    WAIT_FOR: 'ready',
+    EVENT_DEADLINE_MS: '30000',
+    REQUIRE_ROUTING: 'true',
+  },
   {
     namespaces: [
       {
@@ -142,6 +148,16 @@ describe('WAIT_FOR=ready', () => {
   });
 });
 
+describe('WAIT_FOR=ready for a pod no gateway webhook wired up', () => {
+  it('replies failed NotRouted at once, without waiting for the pod, and deletes it', async () => {
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'baz' }), 'binary');
+
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'NotRouted');
+    assert.deepEqual(h.server.pods(NAMESPACE), []);
+  });
+});
+
 describe('readyState, on the states a kubelet reports', () => {
   const base: V1Pod = {
     metadata: { name: 'p' },
@@ -194,6 +210,33 @@ describe('readyState, on the states a kubelet reports', () => {
       reason: 'Completed',
       message: 'container "client" exited with code 0',
     });
+  });
+
+  it('with the routing check, is ready only once the gateway’s init container has completed', () => {
+    const client = { name: 'client', ready: true, restartCount: 0, image: 'x', imageID: '' };
+    const init = (state: V1ContainerState) => ({
+      name: 'gateway-init',
+      ready: false,
+      restartCount: 0,
+      image: 'x',
+      imageID: '',
+      state,
+    });
+    const running = (initStatuses: V1ContainerStatus[]) =>
+      withStatus({
+        phase: 'Running',
+        podIP: '10.0.0.1',
+        initContainerStatuses: initStatuses,
+        containerStatuses: [client],
+      });
+    assert.equal(readyState(running([]), 'gateway-init').kind, 'pending');
+    assert.equal(readyState(running([init({ running: {} })]), 'gateway-init').kind, 'pending');
+    assert.equal(
+      readyState(running([init({ terminated: { exitCode: 0 } })]), 'gateway-init').kind,
+      'ready',
+    );
+    // Without the check, the kubelet's word that the client is ready is enough.
+    assert.equal(readyState(running([])).kind, 'ready');
   });
 
   it('fails with the pod’s reason when it ended before it was ready (activeDeadlineSeconds)', () => {

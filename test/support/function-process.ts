@@ -87,6 +87,9 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
       // the runtime's and the client library's compiled code instead of compiling it again.
       // Not for what `npm start` runs, which turns on a cache of its own (scripts/start.cjs).
       ...(start ? {} : { NODE_COMPILE_CACHE: TEST_COMPILE_CACHE }),
+      // Most tests are not about routing and run without a gateway webhook; the routing tests
+      // (test/pods/routing.test.ts) set REQUIRE_ROUTING themselves, and register the webhooks.
+      REQUIRE_ROUTING: 'false',
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
