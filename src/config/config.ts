@@ -16,6 +16,7 @@ import {
   parseImage,
   parseNamespace,
   parseOptionalBoolean,
+  parseOptionalCount,
   parseOptionalInteger,
   parseOverridePolicy,
   parseResourceList,
@@ -75,6 +76,8 @@ export interface ProvisionerConfig {
   readonly clientTtlSeconds: number | undefined;
   /** The grace period of a release's deletion; undefined: the pod's own. */
   readonly gracePeriodSeconds: number | undefined;
+  /** Failed client pods the sweep keeps, the newest, for their logs. */
+  readonly failedPodsHistoryLimit: number;
   /** The gateway's containers a pod must carry to be done; undefined: not checked. */
   readonly routing: RoutingCheck | undefined;
 }
@@ -103,6 +106,7 @@ export const CONFIG_VARIABLES = [
   'ALLOWED_ORIGINS',
   'CLIENT_TTL_SECONDS',
   'GRACE_PERIOD_SECONDS',
+  'FAILED_PODS_HISTORY_LIMIT',
   'REQUIRE_ROUTING',
   'GATEWAY_INIT_CONTAINER',
   'GATEWAY_SIDECAR_CONTAINER',
@@ -119,6 +123,7 @@ export const DEFAULTS = {
   apiTimeoutMs: 5000,
   eventDeadlineMs: 20000,
   shutdownGraceMs: 20000,
+  failedPodsHistoryLimit: 3,
   /** The container names the pod-gateway webhook gives (gatewayPodMutator.go). */
   gatewayInitContainer: 'gateway-init',
   gatewaySidecarContainer: 'gateway-sidecar',
@@ -133,6 +138,7 @@ export const MAXIMA = {
   apiTimeoutMs: 300_000,
   eventDeadlineMs: 600_000,
   shutdownGraceMs: 600_000,
+  failedPodsHistoryLimit: 1000,
   /** The API server's own bound for a pod's activeDeadlineSeconds (a 32-bit integer). */
   clientActiveDeadlineSeconds: 2 ** 31 - 1,
 } as const;
@@ -199,6 +205,12 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           MAXIMA.clientActiveDeadlineSeconds,
         ),
       gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
+      failedPodsHistoryLimit: () =>
+        parseOptionalCount(
+          'FAILED_PODS_HISTORY_LIMIT',
+          env.FAILED_PODS_HISTORY_LIMIT,
+          MAXIMA.failedPodsHistoryLimit,
+        ) ?? DEFAULTS.failedPodsHistoryLimit,
       routing: () => parseRouting(env),
     },
     [() => requireGatewayKey(env)],

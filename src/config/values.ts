@@ -151,6 +151,23 @@ export function parseOptionalBoolean(
   throw new ConfigError(variable, `"${value}" is not true or false`);
 }
 
+/** A count from 0 up: plain decimal digits only. */
+export function parseOptionalCount(
+  variable: string,
+  value: string | undefined,
+  maximum: number,
+): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^\d{1,9}$/.test(value)) {
+    throw new ConfigError(variable, `"${value}" is not a whole number from 0 up, in decimal`);
+  }
+  const number = Number(value);
+  if (number > maximum) {
+    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
+  }
+  return number;
+}
+
 export function parseOptionalInteger(
   variable: string,
   value: string | undefined,

@@ -31,6 +31,8 @@ export interface FailedData {
   /** A stable word for machines: InvalidGatewayName, UnknownGateway, Forbidden, Invalid, … */
   readonly reason: string;
   readonly gateway_name: string | undefined;
+  /** The pod the failure is about, when one was made (WAIT_FOR failures, NotRouted). */
+  readonly pod_name?: string;
 }
 
 export function doneReply(

@@ -24,7 +24,11 @@ export async function handlePending({
     case 'unavailable':
       return retryLater(outcome.failure, gatewayName);
     case 'failed':
-      return failed(config.eventSource, event, { ...outcome.failure, gatewayName });
+      return failed(config.eventSource, event, {
+        ...outcome.failure,
+        gatewayName,
+        podName: outcome.podName,
+      });
     default:
       return done(config.eventSource, event, gatewayName, outcome);
   }
@@ -71,12 +75,14 @@ function failed(
     readonly reason: string;
     readonly message: string;
     readonly gatewayName: string | undefined;
+    readonly podName?: string | undefined;
   },
 ): HandlerAnswer {
   const reply = failedReply(source, event, {
     message: failure.message,
     reason: failure.reason,
     gateway_name: failure.gatewayName,
+    ...(failure.podName === undefined ? {} : { pod_name: failure.podName }),
   });
-  return failedAnswer(reply, failure, { gateway: failure.gatewayName });
+  return failedAnswer(reply, failure, { gateway: failure.gatewayName, pod: failure.podName });
 }

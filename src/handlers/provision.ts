@@ -25,7 +25,12 @@ export type ProvisionOutcome =
       readonly readyAfterMs?: number;
     }
   /** A final answer: the request cannot be served as it is. */
-  | { readonly kind: 'failed'; readonly failure: ApiFailure }
+  | {
+      readonly kind: 'failed';
+      readonly failure: ApiFailure;
+      /** The pod the failure is about, when one was made (still there, or deleted: NotRouted). */
+      readonly podName?: string;
+    }
   /** No answer before the deadline: worth delivering the event again later. */
   | { readonly kind: 'unavailable'; readonly failure: ApiFailure };
 
@@ -119,11 +124,18 @@ function afterWait(
         readyAfterMs: Date.now() - started,
       };
     case 'failed':
-      return failed(state.reason, `${where} will not become ready: ${state.message}`);
+      return failed(
+        state.reason,
+        `${where} will not become ready: ${state.message}`,
+        undefined,
+        name,
+      );
     case 'unschedulable':
       return failed(
         REASON.Unschedulable,
         `${where} cannot be scheduled: ${state.message}. It stays Pending until it fits or is deleted.`,
+        undefined,
+        name,
       );
     case 'refused':
       return failed(
@@ -247,7 +259,7 @@ async function deleteUnrouted(
         ? '. The pod is gone'
         : `. The pod could not be deleted (${error.failure.message}): delete it by hand`;
   }
-  return failed(REASON.NotRouted, message);
+  return failed(REASON.NotRouted, message, undefined, name);
 }
 
 /** A pod being deleted is never `done`: the event comes again once it is gone. */
@@ -299,6 +311,12 @@ function asOutcome(error: unknown): ProvisionOutcome {
   return { kind: 'failed', failure: { ...error.failure, reason } };
 }
 
-function failed(reason: string, message: string, code?: number): ProvisionOutcome {
-  return { kind: 'failed', failure: { reason, message, code, retryAfterSeconds: undefined } };
+function failed(
+  reason: string,
+  message: string,
+  code?: number,
+  podName?: string,
+): ProvisionOutcome {
+  const failure = { reason, message, code, retryAfterSeconds: undefined };
+  return podName === undefined ? { kind: 'failed', failure } : { kind: 'failed', failure, podName };
 }

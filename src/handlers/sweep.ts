@@ -10,6 +10,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
 import { podsSweptTotal } from '../observability/metrics.ts';
 import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
+import { FAILING_WAIT_REASONS } from '../pods/wait-ready.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
 export const SWEEP_TYPE = 'io.podgateway.client.sweep';
@@ -44,7 +45,12 @@ export interface SweepDoneData {
   readonly message: string;
 }
 
-/** Why the sweep deletes the pod, or undefined when it stays. */
+/**
+ * Why the sweep deletes the pod, or undefined when it stays. `Failed` covers a pod that ended
+ * Failed and one whose container cannot start or keeps crashing (CrashLoopBackOff, image pull
+ * errors: src/pods/wait-ready.ts), which never reaches a final phase by itself; the newest of
+ * them are kept for debugging (FAILED_PODS_HISTORY_LIMIT). Past CLIENT_TTL_SECONDS, any pod goes.
+ */
 export function sweepReason(
   pod: V1Pod,
   config: Pick<ProvisionerConfig, 'clientNamespace' | 'clientTtlSeconds'>,
@@ -54,12 +60,45 @@ export function sweepReason(
   // Already terminating: the kubelet is on it.
   if (pod.metadata?.deletionTimestamp) return undefined;
   const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') return phase;
+  if (phase === 'Succeeded') return phase;
   const age = podAgeSeconds(pod, now);
   if (config.clientTtlSeconds !== undefined && age !== undefined && age > config.clientTtlSeconds) {
     return 'Expired';
   }
+  if (phase === 'Failed' || isStuckFailing(pod)) return 'Failed';
   return undefined;
+}
+
+/** A container waiting for a reason it will not get past by itself. */
+function isStuckFailing(pod: V1Pod): boolean {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
+  return statuses.some((status) => FAILING_WAIT_REASONS.has(status.state?.waiting?.reason ?? ''));
+}
+
+/** When the pod failed, as near as its status tells: its containers' last end, else its birth. */
+export function failedAt(pod: V1Pod): number {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
+  const ends = statuses
+    .flatMap((status) => [
+      status.state?.terminated?.finishedAt,
+      status.lastState?.terminated?.finishedAt,
+    ])
+    .map((time) => (time === undefined ? Number.NaN : new Date(time).getTime()))
+    .filter((time) => !Number.isNaN(time));
+  if (ends.length > 0) return Math.max(...ends);
+  const created = pod.metadata?.creationTimestamp;
+  return created === undefined ? 0 : new Date(created).getTime();
+}
+
+/** The failed pods past the history: all but the `keep` newest. */
+export function beyondHistory(failed: readonly V1Pod[], keep: number): V1Pod[] {
+  return [...failed].sort((a, b) => failedAt(b) - failedAt(a)).slice(keep);
 }
 
 export async function handleSweep({
@@ -118,6 +157,8 @@ async function sweep(
     stopped = Date.now() + ANSWER_MARGIN_MS >= limits.deadline;
     return stopped ? undefined : limits;
   };
+  // Failed pods wait for the whole list: only then is it known which are the newest to keep.
+  const failed: V1Pod[] = [];
   try {
     for await (const page of listPodPages(kube.api, query, limitsForPage)) {
       pages += 1;
@@ -125,12 +166,27 @@ async function sweep(
       for (const pod of page.items) {
         const reason = sweepReason(pod, config, now);
         if (reason === undefined) continue;
+        if (reason === 'Failed') {
+          failed.push(pod);
+          continue;
+        }
         if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) {
           return { deleted, pages, complete: false, failure: undefined };
         }
         if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
           podsSweptTotal.inc({ reason });
           deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
+        }
+      }
+    }
+    if (!stopped) {
+      for (const pod of beyondHistory(failed, config.failedPodsHistoryLimit)) {
+        if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) {
+          return { deleted, pages, complete: false, failure: undefined };
+        }
+        if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
+          podsSweptTotal.inc({ reason: 'Failed' });
+          deleted.push({ pod_name: pod.metadata?.name ?? '', reason: 'Failed' });
         }
       }
     }

@@ -34,6 +34,12 @@ describe('configuration', () => {
     });
   });
 
+  it('keeps three failed pods by default, and none when asked', () => {
+    assert.equal(parseConfig({}).failedPodsHistoryLimit, 3);
+    assert.equal(parseConfig({ FAILED_PODS_HISTORY_LIMIT: '0' }).failedPodsHistoryLimit, 0);
+    assert.equal(parseConfig({ FAILED_PODS_HISTORY_LIMIT: '10' }).failedPodsHistoryLimit, 10);
+  });
+
   it('reads the routing check: off, or the gateway containers to look for', () => {
     assert.equal(parseConfig({ REQUIRE_ROUTING: 'false' }).routing, undefined);
     assert.deepEqual(
@@ -148,6 +154,10 @@ describe('configuration', () => {
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
     ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
     ['REQUIRE_ROUTING', { REQUIRE_ROUTING: 'no' }, /"no" is not true or false/],
+    ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '-1' }, /not a whole number from 0/],
+    ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '0x10' }, /in decimal/],
+    ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '1e3' }, /in decimal/],
+    ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '1001' }, /above the maximum, 1000/],
     ['GATEWAY_INIT_CONTAINER', { GATEWAY_INIT_CONTAINER: 'Gateway_Init' }, /not a container name/],
     ['GATEWAY_INIT_CONTAINER', { GATEWAY_INIT_CONTAINER: '' }, /not a container name/],
     ['GATEWAY_SIDECAR_CONTAINER', { GATEWAY_SIDECAR_CONTAINER: 'a.b' }, /not a container name/],

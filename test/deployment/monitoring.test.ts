@@ -194,7 +194,7 @@ async function sendTrafficOfEveryKind({ fn, server }: Harness): Promise<void> {
       labels: { 'app.kubernetes.io/managed-by': MANAGER_NAME },
     },
     spec: { containers: [{ name: 'client', image: 'alpine/curl' }] },
-    status: { phase: 'Failed' },
+    status: { phase: 'Succeeded' },
   });
   const sweep = pendingEvent({}, { type: SWEEP_TYPE });
   assert.equal((await sendEvent(fn.url, sweep, 'binary')).event?.type, SWEEP_DONE_TYPE);

@@ -218,7 +218,31 @@ describe('a sweep event', () => {
     );
     const running = Array.from({ length: 90 }, (_, i) => `live-${String(i).padStart(3, '0')}`);
     for (const name of succeeded) h.server.addPod({ ...pod(name), status: { phase: 'Succeeded' } });
-    for (const name of failedPods) h.server.addPod({ ...pod(name), status: { phase: 'Failed' } });
+    // Each failed a minute after the one before; a crash-looping pod never reaches Failed.
+    failedPods.forEach((name, i) => {
+      const finishedAt = new Date(Date.now() - (failedPods.length - i) * 60_000).toISOString();
+      const containerStatuses = [
+        {
+          name: 'client',
+          ready: false,
+          restartCount: 0,
+          image: 'alpine/curl',
+          imageID: '',
+          state:
+            i === failedPods.length - 1
+              ? { waiting: { reason: 'CrashLoopBackOff' } }
+              : { terminated: { exitCode: 1, finishedAt } },
+          ...(i === failedPods.length - 1
+            ? { lastState: { terminated: { exitCode: 1, finishedAt } } }
+            : {}),
+        },
+      ];
+      const phase = i === failedPods.length - 1 ? 'Running' : 'Failed';
+      h.server.addPod({ ...pod(name), status: { phase, containerStatuses } });
+    });
+    // FAILED_PODS_HISTORY_LIMIT's default: the three newest failures stay, for their logs.
+    const keptFailures = failedPods.slice(-3);
+    const sweptFailures = failedPods.slice(0, -3);
     for (const name of running) h.server.addPod({ ...pod(name), status: { phase: 'Running' } });
     // Not the function's: finished too, but never touched.
     h.server.addPod({
@@ -244,10 +268,13 @@ describe('a sweep event', () => {
         .sort();
     assert.deepEqual(byReason('Expired'), expired);
     assert.deepEqual(byReason('Succeeded'), succeeded);
-    assert.deepEqual(byReason('Failed'), failedPods);
-    assert.equal(data.deleted.length, expired.length + succeeded.length + failedPods.length);
+    assert.deepEqual(byReason('Failed'), sweptFailures);
+    assert.equal(data.deleted.length, expired.length + succeeded.length + sweptFailures.length);
     assert.equal(data.complete, true);
-    assert.deepEqual(names(), ['finished-not-ours', 'old-not-ours', ...running].sort());
+    assert.deepEqual(
+      names(),
+      ['finished-not-ours', 'old-not-ours', ...running, ...keptFailures].sort(),
+    );
     assert.deepEqual(names('default'), ['elsewhere']);
 
     const lists = h.server.requests.filter((request) => request.verb === 'list');
@@ -267,7 +294,11 @@ describe('a sweep event', () => {
     const again = await sendEvent(h.fn.url, sweep, 'structured');
     assert.equal(again.event?.type, SWEEP_DONE_TYPE, again.text);
     assert.deepEqual(again.event?.data?.deleted, []);
-    assert.equal(names().length, running.length + 2, 'a redelivered sweep deletes nothing more');
+    assert.equal(
+      names().length,
+      running.length + 2 + keptFailures.length,
+      'a redelivered sweep deletes nothing more',
+    );
   });
 
   it('is also what the scheduled PingSource event does', async () => {
@@ -305,11 +336,11 @@ describe('metrics', () => {
     const before = {
       deleted: await metric('podgateway_pods_released_total', { outcome: 'deleted' }),
       gone: await metric('podgateway_pods_released_total', { outcome: 'gone' }),
-      swept: await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      swept: await metric('podgateway_pods_swept_total', { reason: 'Succeeded' }),
       ages: await metric('podgateway_pod_age_at_release_seconds_count'),
     };
     h.server.addPod(pod('client-a'));
-    h.server.addPod({ ...pod('client-b'), status: { phase: 'Failed' } });
+    h.server.addPod({ ...pod('client-b'), status: { phase: 'Succeeded' } });
     const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-a' });
     await sendEvent(h.fn.url, release, 'binary');
     await sendEvent(h.fn.url, release, 'binary');
@@ -324,7 +355,7 @@ describe('metrics', () => {
       before.gone + 1,
     );
     assert.equal(
-      await metric('podgateway_pods_swept_total', { reason: 'Failed' }),
+      await metric('podgateway_pods_swept_total', { reason: 'Succeeded' }),
       before.swept + 1,
     );
     assert.equal(await metric('podgateway_pod_age_at_release_seconds_count'), before.ages + 1);

@@ -64,6 +64,7 @@ describe('a pending event, with the routing check on (the default)', () => {
       assert.equal(reply.status, 200, reply.text);
       assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
       assert.equal(reply.event?.data?.reason, 'NotRouted');
+      assert.match(String(reply.event?.data?.pod_name), /^client-/);
       const message = String(reply.event?.data?.message);
       assert.match(message, /no init container "gateway-init", no container "gateway-sidecar"/);
       assert.match(message, /routed-gateway: "true"/);

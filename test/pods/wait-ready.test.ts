@@ -123,6 +123,8 @@ describe('WAIT_FOR=ready', () => {
     const reply = await sendEvent(h.fn.url, event, 'binary');
     assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'Error');
+    // The pod stays (its logs tell what went wrong): the reply names it.
+    assert.equal(reply.event?.data?.pod_name, h.server.pods(NAMESPACE)[0]?.metadata?.name);
     assert.match(
       String(reply.event?.data?.message),
       /init container "gateway-init" exited with code 1: cannot reach the gateway 172\.16\.0\.1/,
