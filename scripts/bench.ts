@@ -12,6 +12,7 @@
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
 import {
   COLD_RUNS,
   CONCURRENCIES,
@@ -43,7 +44,6 @@ import {
 } from './bench/runs.ts';
 import { printTable } from './bench/table.ts';
 import { buildFirst } from './build-first.ts';
-import { exitOnSignals, makeTempDir } from './temp-dir.ts';
 
 async function main(): Promise<void> {
   if (flags.help) {

@@ -37,8 +37,8 @@ import {
 } from '../test/kube-api-server/server.ts';
 import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
+import { makeTempDir, signalExitCode } from '../test/support/temp-dir.ts';
 import { sandboxLine } from './sandbox-log.ts';
-import { makeTempDir, signalExitCode } from './temp-dir.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
 const SANDBOX_ADMIN = 'kubernetes-admin';

@@ -10,8 +10,8 @@ import { parseArgs } from 'node:util';
 import { startKubeApiServer } from '../test/kube-api-server/server.ts';
 import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../test/load/load.ts';
 import { startFunction } from '../test/support/function-process.ts';
+import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
 import { buildFirst } from './build-first.ts';
-import { exitOnSignals, makeTempDir } from './temp-dir.ts';
 
 const NAMESPACE = 'clients';
 const ENTRY = 'build/index.js';

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -95,15 +96,18 @@ describe('npm run dev, then npm run invoke', () => {
   let port: number;
   let dev: ChildProcess;
   let devOutput: () => string;
+  /** The sandbox's TMPDIR: removed in `after`, even when the sandbox had to be killed. */
+  let sandboxTmp: string;
 
   before(async () => {
     port = await freePort();
+    sandboxTmp = await mkdtemp(join(tmpdir(), 'provisioner-dev-test-'));
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
     // WAIT_FOR=ready, and a gateway whose init container the simulated kubelet fails: the
     // sandbox's whole pod life, as the README shows it.
     dev = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--fail-init', 'broken'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken' },
+      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken', TMPDIR: sandboxTmp },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -111,13 +115,15 @@ describe('npm run dev, then npm run invoke', () => {
     await waitFor(devOutput, dev, /Ctrl-C stops the function and the sandbox/);
   });
 
-  after(() => {
-    if (dev.exitCode !== null || dev.signalCode !== null || dev.pid === undefined) return;
-    try {
-      process.kill(-dev.pid, 'SIGKILL');
-    } catch {
-      // already gone
+  after(async () => {
+    if (dev.exitCode === null && dev.signalCode === null && dev.pid !== undefined) {
+      try {
+        process.kill(-dev.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
+    await rm(sandboxTmp, { recursive: true, force: true });
   });
 
   it('says clearly that it is a local sandbox, and how to send an event', () => {
@@ -372,6 +378,7 @@ describe('npm run dev, then npm run invoke', () => {
     // npm itself ends by the signal it got, as in a terminal; the sandbox ends cleanly.
     assert.ok(code === 0 || signal === 'SIGINT', `${code} ${signal}\n${devOutput()}`);
     assert.match(devOutput(), /\[sandbox\] stopped/);
+    assert.deepEqual(await readdir(sandboxTmp), [], 'its temporary folder is gone');
     await assert.rejects(fetch(`http://localhost:${port}/health/liveness`));
   });
 });

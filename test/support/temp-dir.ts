@@ -1,6 +1,8 @@
-// Temporary folders of the scripts (kubeconfigs, an admin one included): removed when the process
-// exits, whether it ends by itself, by process.exit, or by Ctrl-C / SIGTERM (exitOnSignals).
+// Temporary folders (kubeconfigs, an admin one included; a test CA's key): removed when done, and
+// at the latest when the process exits, whether it ends by itself, by process.exit, or by
+// Ctrl-C / SIGTERM in the scripts that call exitOnSignals (or handle the signals and exit).
 import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +19,12 @@ export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.add(dir);
   return dir;
+}
+
+/** Removes a folder of makeTempDir now. */
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  made.delete(dir);
 }
 
 /** The exit code of a process ended by `signal`, as a shell reports it. */
