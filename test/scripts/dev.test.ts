@@ -19,6 +19,10 @@ const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignor
 const BANNER =
   'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 interface Run {
   readonly code: number | null;
   readonly output: string;
@@ -290,6 +294,12 @@ describe('npm run dev, then npm run invoke', () => {
     const unknown = await invoke(port, '--file', 'samples/pending-unknown-gateway.json');
     assert.equal(unknown.code, 1, unknown.output);
     assert.match(unknown.output, /✗ failed \(UnknownGateway\): gateway "baz" is not one of/);
+    // The README's example of the sandbox's line, with this run's GATEWAYS.
+    const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const shown = /^\[sandbox\] event .*gateway baz\): (failed .*)$/m.exec(readme)?.[1];
+    assert.ok(shown, 'the README shows the line of an unknown gateway');
+    const expected = shown.replace('(foo, bar)', '(foo, bar, broken)');
+    await waitFor(devOutput, dev, new RegExp(escapeRegExp(`gateway baz): ${expected}`)));
   });
 
   it('invoke --release deletes the pod, and --sweep answers what it deleted', async () => {
