@@ -10,12 +10,10 @@
 // The parts are in scripts/bench/: options.ts the flags, processes.ts the processes, load.ts the
 // load generator, runs.ts the measurements, stats.ts the statistics, table.ts the table.
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
 import {
-  BUILT_FUNCTION,
   COLD_RUNS,
   CONCURRENCIES,
   flags,
@@ -31,6 +29,7 @@ import {
   SOAK_CONCURRENCY,
   type Subject,
   type SubjectKey,
+  USAGE,
 } from './bench/options.ts';
 import { startApiServer } from './bench/processes.ts';
 import {
@@ -44,14 +43,16 @@ import {
   steadyState,
 } from './bench/runs.ts';
 import { printTable } from './bench/table.ts';
+import { buildFirst } from './build-first.ts';
 
 async function main(): Promise<void> {
-  if (!existsSync(BUILT_FUNCTION)) {
-    throw new Error(
-      `${BUILT_FUNCTION} is missing: run \`npm run build\` first (npm run bench does)`,
-    );
+  if (flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
   }
-  const dir = await mkdtemp(join(tmpdir(), 'provisioner-bench-'));
+  exitOnSignals();
+  buildFirst();
+  const dir = makeTempDir('provisioner-bench-');
   const api = await startApiServer(dir);
   const allSubjects: Subject[] = [
     {
@@ -151,7 +152,7 @@ async function main(): Promise<void> {
   } finally {
     api.child.kill('SIGTERM');
     await once(api.child, 'exit');
-    await rm(dir, { recursive: true, force: true });
+    // dir: removed at exit (makeTempDir).
   }
 }
 

@@ -14,6 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
 import { npmStartCommand } from './start-command.ts';
 
+const USAGE = `usage: npm run build
+Bundles the function into build/index.js and faas-js-runtime into build/runtime.cjs, copies
+build/start.cjs (what npm start runs) and fills Node's compile cache in build/.cache.
+  -h, --help  this text`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT_DIR = `${ROOT}build`;
 

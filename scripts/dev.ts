@@ -13,9 +13,8 @@
 // the same variables from the environment), and may do only what deploy/rbac.yaml's Role grants.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +37,7 @@ import {
 } from '../test/kube-api-server/server.ts';
 import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
+import { makeTempDir, signalExitCode } from '../test/support/temp-dir.ts';
 import { sandboxLine } from './sandbox-log.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
@@ -48,8 +48,21 @@ const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.j
 const BANNER =
   'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
 
+const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--fail-init GATEWAY] [--fail-pull GATEWAY]
+  --port N             where the function listens (FUNC_PORT, else 8080)
+  --host ADDRESS       the address it listens on (localhost; 0.0.0.0 opens it to others)
+  --fail-init GATEWAY  that gateway's pods fail as a crashing gateway init would (repeatable)
+  --fail-pull GATEWAY  that gateway's pods fail as an image that cannot be pulled would (repeatable)
+  -h, --help           this text
+The function runs against an in-memory Kubernetes API, configured from func.yaml's run.envs (the
+same variables in your environment win). Ctrl-C stops it all; its temporary folder goes too.`;
+
 /** Set once the sandbox is stopping: Ctrl-C and the function's exit both lead there. */
 let stopping = false;
+/** The sandbox once its function is started: what a signal stops. */
+let running: Sandbox | undefined;
+/** Signals received: the first stops the sandbox cleanly, a second one exits at once. */
+let signals = 0;
 
 interface FuncYaml {
   readonly run?: { readonly envs?: ReadonlyArray<{ name: string; value: string }> };
@@ -61,15 +74,41 @@ interface Sandbox {
   readonly dir: string;
 }
 
+function readOptions() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'fail-init': { type: 'string', multiple: true },
+        'fail-pull': { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    console.error(`npm run dev: ${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+/**
+ * Ctrl-C or SIGTERM: stop the sandbox cleanly (its temporary folder removed); before it runs, or
+ * at a second signal, exit at once (makeTempDir's exit hook still removes the folder).
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  signals += 1;
+  if (running && signals === 1) void stop(running, 0);
+  else process.exit(signalExitCode(signal));
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'fail-init': { type: 'string', multiple: true },
-      'fail-pull': { type: 'string', multiple: true },
-    },
-  });
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const values = readOptions();
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
   const port = Number(values.port ?? process.env.FUNC_PORT ?? '8080');
   if (!Number.isInteger(port) || port <= 0 || port > 65535) {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
@@ -90,7 +129,7 @@ async function main(): Promise<void> {
     authorize: (attrs, user) => user === SANDBOX_ADMIN || roleAllows(attrs),
   });
   startSimulatedNodes(server, env.GATEWAY_LABEL || 'setGateway', failing);
-  const dir = await mkdtemp(join(tmpdir(), 'provisioner-sandbox-'));
+  const dir = makeTempDir('provisioner-sandbox-');
   // The function's: what deploy/rbac.yaml's Role grants. The user's: cluster-admin.
   const kubeconfig = await server.writeKubeconfig(dir);
   const adminKubeconfig = await writeKubeconfigFile(join(dir, 'admin'), {
@@ -115,10 +154,8 @@ async function main(): Promise<void> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const sandbox: Sandbox = { server, function: child, dir };
+  running = sandbox;
   printFunctionOutput(child, Boolean(process.env.FUNC_LOG_LEVEL));
-  const stopOnSignal = () => void stop(sandbox, 0);
-  process.once('SIGINT', stopOnSignal);
-  process.once('SIGTERM', stopOnSignal);
   child.once('exit', (code, signal) => {
     if (stopping) return;
     // Ctrl-C reaches the function too (same process group): it stops cleanly, so do we.
@@ -327,8 +364,9 @@ async function stop(sandbox: Sandbox, code: number): Promise<void> {
     await once(child, 'exit');
     clearTimeout(timer);
   }
-  await sandbox.server.close();
+  // The kubeconfigs first: closing the server waits for its clients.
   await rm(sandbox.dir, { recursive: true, force: true });
+  await sandbox.server.close();
   console.log('[sandbox] stopped');
   process.exit(code);
 }

@@ -6,14 +6,12 @@
 //
 //   npm run soak -- [--events 10000] [--concurrency 64] [--dup-rate 0.1] [--fault-rate 0.05]
 //                   [--faults all|benign] [--seed N] [--time-limit 600] [--max-attempts 10]
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startKubeApiServer } from '../test/kube-api-server/server.ts';
 import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../test/load/load.ts';
-import { PROJECT_ROOT, startFunction } from '../test/support/function-process.ts';
+import { startFunction } from '../test/support/function-process.ts';
+import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
+import { buildFirst } from './build-first.ts';
 
 const NAMESPACE = 'clients';
 const ENTRY = 'build/index.js';
@@ -46,7 +44,7 @@ function readOptions(): SoakOptions {
     },
   });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n  --help              this text\n`);
     process.exit(0);
   }
   const number = (flag: string, value: string, min: number, max: number): number => {
@@ -76,7 +74,7 @@ function readOptions(): SoakOptions {
   };
 }
 
-const USAGE = `npm run soak -- [flags]   (builds first, then runs ${ENTRY})
+const USAGE = `usage: npm run soak -- [flags]   (builds first, then runs ${ENTRY})
   --events N          distinct events (10000)
   --concurrency N     deliveries in flight (64)
   --dup-rate R        share of events delivered a second time (0.1)
@@ -89,10 +87,9 @@ const USAGE = `npm run soak -- [flags]   (builds first, then runs ${ENTRY})
 
 async function main(): Promise<number> {
   const options = readOptions();
-  if (!existsSync(join(PROJECT_ROOT, ENTRY))) {
-    throw new Error(`${ENTRY} is missing: run "npm run build" first (npm run soak does)`);
-  }
-  const workDir = await mkdtemp(join(tmpdir(), 'provisioner-soak-'));
+  exitOnSignals();
+  buildFirst();
+  const workDir = makeTempDir('provisioner-soak-');
   const server = await startKubeApiServer({ namespaces: [NAMESPACE] });
   const fn = await startFunction({
     entry: ENTRY,
@@ -153,7 +150,7 @@ async function main(): Promise<number> {
     clearTimeout(watchdog);
     await fn.stop();
     await server.close();
-    await rm(workDir, { recursive: true, force: true });
+    // workDir: removed at exit (makeTempDir).
   }
 }
 

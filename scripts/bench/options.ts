@@ -9,29 +9,50 @@ import { npmStartCommand } from '../../test/support/function-process.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
-export const BUILT_FUNCTION = join(ROOT, 'build', 'index.js');
 export const NAMESPACE = 'client-system';
 export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
 export const CONCURRENCIES = [1, 16, 64] as const;
 
-export const { values: flags } = parseArgs({
-  options: {
-    'cold-runs': { type: 'string', default: '7' },
-    repeats: { type: 'string', default: '3' },
-    'duration-ms': { type: 'string', default: '2000' },
-    soak: { type: 'string', default: '10000' },
-    /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
-    'soak-concurrency': { type: 'string' },
-    /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
-    env: { type: 'string', multiple: true, default: [] },
-    /** Subjects to run (provisioner,limit,empty,bare); the table shows n/a for the others. */
-    subjects: { type: 'string', default: 'provisioner,limit,empty,bare' },
-    /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
-    'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
-    /** Skip the WAIT_FOR=scheduled run. */
-    'no-scheduled': { type: 'boolean', default: false },
-  },
-});
+export const USAGE = `usage: npm run bench -- [flags]   (builds first; a markdown table on stdout)
+  --cold-runs N          cold starts measured per subject (7)
+  --repeats N            steady-state and WAIT_FOR=scheduled runs (3)
+  --duration-ms MS       length of each steady-state load (2000)
+  --soak N               events of the memory soak (10000)
+  --soak-concurrency N   its concurrency (the containerConcurrency of deploy/service.yaml)
+  --env KEY=VALUE        set in the provisioner's environment (repeatable)
+  --subjects LIST        of provisioner,limit,empty,bare (all)
+  --empty-function PATH  the script of the empty column (scripts/bench/empty-function.js)
+  --no-scheduled         skip the WAIT_FOR=scheduled run
+  -h, --help             this text`;
+
+function readFlags() {
+  try {
+    return parseArgs({
+      options: {
+        'cold-runs': { type: 'string', default: '7' },
+        repeats: { type: 'string', default: '3' },
+        'duration-ms': { type: 'string', default: '2000' },
+        soak: { type: 'string', default: '10000' },
+        /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
+        'soak-concurrency': { type: 'string' },
+        /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
+        env: { type: 'string', multiple: true, default: [] },
+        /** Subjects to run (provisioner,limit,empty,bare); the table shows n/a for the others. */
+        subjects: { type: 'string', default: 'provisioner,limit,empty,bare' },
+        /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
+        'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
+        /** Skip the WAIT_FOR=scheduled run. */
+        'no-scheduled': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`npm run bench: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+export const flags = readFlags();
 export const COLD_RUNS = Number(flags['cold-runs']);
 export const REPEATS = Number(flags.repeats);
 export const DURATION_MS = Number(flags['duration-ms']);

@@ -141,8 +141,18 @@ function describeExpectation(expect: Expectation): string {
   return 'status' in expect ? `HTTP ${expect.status}` : `failed ${expect.failed}`;
 }
 
+const USAGE = `usage: npm run corpus [-- --json]
+Lists the malformed and hostile requests of test/corpus/ by family, with the answer each must get
+(npm test sends them all).
+  --json      every case as JSON instead
+  -h, --help  this text`;
+
 /** `node test/corpus/corpus.ts [--json]`: the corpus by family, or every case as JSON. */
 function main(): void {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   const cases = loadCorpus();
   if (process.argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify(cases, null, 2)}\n`);

@@ -23,7 +23,10 @@ import {
   ARGO_DIR,
   argo,
   assertSameNames,
+  BROKER_KINDS,
   config,
+  container,
+  DEAD_LETTER_SINK,
   funcYaml,
   gatewayValues,
   HELM_VALUES,
@@ -150,9 +153,35 @@ describe('rendering', () => {
     assert.deepEqual(key(rendered), key(kustomized.map((m) => [m.kind, m.name])));
   });
 
-  it('`kubectl kustomize deploy/examples/argo-events/` renders the example', {
+  it('`kubectl kustomize deploy/` sets the image of deploy/kustomization.yaml `images:`', {
+    skip: noKubectl,
+  }, async () => {
+    const kustomization = await readYaml(join(DEPLOY_DIR, 'kustomization.yaml'));
+    const [entry, ...more] = arr(kustomization.images).map(obj);
+    assert.deepEqual(more, [], 'one image');
+    assert.equal(entry?.name, str(container.image), 'the entry names the Service’s image');
+    const result = spawnSync('kubectl', ['kustomize', DEPLOY_DIR], { encoding: 'utf8' });
+    const images = [...result.stdout.matchAll(/^\s+image: (\S+)$/gm)].map((match) => match[1]);
+    assert.ok(images.includes(`${str(entry?.newName)}:${str(entry?.newTag)}`), images.join(' '));
+  });
+
+  it('`kubectl kustomize examples/argo-events/` renders deploy/ without the Broker, and the example', {
     skip: noKubectl,
   }, () => {
-    assert.deepEqual(key(render(ARGO_DIR)), key(argo.map((m) => [m.kind, m.name])));
+    const kept = kustomized.filter(
+      (m) => !BROKER_KINDS.includes(m.kind) && m.name !== DEAD_LETTER_SINK,
+    );
+    const expected = [...kept, ...argo].map((m): [string, string] => [m.kind, m.name]);
+    assert.deepEqual(key(render(ARGO_DIR)), key(expected));
+    const result = spawnSync('kubectl', ['kustomize', ARGO_DIR], { encoding: 'utf8' });
+    const ping = parseAllDocuments(result.stdout)
+      .map((document): unknown => document.toJS())
+      .filter(isDoc)
+      .find((doc) => doc.kind === 'PingSource');
+    assert.deepEqual(at(ping, 'spec', 'sink', 'ref'), {
+      apiVersion: 'serving.knative.dev/v1',
+      kind: 'Service',
+      name: service.name,
+    });
   });
 });

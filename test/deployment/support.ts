@@ -1,4 +1,4 @@
-// The deployment the tests of test/deployment/ check: deploy/, its Argo Events example, func.yaml and
+// The deployment the tests of test/deployment/ check: deploy/, the Argo Events example, func.yaml and
 // the Helm values of the gateways, read once per test file by loadDeployment (in a before hook).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -17,7 +17,11 @@ import {
   yamlFilesIn,
 } from '../support/manifests.ts';
 
-export const ARGO_DIR = join(DEPLOY_DIR, 'examples', 'argo-events');
+/** Outside deploy/: it takes deploy/ as its base (kustomize refuses a base that holds its overlay). */
+export const ARGO_DIR = join(PROJECT_ROOT, 'examples', 'argo-events');
+/** The kinds of deploy/ that the Argo Events example leaves out: it replaces the Broker. */
+export const BROKER_KINDS = ['Broker', 'Trigger'];
+export const DEAD_LETTER_SINK = 'dead-letters';
 export const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
 /** In deploy/ but applied on its own (`kubectl apply -f`): the dashboard, the NetworkPolicy. */
 export const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];

@@ -38,8 +38,8 @@ export async function main(): Promise<void> {
   const kubeconfig = await server.writeKubeconfig(dir);
   process.stdout.write(`${JSON.stringify({ url: server.url, kubeconfig })}\n`);
   const stop = async () => {
-    await server.close();
     if (ownDir) await rm(dir, { recursive: true, force: true });
+    await server.close();
     process.exit(0);
   };
   process.once('SIGINT', stop);

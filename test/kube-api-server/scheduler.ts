@@ -99,8 +99,8 @@ async function main(): Promise<void> {
   });
   await Promise.race([once(process, 'SIGTERM'), once(process, 'SIGINT'), once(lines, 'close')]);
   scheduler.stop();
-  await server.close();
   if (ownDir) await rm(dir, { recursive: true, force: true });
+  await server.close();
   process.exit(0);
 }
 

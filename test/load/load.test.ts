@@ -60,7 +60,8 @@ async function load(t: TestContext, idPrefix: string, faultMix: FaultMix): Promi
     seed: 20_240_601,
     idPrefix,
   });
-  t.diagnostic(`\n${formatReport(report)}`);
+  // The tables, only when asked for: LOAD_REPORT=1 npm test (npm run soak prints its own).
+  if (process.env.LOAD_REPORT) t.diagnostic(`\n${formatReport(report)}`);
   return report;
 }
 

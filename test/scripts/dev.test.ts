@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -17,6 +18,10 @@ const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
 const BANNER =
   'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
 
 interface Run {
   readonly code: number | null;
@@ -95,15 +100,18 @@ describe('npm run dev, then npm run invoke', () => {
   let port: number;
   let dev: ChildProcess;
   let devOutput: () => string;
+  /** The sandbox's TMPDIR: removed in `after`, even when the sandbox had to be killed. */
+  let sandboxTmp: string;
 
   before(async () => {
     port = await freePort();
+    sandboxTmp = await mkdtemp(join(tmpdir(), 'provisioner-dev-test-'));
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
     // WAIT_FOR=ready, and a gateway whose init container the simulated kubelet fails: the
     // sandbox's whole pod life, as the README shows it.
     dev = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--fail-init', 'broken'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken' },
+      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken', TMPDIR: sandboxTmp },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -111,13 +119,15 @@ describe('npm run dev, then npm run invoke', () => {
     await waitFor(devOutput, dev, /Ctrl-C stops the function and the sandbox/);
   });
 
-  after(() => {
-    if (dev.exitCode !== null || dev.signalCode !== null || dev.pid === undefined) return;
-    try {
-      process.kill(-dev.pid, 'SIGKILL');
-    } catch {
-      // already gone
+  after(async () => {
+    if (dev.exitCode === null && dev.signalCode === null && dev.pid !== undefined) {
+      try {
+        process.kill(-dev.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
     }
+    await rm(sandboxTmp, { recursive: true, force: true });
   });
 
   it('says clearly that it is a local sandbox, and how to send an event', () => {
@@ -284,6 +294,12 @@ describe('npm run dev, then npm run invoke', () => {
     const unknown = await invoke(port, '--file', 'samples/pending-unknown-gateway.json');
     assert.equal(unknown.code, 1, unknown.output);
     assert.match(unknown.output, /✗ failed \(UnknownGateway\): gateway "baz" is not one of/);
+    // The README's example of the sandbox's line, with this run's GATEWAYS.
+    const readme = await readFile(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const shown = /^\[sandbox\] event .*gateway baz\): (failed .*)$/m.exec(readme)?.[1];
+    assert.ok(shown, 'the README shows the line of an unknown gateway');
+    const expected = shown.replace('(foo, bar)', '(foo, bar, broken)');
+    await waitFor(devOutput, dev, new RegExp(escapeRegExp(`gateway baz): ${expected}`)));
   });
 
   it('invoke --release deletes the pod, and --sweep answers what it deleted', async () => {
@@ -372,6 +388,9 @@ describe('npm run dev, then npm run invoke', () => {
     // npm itself ends by the signal it got, as in a terminal; the sandbox ends cleanly.
     assert.ok(code === 0 || signal === 'SIGINT', `${code} ${signal}\n${devOutput()}`);
     assert.match(devOutput(), /\[sandbox\] stopped/);
+    // npm itself keeps its compile cache in TMPDIR: not the sandbox's.
+    const left = (await readdir(sandboxTmp)).filter((name) => name !== 'node-compile-cache');
+    assert.deepEqual(left, [], 'its temporary folder is gone');
     await assert.rejects(fetch(`http://localhost:${port}/health/liveness`));
   });
 });

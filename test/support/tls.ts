@@ -2,10 +2,10 @@
 // the openssl CLI once per process (EC P-256 keys: fast) and kept in memory only; and client
 // certificates signed by the same CA, as kubeadm and kind issue them for kubeconfig users.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { makeTempDir, removeTempDir } from './temp-dir.ts';
 
 const run = promisify(execFile);
 
@@ -106,7 +106,7 @@ export async function clientCertificate(
   user: string,
   groups: readonly string[] = [],
 ): Promise<ClientCertificate> {
-  const dir = await mkdtemp(join(tmpdir(), 'kube-api-client-'));
+  const dir = makeTempDir('kube-api-client-');
   const file = (name: string) => join(dir, name);
   const subject = `${groups.map((group) => `/O=${group}`).join('')}/CN=${user}`;
   try {
@@ -118,12 +118,12 @@ export async function clientCertificate(
     );
     return { certPem, keyPem };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }
 
 async function generate(): Promise<TestCertificates> {
-  const dir = await mkdtemp(join(tmpdir(), 'kube-api-tls-'));
+  const dir = makeTempDir('kube-api-tls-');
   const file = (name: string) => join(dir, name);
   try {
     await run('openssl', [
@@ -149,13 +149,13 @@ async function generate(): Promise<TestCertificates> {
     );
     return { caPem, certPem, keyPem, caKeyPem };
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }
 
 /** PEM of a CA of its own, which signed nothing of the test server's: a client must refuse it. */
 export async function unrelatedCaPem(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'kube-api-other-ca-'));
+  const dir = makeTempDir('kube-api-other-ca-');
   try {
     const certFile = join(dir, 'ca.crt');
     await run('openssl', [
@@ -173,6 +173,6 @@ export async function unrelatedCaPem(): Promise<string> {
     ]);
     return await readFile(certFile, 'utf8');
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await removeTempDir(dir);
   }
 }

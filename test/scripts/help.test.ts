@@ -1,0 +1,58 @@
+// Every npm script that runs a script of ours answers `--help` with its usage and exit code 0,
+// before it builds or starts anything: `npm run bench -- --help` once built first, then died.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../support/function-process.ts';
+
+interface PackageJson {
+  readonly scripts: Record<string, string>;
+}
+
+const { scripts } = JSON.parse(
+  await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'),
+) as PackageJson;
+
+/** npm scripts that are `node <our .ts file>` and nothing else: their --help is the file's. */
+const SCRIPT_FILES = Object.entries(scripts).flatMap(([name, command]) => {
+  const file = /^node (\S+\.ts)$/.exec(command)?.[1];
+  return file ? [{ name, file }] : [];
+});
+
+async function runHelp(file: string): Promise<{ code: number | null; stdout: string }> {
+  const child = spawn(process.execPath, [file, '--help'], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout };
+}
+
+describe('--help of every script', () => {
+  it('covers the scripts a user runs, none of them building first', () => {
+    const names = SCRIPT_FILES.map(({ name }) => name);
+    for (const name of ['dev', 'invoke', 'bench', 'soak', 'corpus', 'build']) {
+      assert.ok(
+        names.includes(name),
+        `npm run ${name} is not \`node <file>.ts\`: ${scripts[name]}`,
+      );
+    }
+  });
+
+  for (const { name, file } of SCRIPT_FILES) {
+    it(`npm run ${name} -- --help prints its usage and exits 0`, async () => {
+      const { code, stdout } = await runHelp(file);
+      assert.equal(code, 0, stdout);
+      assert.match(stdout, new RegExp(`^usage: npm run ${name}\\b`), stdout);
+    });
+  }
+});
