@@ -29,6 +29,7 @@ interface HookReply {
   readonly elapsedTime: number;
   code(status: number): HookReply;
   send(body: unknown): HookReply;
+  header(name: string, value: string): HookReply;
 }
 
 type Done = () => void;
@@ -51,6 +52,15 @@ interface HookableServer {
   addHook(
     name: 'onError',
     hook: (request: HookRequest, reply: HookReply, error: Error, done: Done) => void,
+  ): unknown;
+  addHook(
+    name: 'onSend',
+    hook: (
+      request: HookRequest,
+      reply: HookReply,
+      payload: unknown,
+      done: (error: null, payload: unknown) => void,
+    ) => void,
   ): unknown;
   addHook(
     name: 'onResponse',
@@ -119,6 +129,17 @@ function addHooks(server: HookableServer): void {
   server.addHook('onError', (request, _reply, error, done) => {
     if (!refusals.has(request)) refusals.set(request, describeRuntimeError(request, error));
     done();
+  });
+  // The runtime's own 4xx answers carry Fastify's words ("Unexpected token } in JSON at …"): the
+  // producer gets the same one line the log gets, in the function's own answer shape.
+  server.addHook('onSend', (request, reply, payload, done) => {
+    const refusal = refusals.get(request);
+    const status = reply.statusCode;
+    if (refusal === undefined || status < 400 || status >= 500 || !isFunctionRoute(request)) {
+      return done(null, payload);
+    }
+    reply.header('content-type', 'application/json; charset=utf-8');
+    done(null, JSON.stringify({ error: REASONS[status] ?? REASON.BadRequest, message: refusal }));
   });
   server.addHook('onResponse', (request, reply, done) => {
     if (isFunctionRoute(request) && !(request.fcontext && handled.has(request.fcontext))) {

@@ -47,3 +47,36 @@ export function describeJsonType(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
+
+/**
+ * One warning per data field the event type does not know, with the nearest known name when one
+ * is a typo away: a producer who misspells an override must learn it was not applied.
+ */
+export function unknownFieldWarnings(data: unknown, known: readonly string[]): string[] {
+  if (typeof data !== 'object' || data === null) return [];
+  return Object.keys(data)
+    .filter((name) => !known.includes(name))
+    .slice(0, MAX_WARNINGS)
+    .map((name) => {
+      const near = known.find((candidate) => editDistance(candidate, name) <= 2);
+      const hint = near === undefined ? '' : ` (did you mean "${near}"?)`;
+      return `data.${JSON.stringify(name.slice(0, 64)).slice(1, -1)} is not a field of this event and was ignored${hint}; the fields are ${known.join(', ')}`;
+    });
+}
+
+const MAX_WARNINGS = 10;
+
+/** Levenshtein distance, for short names only. */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2 || b.length > 64) return 3;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}

@@ -1,9 +1,14 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
-import type { ProvisionerConfig } from '../config/config.ts';
+import { OVERRIDE_FIELDS, type ProvisionerConfig } from '../config/config.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
 import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
-import { describeJsonType, MAX_ATTRIBUTE_LENGTH, readDataObject } from './event-data.ts';
+import {
+  describeJsonType,
+  MAX_ATTRIBUTE_LENGTH,
+  readDataObject,
+  unknownFieldWarnings,
+} from './event-data.ts';
 
 // Read by other modules from here too.
 export { describeJsonType, MAX_ATTRIBUTE_LENGTH };
@@ -28,6 +33,8 @@ export interface ProvisionRequest {
   readonly eventSource: string;
   /** Changes to the pod the request asked for, already checked against the policy. */
   readonly overrides: PodOverrides;
+  /** Data fields that were ignored, one sentence each: told in the done reply. */
+  readonly warnings?: readonly string[];
 }
 
 /**
@@ -87,9 +94,17 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
       eventId: event.id,
       eventSource: event.source,
       overrides: overrides.overrides,
+      ...withWarnings(unknownFieldWarnings(event.data, PENDING_FIELDS)),
     },
   };
 }
+
+function withWarnings(warnings: string[]): { warnings?: readonly string[] } {
+  return warnings.length === 0 ? {} : { warnings };
+}
+
+/** The data fields a pending event may carry. */
+const PENDING_FIELDS = ['gateway_name', 'message', ...OVERRIDE_FIELDS];
 
 const MISSING_GATEWAY = {
   reason: REASON.InvalidGatewayName,

@@ -1,7 +1,11 @@
 // `io.podgateway.client.pending` {"gateway_name": "..."}: a client pod made for the gateway,
 // `io.podgateway.client.scheduling.done` or `.failed` back.
 
-import { type IncomingEvent, readRequest } from '../events/pending-request.ts';
+import {
+  type IncomingEvent,
+  type ProvisionRequest,
+  readRequest,
+} from '../events/pending-request.ts';
 import { doneReply, failedReply } from '../events/replies.ts';
 import { type ProvisionOutcome, provision } from './provision.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
@@ -30,7 +34,7 @@ export async function handlePending({
         podName: outcome.podName,
       });
     default:
-      return done(config.eventSource, event, gatewayName, outcome);
+      return done(config.eventSource, event, request, outcome);
   }
 }
 
@@ -38,7 +42,7 @@ export async function handlePending({
 function done(
   source: string,
   event: IncomingEvent,
-  gatewayName: string,
+  { gatewayName, warnings }: ProvisionRequest,
   outcome: Extract<ProvisionOutcome, { kind: 'created' | 'existed' }>,
 ): HandlerAnswer {
   const what = outcome.kind === 'created' ? 'created' : 'already existed (event redelivered)';
@@ -54,6 +58,7 @@ function done(
     message: `pod ${outcome.podName} ${what} in namespace ${outcome.namespace} for gateway ${gatewayName}${where}`,
     ...(outcome.nodeName ? { node_name: outcome.nodeName } : {}),
     ...(outcome.podIp ? { pod_ip: outcome.podIp, ready_after_ms: outcome.readyAfterMs } : {}),
+    ...(warnings ? { warnings } : {}),
   });
   return {
     kind: 'reply',
@@ -63,6 +68,8 @@ function done(
       pod: outcome.podName,
       gateway: gatewayName,
       namespace: outcome.namespace,
+      // The log line says what was ignored too.
+      message: warnings?.join('; '),
     },
   };
 }

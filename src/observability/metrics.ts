@@ -5,7 +5,7 @@ import { isLabelValue } from '../formats/names.ts';
 
 export const provisionsTotal = new Counter({
   name: 'podgateway_provisions_total',
-  help: 'Events handled, by outcome (created, existed, failed, rejected, unavailable), reason and gateway',
+  help: 'Events handled, by outcome (created, existed, released, swept, failed, rejected, unavailable), reason and gateway',
   labelNames: ['outcome', 'reason', 'gateway'] as const,
   registers: [],
 });

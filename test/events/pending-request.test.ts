@@ -14,7 +14,7 @@ const event = (data: unknown, overrides: Partial<IncomingEvent> = {}): IncomingE
 });
 
 describe('reading a pending event', () => {
-  it('accepts a gateway name and an optional message, ignoring other fields', () => {
+  it('accepts a gateway name and an optional message, ignoring other fields with a warning', () => {
     const verdict = readRequest(event({ gateway_name: 'foo', message: 'hi', extra: 1 }), config);
     assert.deepEqual(verdict, {
       kind: 'accepted',
@@ -24,6 +24,9 @@ describe('reading a pending event', () => {
         eventId: 'e-1',
         eventSource: '/producer',
         overrides: {},
+        warnings: [
+          'data.extra is not a field of this event and was ignored; the fields are gateway_name, message, image, command, args, env, resources',
+        ],
       },
     });
   });

@@ -62,7 +62,14 @@ after(async () => {
 
 /** The known traffic, sent once; the tests below read what it left. */
 let traffic:
-  | Promise<{ createdIds: string[]; redelivered: string; forbidden: string; brokenJson: string }>
+  | Promise<{
+      createdIds: string[];
+      redelivered: string;
+      forbidden: string;
+      brokenJson: string;
+      /** The HTTP answers' bodies of the two requests the runtime refuses by itself. */
+      answers: { brokenJson: string; badSource: string };
+    }>
   | undefined;
 
 function sendKnownTraffic() {
@@ -123,6 +130,7 @@ function sendKnownTraffic() {
       redelivered: first.id,
       forbidden: forbidden.id,
       brokenJson,
+      answers: { brokenJson: broken.text, badSource: badSource.text },
     };
   })();
   return traffic;
@@ -319,7 +327,7 @@ describe('logs', () => {
   });
 
   it('logs and counts the 400s the runtime answers by itself, without an error of its own', async () => {
-    const { brokenJson } = await sendKnownTraffic();
+    const { brokenJson, answers } = await sendKnownTraffic();
     const lines = (await trafficLogLines()).filter((line) => line.msg === 'provision');
     const broken = lines.find((line) => line.eventId === brokenJson);
     assert.equal(broken?.outcome, 'rejected');
@@ -327,6 +335,15 @@ describe('logs', () => {
     assert.match(String(broken?.message), /the body is not valid JSON/);
     const badSource = lines.find((line) => line.source === '/a b');
     assert.match(String(badSource?.message), /source must match format "uri-reference"/);
+    // The producer reads the same words as the log, in the function's answer shape.
+    assert.deepEqual(JSON.parse(answers.brokenJson), {
+      error: 'BadRequest',
+      message: broken?.message,
+    });
+    assert.deepEqual(JSON.parse(answers.badSource), {
+      error: 'BadRequest',
+      message: badSource?.message,
+    });
     assert.doesNotMatch(fn.output(), /execTimer/);
     assert.equal(logLines().filter((line) => line.level >= 50).length, 0, 'no error lines');
   });

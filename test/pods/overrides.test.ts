@@ -68,3 +68,33 @@ describe('per-event overrides within policy', () => {
     });
   }
 });
+
+describe('a data field the event type does not know', () => {
+  it('is ignored and named in the done reply’s warnings, with the field it resembles', async () => {
+    const reply = await sendEvent(
+      h.fn.url,
+      pendingEvent({ gateway_name: 'foo', imagee: 'curlimages/curl:8.5.0', colour: 'blue' }),
+      'binary',
+    );
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const warnings = reply.event?.data?.warnings;
+    assert.ok(Array.isArray(warnings), reply.text);
+    assert.equal(warnings.length, 2);
+    assert.match(
+      String(warnings[0]),
+      /^data\.imagee is not a field of this event and was ignored \(did you mean "image"\?\); the fields are gateway_name, message, image, command, args, env, resources$/,
+    );
+    assert.match(
+      String(warnings[1]),
+      /^data\.colour is not a field of this event and was ignored; /,
+    );
+    // Not applied: the pod has the configured image.
+    assert.equal(h.server.pods('default')[0]?.spec?.containers?.[0]?.image, 'alpine/curl');
+  });
+
+  it('gives no warnings when every field is known', async () => {
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.equal(reply.event?.data?.warnings, undefined);
+  });
+});
