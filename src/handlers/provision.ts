@@ -8,6 +8,7 @@ import type { ApiFailure, KubeClient } from '../kube/client.ts';
 import { createPod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
+import { reportPodEvent } from '../observability/pod-events.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
 import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
@@ -84,7 +85,7 @@ export async function provision(
 
 /** The outcome once the wait for WAIT_FOR=scheduled or ready has ended. */
 function afterWait(
-  { name, namespace, config }: Attempt,
+  { name, namespace, config, kube }: Attempt,
   kind: Found,
   state: PodWaitState,
   started: number,
@@ -94,6 +95,7 @@ function afterWait(
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
     case 'ready':
+      reportPodEvent(kube, state.pod, state);
       return {
         kind,
         podName: name,
@@ -145,6 +147,7 @@ async function createOrFind(attempt: Attempt): Promise<Found> {
     // offered to the wait); the API's answer is always a new object.
     if (created === pod) return 'existed';
     waiting?.offer(created);
+    reportPodEvent(kube, created, { kind: 'provisioned', request: attempt.request });
     return 'created';
   } catch (error) {
     if (!(error instanceof ApiCallError) || error.failure.reason === REASON.PodTerminating)

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
@@ -342,19 +343,19 @@ describe('logs', () => {
   });
 
   it('reports the access check at start in one line and a metric', async () => {
-    const verbs = API_CALLS.map((call) => call.verb);
     assert.ok(
       fn
         .output()
-        .includes(`access check in namespace "client-system": may ${verbs.join(', ')} pods`),
+        .includes(`access check in namespace "client-system": may ${describeCalls(API_CALLS)}`),
       fn.output(),
     );
+    assert.match(fn.output(), /may create, get, list, watch, delete pods and create, patch events/);
     const { samples } = await scrape();
-    for (const verb of verbs) {
+    for (const { verb, resource } of API_CALLS) {
       assert.equal(
-        sampleSum(samples, 'podgateway_api_access_allowed', { verb, resource: 'pods' }),
+        sampleSum(samples, 'podgateway_api_access_allowed', { verb, resource }),
         1,
-        verb,
+        `${verb} ${resource}`,
       );
     }
   });
