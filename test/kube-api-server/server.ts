@@ -42,6 +42,7 @@ import type { Webhook, WebhookState } from './webhooks.ts';
 export type { NamespaceSpec } from './admission.ts';
 export type { EventObject } from './event-validation.ts';
 export type { Fault } from './faults.ts';
+export { POD_CREATES } from './faults.ts';
 export type { ContainerLimitRange, ResourceQuota } from './limits.ts';
 export type { Authorizer, PolicyRule, RequestAttributes } from './routing.ts';
 export { authorizerFromRules, ruleAllows } from './routing.ts';

@@ -17,7 +17,7 @@ import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { type KubeApiServer, POD_CREATES, startKubeApiServer } from '../kube-api-server/server.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import {
   npmStartCommand,
@@ -234,7 +234,7 @@ describe('metrics on the runtime’s /metrics', () => {
 
   it('counts requests in flight while an API call is pending', async () => {
     await sendKnownTraffic();
-    server.injectFault({ method: 'POST', delayMs: 1500 });
+    server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 1500 });
     const slow = sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
     let inflight = 0;
     for (let i = 0; i < 50 && inflight === 0; i += 1) {
