@@ -48,3 +48,16 @@ export const REASON = {
   // A release done without deleting: the pod was gone already.
   AlreadyGone: 'AlreadyGone',
 } as const;
+
+/**
+ * The reasons of the Kubernetes Events the function reports on a client pod
+ * (src/observability/pod-events.ts), as `kubectl events` shows them. NotRouted is also the
+ * failed reply's reason for the same pod.
+ */
+export const EVENT_REASON = {
+  Provisioned: 'Provisioned',
+  Ready: 'Ready',
+  Released: 'Released',
+  Swept: 'Swept',
+  NotRouted: 'NotRouted',
+} as const;

@@ -8,6 +8,7 @@ import type { ApiFailure, KubeClient } from '../kube/client.ts';
 import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
+import { reportPodEvent } from '../observability/pod-events.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
@@ -92,6 +93,9 @@ export async function provision(
       attempt.waiting?.cancel();
       return await deleteUnrouted(attempt, ours.pod, missing);
     }
+    if (found === 'created') {
+      reportPodEvent(kube, ours.pod, { kind: 'provisioned', request: attempt.request });
+    }
   } catch (error) {
     attempt.waiting?.cancel();
     return asOutcome(error);
@@ -105,7 +109,7 @@ export async function provision(
 
 /** The outcome once the wait for WAIT_FOR=scheduled or ready has ended. */
 function afterWait(
-  { name, namespace, config }: Attempt,
+  { name, namespace, config, kube }: Attempt,
   kind: Found,
   state: PodWaitState,
   started: number,
@@ -115,6 +119,7 @@ function afterWait(
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
     case 'ready':
+      reportPodEvent(kube, state.pod, state);
       return {
         kind,
         podName: name,
@@ -244,6 +249,7 @@ async function deleteUnrouted(
   missing: readonly string[],
 ): Promise<ProvisionOutcome> {
   const { kube, name, namespace, request, config } = attempt;
+  reportPodEvent(kube, pod, { kind: 'notRouted', missingContainers: missing });
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.

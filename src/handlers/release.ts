@@ -11,6 +11,7 @@ import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
+import { reportPodEvent } from '../observability/pod-events.ts';
 import { isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
@@ -112,6 +113,8 @@ export async function handleRelease({
         podName,
       });
     }
+    if (result.kind === 'deleted')
+      reportPodEvent(kube, result.pod, { kind: 'released', cloudEvent: event });
     const deleted = result.kind === 'deleted';
     podsReleasedTotal.inc({ outcome: deleted ? 'deleted' : 'gone' });
     const age = deleted ? podAgeSeconds(result.pod) : undefined;

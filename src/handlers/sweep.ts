@@ -9,6 +9,7 @@ import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
 import { podsSweptTotal } from '../observability/metrics.ts';
+import { reportPodEvent } from '../observability/pod-events.ts';
 import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
 import { FAILING_WAIT_REASONS } from '../pods/wait-ready.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
@@ -175,6 +176,7 @@ async function sweep(
         }
         if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
           podsSweptTotal.inc({ reason });
+          reportPodEvent(kube, pod, { kind: 'swept', why: reason });
           deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
         }
       }

@@ -4,7 +4,7 @@
 // only when the first event fails with Forbidden.
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { apiAccessAllowed } from '../observability/metrics.ts';
-import { API_CALLS, causeChain } from './client.ts';
+import { API_CALLS, type ApiCall, causeChain } from './client.ts';
 import { makeApiClient } from './transport.ts';
 
 export interface AccessVerdict {
@@ -21,15 +21,15 @@ export interface AccessVerdict {
 async function review(
   api: AuthorizationV1Api,
   namespace: string,
-  call: (typeof API_CALLS)[number],
+  call: ApiCall,
 ): Promise<AccessVerdict> {
-  const { verb, resource, why } = call;
+  const { verb, resource, why, group = '' } = call;
   try {
     const answer = await api.createSelfSubjectAccessReview({
       body: {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
-        spec: { resourceAttributes: { namespace, verb, resource, group: '' } },
+        spec: { resourceAttributes: { namespace, verb, resource, group } },
       },
     });
     const status = answer.status;
@@ -85,20 +85,25 @@ export function describeAccess(verdicts: readonly AccessVerdict[], namespace: st
       );
     }
   }
-  const verbs = (allowed: boolean | undefined) =>
-    verdicts
-      .filter((verdict) => verdict.allowed === allowed)
-      .map(({ verb }) => verb)
-      .join(', ');
+  const calls = (allowed: boolean | undefined) =>
+    describeCalls(verdicts.filter((verdict) => verdict.allowed === allowed));
   const summary = [
-    verbs(true) && `may ${verbs(true)} pods`,
-    verbs(false) && `may NOT ${verbs(false)} pods`,
-    verbs(undefined) && `could not check ${verbs(undefined)}`,
+    calls(true) && `may ${calls(true)}`,
+    calls(false) && `may NOT ${calls(false)}`,
+    calls(undefined) && `could not check ${calls(undefined)}`,
   ]
     .filter(Boolean)
     .join('; ');
   lines.push(`podgateway client provisioner: access check ${where}: ${summary}`);
   return lines;
+}
+
+/** `create, get pods and create, patch events`: the verbs by resource, in API_CALLS' order. */
+export function describeCalls(calls: readonly { verb: string; resource: string }[]): string {
+  const verbs = new Map<string, string[]>();
+  for (const { verb, resource } of calls)
+    verbs.set(resource, [...(verbs.get(resource) ?? []), verb]);
+  return [...verbs].map(([resource, list]) => `${list.join(', ')} ${resource}`).join(' and ');
 }
 
 /** Sets podgateway_api_access_allowed from the verdicts. */

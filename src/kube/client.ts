@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { ApiException, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { type Environment, SERVICE_ACCOUNT_DIR } from '../config/config.ts';
 import { REASON } from '../formats/reasons.ts';
 import { PooledKubeConfig } from './connections.ts';
@@ -11,6 +11,8 @@ import { makeApiClient } from './transport.ts';
 
 export interface KubeClient {
   readonly api: CoreV1Api;
+  /** For the Events on the client pods (src/observability/pod-events.ts). */
+  readonly events: EventsV1Api;
   /** For watches, which the generated API does not cover. */
   readonly kubeConfig: KubeConfig;
   /** The API server URL, for logs. */
@@ -20,12 +22,13 @@ export interface KubeClient {
 }
 
 /**
- * Every Kubernetes API call the function makes. deploy/rbac.yaml must grant exactly these, and
+ * Every Kubernetes API call the function makes (in the core group unless `group` says otherwise).
+ * deploy/rbac.yaml must grant exactly these, and
  * the tests check that it does: add a line here when the code starts making a new call.
  * src/kube/access-check.ts asks at start whether each is allowed; its SelfSubjectAccessReviews need no
  * grant (every authenticated user may create them: the system:basic-user ClusterRole).
  */
-export const API_CALLS = [
+export const API_CALLS: readonly ApiCall[] = [
   { verb: 'create', resource: 'pods', why: 'create the client pod' },
   { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
   {
@@ -39,7 +42,28 @@ export const API_CALLS = [
     why: 'WAIT_FOR=scheduled|ready: wait until the pod is scheduled or ready',
   },
   { verb: 'delete', resource: 'pods', why: 'release a pod, and sweep finished and expired ones' },
-] as const;
+  {
+    verb: 'create',
+    resource: 'events',
+    group: 'events.k8s.io',
+    why: 'report on each client pod what was done to it (kubectl events, kubectl describe pod)',
+  },
+  {
+    verb: 'patch',
+    resource: 'events',
+    group: 'events.k8s.io',
+    why: 'count a repeated report in its Event’s series instead of making another Event',
+  },
+];
+
+export interface ApiCall {
+  readonly verb: string;
+  readonly resource: string;
+  /** The API group; the core group ('') when absent. */
+  readonly group?: string;
+  /** What the function needs it for, in the words of a warning. */
+  readonly why: string;
+}
 
 /**
  * Makes the client: in-cluster (service-account token and CA) when KUBERNETES_SERVICE_HOST is
@@ -62,7 +86,13 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   if (!cluster) {
     throw new Error(`no current cluster in the Kubernetes configuration from ${origin}`);
   }
-  return { api: makeApiClient(kubeConfig, CoreV1Api), kubeConfig, server: cluster.server, origin };
+  return {
+    api: makeApiClient(kubeConfig, CoreV1Api),
+    events: makeApiClient(kubeConfig, EventsV1Api),
+    kubeConfig,
+    server: cluster.server,
+    origin,
+  };
 }
 
 /** A file that is not YAML: the parser's first line, with the file and where its name came from. */

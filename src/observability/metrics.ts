@@ -60,6 +60,13 @@ export const podAgeAtRelease = new Histogram({
   registers: [],
 });
 
+export const podEventsFailedTotal = new Counter({
+  name: 'podgateway_pod_events_failed_total',
+  help: 'Kubernetes Events on client pods that could not be written (created or patched), by the API failure reason; the replies are not affected',
+  labelNames: ['reason'] as const,
+  registers: [],
+});
+
 const OUR_METRICS: readonly Metric[] = [
   provisionsTotal,
   provisionDuration,
@@ -69,6 +76,7 @@ const OUR_METRICS: readonly Metric[] = [
   podsReleasedTotal,
   podsSweptTotal,
   podAgeAtRelease,
+  podEventsFailedTotal,
 ];
 
 let exposed = false;

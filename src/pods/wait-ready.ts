@@ -12,7 +12,13 @@ import { type ScheduleState, scheduleDecision, scheduleState } from './wait-sche
 /** Where a waited-for pod stands: a ScheduleState, or ready, or failed for a container's reason. */
 export type PodWaitState =
   | ScheduleState
-  | { readonly kind: 'ready'; readonly nodeName: string; readonly podIp: string }
+  | {
+      readonly kind: 'ready';
+      readonly nodeName: string;
+      readonly podIp: string;
+      /** The pod as seen ready, for its Event. */
+      readonly pod: V1Pod;
+    }
   | { readonly kind: 'failed'; readonly reason: string; readonly message: string };
 
 /**
@@ -60,7 +66,7 @@ export function readyState(pod: V1Pod, gatewayInit?: string): PodWaitState {
     pod.spec?.nodeName &&
     pod.status?.podIP
   ) {
-    return { kind: 'ready', nodeName: pod.spec.nodeName, podIp: pod.status.podIP };
+    return { kind: 'ready', nodeName: pod.spec.nodeName, podIp: pod.status.podIP, pod };
   }
   return { kind: 'pending' };
 }

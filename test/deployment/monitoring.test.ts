@@ -12,6 +12,7 @@ import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
 import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
+import { POD_CREATES } from '../kube-api-server/faults.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import { type Harness, useHarness } from '../support/harness.ts';
 import { arr, at, DEPLOY_DIR, type Doc, isDoc, obj, str } from '../support/manifests.ts';
@@ -174,13 +175,13 @@ async function sendTrafficOfEveryKind({ fn, server }: Harness): Promise<void> {
   assert.equal(unknown.event?.type, FAILED_TYPE, unknown.text);
   assert.equal((await post(fn.url, { 'content-type': 'application/json' }, '{}')).status, 400);
 
-  server.injectFault({ method: 'POST', status: 500 });
+  server.injectFault({ method: 'POST', path: POD_CREATES, status: 500 });
   const afterServerError = await sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
   assert.equal(afterServerError.event?.type, DONE_TYPE, afterServerError.text);
-  server.injectFault({ method: 'POST', drop: true });
+  server.injectFault({ method: 'POST', path: POD_CREATES, drop: true });
   const afterNoAnswer = await sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
   assert.equal(afterNoAnswer.event?.type, DONE_TYPE, afterNoAnswer.text);
-  server.injectFault({ method: 'POST', status: 429, retryAfterSeconds: 32 });
+  server.injectFault({ method: 'POST', path: POD_CREATES, status: 429, retryAfterSeconds: 32 });
   const throttled = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
   assert.equal(throttled.status, 503, throttled.text);
 

@@ -98,8 +98,10 @@ const VERB = '(?:create|get|list|watch|delete|patch|update)';
 /** The verbs of each "may create, get and watch pods" the text says, whitespace folded. */
 export function accessCheckClaims(text: string): string[][] {
   const folded = text.replace(/\s+/g, ' ');
-  const pattern = new RegExp(`\\bmay (${VERB}(?:(?:, and |, | and )${VERB})*) pods\\b`, 'g');
-  return [...folded.matchAll(pattern)].map((match) => (match[1] ?? '').split(/, and |, | and /));
+  const verbs = `${VERB}(?:(?:, and |, | and )${VERB})*`;
+  const pattern = new RegExp(`\\bmay (${verbs}) pods(?:,? and (${verbs}) events)?\\b`, 'g');
+  const split = (list: string | undefined) => (list ? list.split(/, and |, | and /) : []);
+  return [...folded.matchAll(pattern)].map((match) => [...split(match[1]), ...split(match[2])]);
 }
 
 /** The verbs a row of the metrics table names, in backquotes. */
@@ -187,6 +189,9 @@ describe('claims the docs make about the repository', () => {
     );
     assert.deepEqual(accessCheckClaims('it may create, get and\n watch pods'), [
       ['create', 'get', 'watch'],
+    ]);
+    assert.deepEqual(accessCheckClaims('may create, delete pods and create, patch events'), [
+      ['create', 'delete', 'create', 'patch'],
     ]);
   });
 

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { ANNOTATIONS, podNameFor } from '../../src/pods/client-pod.ts';
+import { POD_CREATES } from '../kube-api-server/server.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -187,6 +188,7 @@ describe('Kubernetes API errors become failed replies with the API’s reason', 
   it('Invalid: lists the invalid fields', async () => {
     h.server.injectFault({
       method: 'POST',
+      path: POD_CREATES,
       status: 422,
       message: 'Pod "x" is invalid: spec.containers[0].image: Required value',
     });
@@ -218,14 +220,14 @@ describe('Kubernetes API errors become failed replies with the API’s reason', 
   });
 
   it('a create that races with another delivery of the same event still replies done', async () => {
-    h.server.injectFault({ method: 'POST', race: true });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, race: true });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     assert.equal(h.server.pods(NAMESPACE).length, 1);
   });
 
   it('Unauthorized: the API does not accept the credentials', async () => {
-    h.server.injectFault({ method: 'POST', status: 401 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 401 });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.data?.reason, 'Unauthorized');
   });
@@ -236,7 +238,7 @@ describe('faults of the Kubernetes API', () => {
 
   for (const status of [500, 503, 504]) {
     it(`retries a ${status} and replies done`, async () => {
-      h.server.injectFault({ method: 'POST', status, times: 2 });
+      h.server.injectFault({ method: 'POST', path: POD_CREATES, status, times: 2 });
       const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
       assert.equal(reply.event?.type, DONE_TYPE, reply.text);
       assert.deepEqual(
@@ -248,7 +250,7 @@ describe('faults of the Kubernetes API', () => {
   }
 
   it('honours Retry-After on 429 before trying again', async () => {
-    h.server.injectFault({ method: 'POST', status: 429, retryAfterSeconds: 1 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 429, retryAfterSeconds: 1 });
     const started = Date.now();
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
@@ -260,14 +262,14 @@ describe('faults of the Kubernetes API', () => {
   });
 
   it('retries a dropped connection', async () => {
-    h.server.injectFault({ method: 'POST', drop: true });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, drop: true });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     assert.equal(h.server.pods(NAMESPACE).length, 1);
   });
 
   it('times out a slow answer, tries again, and finds the pod the slow attempt made', async () => {
-    h.server.injectFault({ method: 'POST', delayMs: 800 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 800 });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     assert.equal(h.server.pods(NAMESPACE).length, 1);
@@ -275,7 +277,7 @@ describe('faults of the Kubernetes API', () => {
 
   for (const status of [400, 403, 404, 422]) {
     it(`does not retry a permanent ${status}`, async () => {
-      h.server.injectFault({ method: 'POST', status, times: 5 });
+      h.server.injectFault({ method: 'POST', path: POD_CREATES, status, times: 5 });
       const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
       assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
       assert.equal(postCalls().length, 1);
@@ -283,7 +285,7 @@ describe('faults of the Kubernetes API', () => {
   }
 
   it('answers 503 with Retry-After and no event when the API stays unavailable past the deadline', async () => {
-    h.server.injectFault({ method: 'POST', status: 503, times: 1000 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 503, times: 1000 });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.status, 503);
     assert.equal(reply.event, undefined);
@@ -294,7 +296,7 @@ describe('faults of the Kubernetes API', () => {
 
   it('a redelivery after a 503 creates the pod once and replies done', async () => {
     const event = pendingEvent({ gateway_name: 'foo' });
-    h.server.injectFault({ method: 'POST', status: 500, times: 1000 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 500, times: 1000 });
     assert.equal((await sendEvent(h.fn.url, event, 'binary')).status, 503);
     h.server.reset();
     const again = await sendEvent(h.fn.url, event, 'binary');

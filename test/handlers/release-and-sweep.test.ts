@@ -60,6 +60,8 @@ const names = (namespace = NAMESPACE) =>
   h.server.pods(namespace).map((stored) => stored.metadata?.name ?? '');
 
 const deletes = () => h.server.requests.filter((request) => request.verb === 'delete');
+/** Calls on pods: the Events of an earlier test may still be on their way. */
+const podApiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api/'));
 
 for (const mode of MODES) {
   describe(`a release event in ${mode} mode`, () => {
@@ -126,7 +128,7 @@ describe('a release event for a pod the function did not make', () => {
     assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'NotManaged');
     assert.deepEqual(names('default'), ['client-foo-0123456789ab']);
-    assert.equal(h.server.requests.length, 0);
+    assert.equal(podApiCalls().length, 0);
   });
 });
 
@@ -151,7 +153,7 @@ describe('a release event with bad data', () => {
       assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
       assert.equal(reply.event?.data?.reason, 'InvalidPodName');
     }
-    assert.equal(h.server.requests.length, 0);
+    assert.equal(podApiCalls().length, 0);
   });
 });
 

@@ -1,7 +1,7 @@
-// Reads an administrator makes in the sandbox (`kubectl get ns`, `kubectl get events`): the
-// namespaces the server knows, and no events (the test server records none). Modelled on
-// kube-apiserver's discovery (/api/v1 lists each resource with its verbs) and its list
-// responses (pkg/registry/core/namespace, pkg/registry/core/event).
+// Reads an administrator makes in the sandbox (`kubectl get ns`): the namespaces the server
+// knows. Modelled on kube-apiserver's discovery (/api/v1 lists each resource with its verbs) and
+// its list responses (pkg/registry/core/namespace). The core group's events, listed here for
+// discovery, are served by events.ts.
 import type { RequestInfo } from './routing.ts';
 import { notFound } from './status.ts';
 
@@ -19,7 +19,7 @@ export const CLUSTER_READ_RESOURCES = [
     singularName: 'event',
     namespaced: true,
     kind: 'Event',
-    verbs: ['list'],
+    verbs: ['get', 'list'],
     shortNames: ['ev'],
   },
 ] as const;
@@ -37,7 +37,7 @@ function namespaceObject(name: string) {
   };
 }
 
-/** The answer to a namespace or event read; undefined for any other request. */
+/** The answer to a namespace read; undefined for any other request. */
 export function answerClusterRead(
   method: string,
   info: RequestInfo,
@@ -64,12 +64,6 @@ export function answerClusterRead(
     return namespaces.includes(name)
       ? { code: 200, body: namespaceObject(name) }
       : { code: 404, body: notFound('namespaces', name) };
-  }
-  if (resource === 'events' && name === undefined) {
-    return {
-      code: 200,
-      body: { kind: 'EventList', apiVersion: 'v1', metadata: { resourceVersion }, items: [] },
-    };
   }
   return undefined;
 }

@@ -52,6 +52,12 @@ export interface Fault {
   race?: boolean;
 }
 
+/**
+ * The path of pod creates in any namespace: a fault meant for the pod create, not for the Events
+ * the function writes in the background (which may still arrive from a test before).
+ */
+export const POD_CREATES = /^\/api\/v1\/namespaces\/[^/]+\/pods$/;
+
 /** The body API Priority and Fairness rejects with. */
 export const APF_MESSAGE = 'Too many requests, please try again later.';
 export const APF_MAX_RETRY_AFTER = 32;

@@ -1,7 +1,8 @@
 // The request path of the API test server: faults first (when a test injected one), then
 // authentication and authorization (staging/src/k8s.io/apiserver/pkg/server/config.go
 // DefaultBuildHandlerChain: authentication, then authorization, then the handlers), then the
-// pod handlers: create through admission (kube-create.ts), get, list, watch, delete (kube-store.ts).
+// pod handlers: create through admission (kube-create.ts), get, list, watch, delete (kube-store.ts),
+// and the Events of both APIs (events.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { answerAccessReview, isAccessReview } from './access-review.ts';
@@ -9,6 +10,7 @@ import type { Cluster } from './admission.ts';
 import { ANONYMOUS, type Authenticator } from './auth.ts';
 import { answerClusterRead } from './cluster-reads.ts';
 import { bodyName, decodeBody, prepareCreate } from './create.ts';
+import { EVENTS_API_GROUP, EVENTS_API_RESOURCES, type EventStore } from './events.ts';
 import { type Fault, type FaultQueue, faultReply } from './faults.ts';
 import {
   API_RESOURCES,
@@ -44,6 +46,7 @@ export interface HandlerParts {
   readonly auth: Authenticator;
   readonly cluster: Cluster;
   readonly store: PodStore;
+  readonly events: EventStore;
   readonly faults: FaultQueue;
   readonly authorize: (attrs: RequestAttributes, user: string) => boolean;
   /** The user an injected 403 names. */
@@ -179,6 +182,15 @@ export class RequestHandler {
     const method = req.method ?? 'GET';
     if (info.kind === 'nonResource') return this.#serveNonResource(url.pathname, method);
     const { attributes: attrs, apiVersion, parts } = info;
+    const contentType = req.headers['content-type'] ?? '';
+    const events = this.#parts.events.answer(
+      method,
+      info,
+      url.searchParams,
+      contentType,
+      exchange.body,
+    );
+    if (events !== undefined) return events;
     const clusterRead = answerClusterRead(method, info, this.#parts.cluster.namespaceNames());
     if (clusterRead !== undefined) return clusterRead;
     if (apiVersion !== 'v1' || attrs.resource !== 'pods' || parts.length > 3) {
@@ -225,7 +237,9 @@ export class RequestHandler {
         ],
       }),
       '/api/v1': () => API_RESOURCES,
-      '/apis': () => ({ kind: 'APIGroupList', apiVersion: 'v1', groups: [] }),
+      '/apis': () => ({ kind: 'APIGroupList', apiVersion: 'v1', groups: [EVENTS_API_GROUP] }),
+      '/apis/events.k8s.io': () => ({ kind: 'APIGroup', apiVersion: 'v1', ...EVENTS_API_GROUP }),
+      '/apis/events.k8s.io/v1': () => EVENTS_API_RESOURCES,
       '/version': () => VERSION_INFO,
     };
     const document = documents[path];

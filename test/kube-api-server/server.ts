@@ -20,6 +20,8 @@ import {
   writeServiceAccountFiles,
 } from './auth.ts';
 import { prepareCreate } from './create.ts';
+import type { EventObject } from './event-validation.ts';
+import { EventStore } from './events.ts';
 import { type Fault, FaultQueue } from './faults.ts';
 import { RequestHandler } from './handler.ts';
 import { copy, isObject, sendReply, statusReply } from './http.ts';
@@ -38,7 +40,9 @@ import type {
 import type { Webhook, WebhookState } from './webhooks.ts';
 
 export type { NamespaceSpec } from './admission.ts';
+export type { EventObject } from './event-validation.ts';
 export type { Fault } from './faults.ts';
+export { POD_CREATES } from './faults.ts';
 export type { ContainerLimitRange, ResourceQuota } from './limits.ts';
 export type { Authorizer, PolicyRule, RequestAttributes } from './routing.ts';
 export { authorizerFromRules, ruleAllows } from './routing.ts';
@@ -75,6 +79,7 @@ class ApiServer implements KubeApiServer {
   readonly #auth: Authenticator;
   readonly #cluster: Cluster;
   readonly #store = new PodStore();
+  readonly #events = new EventStore();
   readonly #faults = new FaultQueue();
   readonly #sockets = new Set<Socket>();
   readonly #closing = new AbortController();
@@ -99,6 +104,7 @@ class ApiServer implements KubeApiServer {
       auth: this.#auth,
       cluster: this.#cluster,
       store: this.#store,
+      events: this.#events,
       faults: this.#faults,
       authorize: this.#authorize,
       user: this.#user,
@@ -156,6 +162,7 @@ class ApiServer implements KubeApiServer {
   async #shutdown(): Promise<void> {
     this.#closing.abort();
     this.#store.clear();
+    this.#events.clear();
     const server = this.#server;
     if (server === undefined) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -171,6 +178,10 @@ class ApiServer implements KubeApiServer {
       .sorted()
       .filter((pod) => namespace === undefined || pod.metadata?.namespace === namespace)
       .map(copy);
+  }
+
+  events(namespace?: string): EventObject[] {
+    return this.#events.all(namespace);
   }
 
   pod(namespace: string, name: string): StoredPod | undefined {
@@ -286,6 +297,7 @@ class ApiServer implements KubeApiServer {
 
   reset(): void {
     this.#store.clear();
+    this.#events.clear();
     this.requests.length = 0;
     this.#faults.clear();
     this.#cluster.reset();

@@ -3,6 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { NamespaceSpec } from './admission.ts';
 import type { Identity } from './auth.ts';
+import type { EventObject } from './event-validation.ts';
 import type { Fault } from './faults.ts';
 import type { ContainerLimitRange, ResourceQuota } from './limits.ts';
 import type { PodSecurityLevel } from './pod-security.ts';
@@ -65,6 +66,8 @@ export interface KubeApiServer {
   /** Deep copies of the stored pods (of one namespace, or all), ordered by namespace and name. */
   pods(namespace?: string): StoredPod[];
   pod(namespace: string, name: string): StoredPod | undefined;
+  /** Deep copies of the stored Events (events.k8s.io/v1), of one namespace or all, oldest first. */
+  events(namespace?: string): EventObject[];
   /**
    * Stores a pod as if created through the API (admission, validation, defaults, server
    * metadata; the namespace defaults to 'default'); a status given is merged over the Pending
@@ -108,7 +111,7 @@ export interface KubeApiServer {
   injectFault(fault: Fault): void;
   /** The faults not used up yet. */
   readonly faults: readonly Fault[];
-  /** Forgets pods, requests, faults, watches; namespaces and webhooks are the initial ones. */
+  /** Forgets pods, Events, requests, faults, watches; namespaces and webhooks are the initial ones. */
   reset(): void;
   /** Writes `kubeconfig` in dir (server, CA data, credentials; current context set); returns its path. */
   writeKubeconfig(dir: string, credential?: KubeconfigCredential): Promise<string>;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { podGatewayWebhook } from '../kube-api-server/server.ts';
+import { POD_CREATES, podGatewayWebhook } from '../kube-api-server/server.ts';
 import { pendingEvent, type Reply, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -117,7 +117,7 @@ describe('a redelivered event whose pod exists, whatever admission answers', () 
   });
 
   it('whose create went through but the answer was lost: the pod read back, done, no second create', async () => {
-    h.server.injectFault({ method: 'POST', dropAfterHandling: true });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, dropAfterHandling: true });
     const reply = await send();
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     assert.match(String(reply.event?.data?.message), /already existed/);
@@ -225,7 +225,13 @@ describe('admission refusals of a new pod', () => {
 
 describe('API Priority and Fairness', () => {
   it('retries plain-text 429s after their Retry-After', async () => {
-    h.server.injectFault({ method: 'POST', status: 429, retryAfterSeconds: 1, times: 2 });
+    h.server.injectFault({
+      method: 'POST',
+      path: POD_CREATES,
+      status: 429,
+      retryAfterSeconds: 1,
+      times: 2,
+    });
     const reply = await send();
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     assert.deepEqual(calls(), [
@@ -236,7 +242,7 @@ describe('API Priority and Fairness', () => {
   });
 
   it('answers 503 with that Retry-After at once when it reaches past the deadline', async () => {
-    h.server.injectFault({ method: 'POST', status: 429, retryAfterSeconds: 30 });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 429, retryAfterSeconds: 30 });
     const reply = await send();
     assertUnavailable(reply, 'TooManyRequests', /^30$/);
     assert.match(reply.text, /Too many requests, please try again later/);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
+import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
@@ -151,10 +152,10 @@ describe('start-up', () => {
         output,
         /warning: the function's service account may not watch pods in namespace "default", which it needs to WAIT_FOR=scheduled/,
       );
-      const others = API_CALLS.map((call) => call.verb).filter((verb) => verb !== 'watch');
+      const others = API_CALLS.filter((call) => call.verb !== 'watch');
       assert.ok(
         output.includes(
-          `access check in namespace "default": may ${others.join(', ')} pods; may NOT watch pods`,
+          `access check in namespace "default": may ${describeCalls(others)}; may NOT watch pods`,
         ),
         output,
       );

@@ -13,10 +13,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import packageJson from '../../package.json' with { type: 'json' };
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { type KubeApiServer, POD_CREATES, startKubeApiServer } from '../kube-api-server/server.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import {
   npmStartCommand,
@@ -241,7 +242,7 @@ describe('metrics on the runtime’s /metrics', () => {
 
   it('counts requests in flight while an API call is pending', async () => {
     await sendKnownTraffic();
-    server.injectFault({ method: 'POST', delayMs: 1500 });
+    server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 1500 });
     const slow = sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
     let inflight = 0;
     for (let i = 0; i < 50 && inflight === 0; i += 1) {
@@ -359,19 +360,19 @@ describe('logs', () => {
   });
 
   it('reports the access check at start in one line and a metric', async () => {
-    const verbs = API_CALLS.map((call) => call.verb);
     assert.ok(
       fn
         .output()
-        .includes(`access check in namespace "client-system": may ${verbs.join(', ')} pods`),
+        .includes(`access check in namespace "client-system": may ${describeCalls(API_CALLS)}`),
       fn.output(),
     );
+    assert.match(fn.output(), /may create, get, list, watch, delete pods and create, patch events/);
     const { samples } = await scrape();
-    for (const verb of verbs) {
+    for (const { verb, resource } of API_CALLS) {
       assert.equal(
-        sampleSum(samples, 'podgateway_api_access_allowed', { verb, resource: 'pods' }),
+        sampleSum(samples, 'podgateway_api_access_allowed', { verb, resource }),
         1,
-        verb,
+        `${verb} ${resource}`,
       );
     }
   });

@@ -64,7 +64,11 @@ describe('per-event overrides within policy', () => {
       assert.equal(reply.event?.type, FAILED_TYPE);
       assert.equal(reply.event?.data?.reason, 'PolicyViolation');
       assert.match(String(reply.event?.data?.message), message);
-      assert.deepEqual(h.server.requests, []);
+      // The pod API: the Events of an earlier test may still be on their way.
+      assert.deepEqual(
+        h.server.requests.filter((request) => request.path.startsWith('/api/')),
+        [],
+      );
     });
   }
 });

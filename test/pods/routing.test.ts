@@ -10,7 +10,7 @@ import { readRequest } from '../../src/events/pending-request.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { buildPod } from '../../src/pods/client-pod.ts';
 import { missingRouting } from '../../src/pods/routing.ts';
-import { podGatewayWebhook } from '../kube-api-server/server.ts';
+import { type EventObject, podGatewayWebhook } from '../kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -31,6 +31,21 @@ const h = useHarness(ENV, {
 });
 
 beforeEach(() => h.server.reset());
+
+/** Polls for the Kubernetes Events about a pod until `enough` says so (they are sent after the reply). */
+async function eventsAbout(
+  podName: string,
+  enough: (events: EventObject[]) => boolean,
+): Promise<EventObject[]> {
+  for (let attempt = 0; attempt < 250; attempt += 1) {
+    const events = h.server
+      .events(NAMESPACE)
+      .filter((event) => (event.regarding as { name?: string } | undefined)?.name === podName);
+    if (enough(events)) return events;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no Events about ${podName}: ${JSON.stringify(h.server.events(NAMESPACE))}`);
+}
 
 const podNames = () => h.server.pods(NAMESPACE).map((pod) => pod.metadata?.name ?? '');
 const deletes = () => h.server.requests.filter((request) => request.verb === 'delete');
@@ -72,6 +87,13 @@ describe('a pending event, with the routing check on (the default)', () => {
       assert.match(message, /setGateway/);
       assert.match(message, /The pod was deleted/);
       assert.deepEqual(podNames(), []);
+      // The pod's story, for `kubectl events`: a NotRouted warning, and no Provisioned.
+      const podName = String(reply.event?.data?.pod_name);
+      const events = await eventsAbout(podName, (found) => found.length > 0);
+      assert.deepEqual(
+        events.map((event) => [event.type, event.reason]),
+        [['Warning', 'NotRouted']],
+      );
       const [deletion] = deletes();
       assert.equal(deletion?.status, 200);
       assert.equal(deletion?.query.gracePeriodSeconds, '0');

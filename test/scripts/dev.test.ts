@@ -242,7 +242,11 @@ describe('npm run dev, then npm run invoke', () => {
     const api = admin.makeApiClient(CoreV1Api);
     const namespaces = await api.listNamespace();
     assert.ok(namespaces.items.some((namespace) => namespace.metadata?.name === 'client-system'));
-    assert.deepEqual((await api.listNamespacedEvent({ namespace: 'client-system' })).items, []);
+    const events = await api.listNamespacedEvent({ namespace: 'client-system' });
+    assert.ok(
+      events.items.some((event) => event.reason === 'Provisioned'),
+      'the Events the function reported on its pods',
+    );
     const pods = await api.listNamespacedPod({ namespace: 'client-system' });
     // A pod of the tests above that the simulated kubelet made ready (the `broken` one is not).
     const first = pods.items.find((pod) => pod.status?.phase === 'Running');
@@ -325,6 +329,55 @@ describe('npm run dev, then npm run invoke', () => {
     const sweep = await invoke(port, '--sweep');
     assert.equal(sweep.code, 0, sweep.output);
     assert.match(sweep.output, /type\s+io\.podgateway\.client\.sweep\.done/);
+  });
+
+  it('kubectl events shows each client pod’s story; kubectl describe pod its own', {
+    skip: !hasKubectl && 'no kubectl here',
+  }, async () => {
+    const created = await invoke(port, '--gateway', 'bar', '--id', 'dev-test-events');
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(created.output)?.[1] ?? '';
+    assert.ok(pod, created.output);
+    const released = await invoke(port, '--release', pod);
+    assert.equal(released.code, 0, released.output);
+    const kubeconfig = /export KUBECONFIG=(\S+)/.exec(devOutput())?.[1] ?? '';
+    const kubectl = (...args: string[]) =>
+      spawnSync('kubectl', ['--kubeconfig', kubeconfig, '-n', 'client-system', ...args], {
+        encoding: 'utf8',
+      });
+    let shown = '';
+    for (let attempt = 0; attempt < 50 && !/Released/.test(shown); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const events = kubectl('events', '--for', `pod/${pod}`);
+      assert.equal(events.status, 0, events.stderr);
+      shown = events.stdout;
+    }
+    assert.match(shown, /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/m);
+    const line = (reason: string, message: string) =>
+      new RegExp(`^\\S+\\s+Normal\\s+${reason}\\s+Pod/${pod}\\s+${message}$`, 'm');
+    assert.match(
+      shown,
+      line(
+        'Provisioned',
+        'provisioned for CloudEvent /local/npm-run-invoke/dev-test-events for gateway bar',
+      ),
+    );
+    assert.match(shown, line('Ready', 'ready on node node-\\d with IP 10\\.244\\.\\d+\\.\\d+'));
+    assert.match(
+      shown,
+      line('Released', 'deleted: released for CloudEvent /local/npm-run-invoke/\\S+'),
+    );
+
+    const another = await invoke(port, '--gateway', 'foo');
+    const running = /pod_name\s+(client-[0-9a-f]{20})/.exec(another.output)?.[1] ?? '';
+    let described = '';
+    for (let attempt = 0; attempt < 50 && !/Ready/.test(described); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      described = kubectl('describe', 'pod', running).stdout;
+    }
+    assert.match(
+      described,
+      /^\s+Normal\s+Provisioned\s+\S+\s+podgateway\.io\/client-provisioner\s+provisioned for CloudEvent /m,
+    );
   });
 
   it('invoke with an invalid gateway name shows the failed reply and exits non-zero', async () => {

@@ -1,0 +1,302 @@
+// Kubernetes Events (events.k8s.io/v1) on the client pods, as `kubectl describe pod` and
+// `kubectl events` show them: what the function did to the pod and why. Reported in the
+// background: an Event that cannot be written is counted (podgateway_pod_events_failed_total)
+// and never changes a reply.
+//
+// Repeats are aggregated as client-go's event recorder does (k8s.io/client-go/tools/events): the
+// second occurrence of the same story on the same pod within SERIES_WINDOW_MS turns the Event into
+// a series, and every further one patches its count and lastObservedTime instead of creating
+// another Event. Unlike client-go, each repeat is written at once (no periodic flush), but at most
+// one request per Event is in flight: repeats that come meanwhile are sent together after it.
+import { hostname } from 'node:os';
+import {
+  type EventsV1Event,
+  type EventsV1EventSeries,
+  PatchStrategy,
+  setHeaderOptions,
+  V1MicroTime,
+  type V1ObjectReference,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { Environment } from '../config/config.ts';
+import { EVENT_REASON } from '../formats/reasons.ts';
+import { ApiCallError, type CallLimits, callApi } from '../kube/api-call.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { podEventsFailedTotal, reasonLabel } from './metrics.ts';
+
+/** The function's component name: the Events' reportingController. */
+export const REPORTING_CONTROLLER = 'podgateway.io/client-provisioner';
+
+/** A CloudEvent, as the note names it: `<source>/<id>`. */
+interface CloudEventId {
+  readonly source: string;
+  readonly id: string;
+}
+
+/**
+ * What happened to the pod: one variant per story, told by tell(). The handlers pass what they
+ * already hold (the request, the incoming event, the wait's ready state).
+ */
+export type Story =
+  | {
+      readonly kind: 'provisioned';
+      readonly request: {
+        readonly eventSource: string;
+        readonly eventId: string;
+        readonly gatewayName: string;
+      };
+    }
+  | { readonly kind: 'ready'; readonly nodeName: string; readonly podIp: string }
+  | { readonly kind: 'released'; readonly cloudEvent: CloudEventId }
+  | { readonly kind: 'swept'; readonly why: 'Succeeded' | 'Failed' | 'Expired' }
+  /** The pod lacked the gateway's containers and was deleted. */
+  | { readonly kind: 'notRouted'; readonly missingContainers: readonly string[] };
+
+/** How a story reads as an Event. */
+export interface Telling {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly action: string;
+  readonly note: string;
+}
+
+const quoted = ({ source, id }: CloudEventId) => `${source}/${id}`;
+
+export function tell(story: Story): Telling {
+  switch (story.kind) {
+    case 'provisioned':
+      return {
+        type: 'Normal',
+        reason: EVENT_REASON.Provisioned,
+        action: 'Provision',
+        note: `provisioned for CloudEvent ${quoted({ source: story.request.eventSource, id: story.request.eventId })} for gateway ${story.request.gatewayName}`,
+      };
+    case 'ready':
+      return {
+        type: 'Normal',
+        reason: EVENT_REASON.Ready,
+        action: 'WaitForReady',
+        note: `ready on node ${story.nodeName} with IP ${story.podIp}`,
+      };
+    case 'released':
+      return {
+        type: 'Normal',
+        reason: EVENT_REASON.Released,
+        action: 'Release',
+        note: `deleted: released for CloudEvent ${quoted(story.cloudEvent)}`,
+      };
+    case 'swept':
+      return {
+        type: 'Normal',
+        reason: EVENT_REASON.Swept,
+        action: 'Sweep',
+        note: `deleted by the sweep: ${SWEPT_BECAUSE[story.why]}`,
+      };
+    case 'notRouted':
+      return {
+        type: 'Warning',
+        reason: EVENT_REASON.NotRouted,
+        action: 'CheckRouting',
+        note: `deleted: not routed through the gateway (missing ${story.missingContainers.join(', ')}), so that no traffic leaves unrouted; check the namespace's gateway label, the webhook's health and the pod's setGateway value`,
+      };
+  }
+}
+
+const SWEPT_BECAUSE = {
+  Succeeded: 'the pod Succeeded',
+  Failed: 'the pod Failed',
+  Expired: 'the pod outlived CLIENT_TTL_SECONDS',
+} as const;
+
+/** Repeats within this time of the last one are a series; later, a new Event (client-go: 6 min). */
+export const SERIES_WINDOW_MS = 6 * 60 * 1000;
+/** Stories remembered for aggregation, least recently seen forgotten first. */
+export const MAX_REMEMBERED = 1024;
+/** One write's time limits: a transient failure is retried within the deadline. */
+const WRITE_TIMEOUT_MS = 5000;
+const WRITE_DEADLINE_MS = 10_000;
+/** The API's limit on a note (kubernetes pkg/apis/core/validation/events.go). */
+const NOTE_LIMIT = 1024;
+const REPORTING_INSTANCE_LIMIT = 128;
+
+/** The reference to the pod an Event is about. */
+export function podReference(pod: V1Pod): V1ObjectReference {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    namespace: pod.metadata?.namespace,
+    name: pod.metadata?.name,
+    uid: pod.metadata?.uid,
+  };
+}
+
+let sequence = 0;
+
+/**
+ * The Event a story first makes. Named after the pod and the time in nanoseconds, as client-go
+ * names them; the nanoseconds below the millisecond count the Events of this process, so that two
+ * in one millisecond do not share a name.
+ */
+export function newEvent(
+  regarding: V1ObjectReference,
+  telling: Telling,
+  reportingInstance: string,
+  now: number,
+): EventsV1Event {
+  sequence = (sequence + 1) % 1_000_000;
+  const suffix = (BigInt(now) * 1_000_000n + BigInt(sequence)).toString(16);
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: `${regarding.name}.${suffix}`, namespace: regarding.namespace },
+    eventTime: new V1MicroTime(now),
+    regarding,
+    reportingController: REPORTING_CONTROLLER,
+    reportingInstance,
+    type: telling.type,
+    reason: telling.reason,
+    action: telling.action,
+    note:
+      telling.note.length > NOTE_LIMIT ? `${telling.note.slice(0, NOTE_LIMIT - 1)}…` : telling.note,
+  };
+}
+
+/** Two stories are one series when all of this is the same. */
+export function isomorphismKey(event: EventsV1Event): string {
+  const { regarding } = event;
+  return JSON.stringify([
+    regarding?.namespace,
+    regarding?.name,
+    regarding?.uid,
+    event.type,
+    event.reason,
+    event.action,
+    event.reportingController,
+    event.reportingInstance,
+    event.note,
+  ]);
+}
+
+export function seriesAt(count: number, lastObserved: number): EventsV1EventSeries {
+  return { count, lastObservedTime: new V1MicroTime(lastObserved) };
+}
+
+/** The function's pod name (the downward API's POD_NAME, else the host name a pod gets). */
+export function reportingInstanceOf(env: Environment, host: string = hostname()): string {
+  return (env.POD_NAME || env.HOSTNAME || host).slice(0, REPORTING_INSTANCE_LIMIT);
+}
+
+/** One story's Event as written so far. */
+interface Remembered {
+  readonly event: EventsV1Event;
+  count: number;
+  lastObserved: number;
+  /** The Event exists on the server (a series is patched, else created). */
+  written: boolean;
+  writing: boolean;
+  /** A repeat came while a write was in flight: write again after it. */
+  stale: boolean;
+}
+
+class PodEventRecorder {
+  readonly #kube: KubeClient;
+  readonly #reportingInstance: string;
+  readonly #remembered = new Map<string, Remembered>();
+
+  constructor(kube: KubeClient, reportingInstance: string) {
+    this.#kube = kube;
+    this.#reportingInstance = reportingInstance;
+  }
+
+  record(pod: V1Pod, story: Story, now: number): void {
+    const event = newEvent(podReference(pod), tell(story), this.#reportingInstance, now);
+    const key = isomorphismKey(event);
+    let entry = this.#remembered.get(key);
+    this.#remembered.delete(key); // re-inserted last: the Map's order is the LRU order
+    if (entry === undefined || now - entry.lastObserved > SERIES_WINDOW_MS) {
+      entry = { event, count: 1, lastObserved: now, written: false, writing: false, stale: false };
+    } else {
+      entry.count += 1;
+      entry.lastObserved = now;
+    }
+    this.#remembered.set(key, entry);
+    this.#forgetOldest();
+    this.#write(entry);
+  }
+
+  #forgetOldest(): void {
+    for (const key of this.#remembered.keys()) {
+      if (this.#remembered.size <= MAX_REMEMBERED) return;
+      this.#remembered.delete(key);
+    }
+  }
+
+  #write(entry: Remembered): void {
+    if (entry.writing) {
+      entry.stale = true;
+      return;
+    }
+    entry.writing = true;
+    // After the reply: the handler's answer is on its way before any Event request starts.
+    setImmediate(() => void this.#writeUntilCurrent(entry));
+  }
+
+  async #writeUntilCurrent(entry: Remembered): Promise<void> {
+    do {
+      entry.stale = false;
+      try {
+        await this.#writeOnce(entry);
+        entry.written = true;
+      } catch (error) {
+        const reason = error instanceof ApiCallError ? error.failure.reason : 'Error';
+        podEventsFailedTotal.inc({ reason: reasonLabel(reason) });
+      }
+    } while (entry.stale);
+    entry.writing = false;
+  }
+
+  async #writeOnce(entry: Remembered): Promise<void> {
+    const { event, count, lastObserved } = entry;
+    const name = event.metadata?.name ?? '';
+    const namespace = event.metadata?.namespace ?? '';
+    const limits: CallLimits = {
+      timeoutMs: WRITE_TIMEOUT_MS,
+      deadline: Date.now() + WRITE_DEADLINE_MS,
+    };
+    const api = this.#kube.events;
+    const series = count > 1 ? seriesAt(count, lastObserved) : undefined;
+    if (entry.written && series !== undefined) {
+      try {
+        await callApi(
+          (options) =>
+            api.patchNamespacedEvent(
+              { name, namespace, body: { series } },
+              setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, options),
+            ),
+          limits,
+        );
+        return;
+      } catch (error) {
+        // Gone (Events expire on the server): made again below, with its series.
+        if (!(error instanceof ApiCallError && error.failure.code === 404)) throw error;
+      }
+    }
+    const body = series === undefined ? event : { ...event, series };
+    await callApi((options) => api.createNamespacedEvent({ namespace, body }, options), limits);
+  }
+}
+
+const recorders = new WeakMap<KubeClient, PodEventRecorder>();
+
+/**
+ * Reports the story as an Event on the pod, in the background: returns at once, and never
+ * throws. The pod must carry its name, namespace and uid (as the API returned it).
+ */
+export function reportPodEvent(kube: KubeClient, pod: V1Pod, story: Story): void {
+  let recorder = recorders.get(kube);
+  if (recorder === undefined) {
+    recorder = new PodEventRecorder(kube, reportingInstanceOf(process.env));
+    recorders.set(kube, recorder);
+  }
+  recorder.record(pod, story, Date.now());
+}

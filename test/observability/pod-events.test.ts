@@ -1,0 +1,331 @@
+// The Kubernetes Events on the client pods, end to end: CloudEvents over HTTP into the function,
+// Events out through the real client to the API test server (under deploy/'s Role), as
+// `kubectl events` would list them. And the stories as the recorder tells them.
+import assert from 'node:assert/strict';
+import { after, beforeEach, describe, it } from 'node:test';
+import { CloudEvent } from 'cloudevents';
+import { DONE_TYPE } from '../../src/events/replies.ts';
+import { EVENT_REASON } from '../../src/formats/reasons.ts';
+import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
+import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
+import {
+  isomorphismKey,
+  newEvent,
+  podReference,
+  REPORTING_CONTROLLER,
+  reportingInstanceOf,
+  type Story,
+  tell,
+} from '../../src/observability/pod-events.ts';
+import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
+import { startKubelet } from '../kube-api-server/kubelet.ts';
+import { startScheduler } from '../kube-api-server/scheduler.ts';
+import {
+  type EventObject,
+  type KubeApiServer,
+  podGatewayWebhook,
+} from '../kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
+import { type Harness, useHarness } from '../support/harness.ts';
+
+const NAMESPACE = 'client-system';
+const POD_NAME = 'provisioner-00001-deployment-5d8f7c9b6-x2x7q';
+const MICROSECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** Polls every 20 ms, up to 10 s, for the Events that satisfy `wanted`. */
+async function eventsWhen(
+  server: KubeApiServer,
+  wanted: (events: EventObject[]) => boolean,
+): Promise<EventObject[]> {
+  for (let i = 0; i < 500; i += 1) {
+    const events = server.events(NAMESPACE);
+    if (wanted(events)) return events;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`gave up waiting for Events: ${JSON.stringify(server.events(NAMESPACE))}`);
+}
+
+const about = (podName: string, reason: string) => (event: EventObject) =>
+  (event.regarding as { name?: string } | undefined)?.name === podName && event.reason === reason;
+
+/** The sum of a metric's samples whose labels include `labels`, from the function's /metrics. */
+async function metric(
+  h: Harness,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${h.fn.url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    const match = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (match?.[1] !== name) continue;
+    if (
+      Object.entries(labels).every(([key, value]) => (match[2] ?? '').includes(`${key}="${value}"`))
+    ) {
+      sum += Number(match[3]);
+    }
+  }
+  return sum;
+}
+
+let sequence = 0;
+function lifecycleEvent(type: string, data?: unknown): CloudEvent<unknown> {
+  sequence += 1;
+  return new CloudEvent<unknown>({
+    id: `pod-events-${process.pid}-${sequence}`,
+    source: '/tests/producer',
+    type,
+    ...(data === undefined ? {} : { datacontenttype: 'application/json', data }),
+  });
+}
+
+describe('the stories, as Events tell them', () => {
+  const stories: Story[] = [
+    { kind: 'provisioned', request: { eventSource: '/s', eventId: 'e1', gatewayName: 'foo' } },
+    { kind: 'ready', nodeName: 'node-1', podIp: '10.0.0.7' },
+    { kind: 'released', cloudEvent: { source: '/s', id: 'e2' } },
+    { kind: 'swept', why: 'Expired' },
+    { kind: 'notRouted', missingContainers: ['gateway-init', 'gateway-sidecar'] },
+  ];
+
+  it('gives each a CamelCase reason and action, a type, and a sentence', () => {
+    const told = stories.map(tell);
+    assert.deepEqual(
+      told.map(({ type, reason, action }) => [type, reason, action]),
+      [
+        ['Normal', EVENT_REASON.Provisioned, 'Provision'],
+        ['Normal', EVENT_REASON.Ready, 'WaitForReady'],
+        ['Normal', EVENT_REASON.Released, 'Release'],
+        ['Normal', EVENT_REASON.Swept, 'Sweep'],
+        ['Warning', EVENT_REASON.NotRouted, 'CheckRouting'],
+      ],
+    );
+    assert.equal(told[0]?.note, 'provisioned for CloudEvent /s/e1 for gateway foo');
+    assert.equal(told[1]?.note, 'ready on node node-1 with IP 10.0.0.7');
+    assert.equal(told[2]?.note, 'deleted: released for CloudEvent /s/e2');
+    assert.equal(told[3]?.note, 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS');
+    assert.match(
+      told[4]?.note ?? '',
+      /^deleted: not routed .*\(missing gateway-init, gateway-sidecar\)/,
+    );
+  });
+
+  it('names Events apart within a millisecond, and keys repeats by everything but the time', () => {
+    const pod = { metadata: { name: 'client-a', namespace: NAMESPACE, uid: 'u-1' } };
+    const told = tell({ kind: 'swept', why: 'Failed' });
+    const first = newEvent(podReference(pod), told, 'i', 1_700_000_000_000);
+    const second = newEvent(podReference(pod), told, 'i', 1_700_000_000_000);
+    assert.notEqual(first.metadata?.name, second.metadata?.name);
+    assert.match(first.metadata?.name ?? '', /^client-a\.[0-9a-f]+$/);
+    assert.match(JSON.parse(JSON.stringify(first)).eventTime, MICROSECONDS);
+    assert.equal(isomorphismKey(first), isomorphismKey(second));
+    const other = newEvent(podReference(pod), tell({ kind: 'swept', why: 'Expired' }), 'i', 0);
+    assert.notEqual(isomorphismKey(first), isomorphismKey(other));
+  });
+
+  it('reports as the function’s pod: POD_NAME, else HOSTNAME, else the host name', () => {
+    assert.equal(reportingInstanceOf({ POD_NAME: 'p', HOSTNAME: 'h' }, 'x'), 'p');
+    assert.equal(reportingInstanceOf({ HOSTNAME: 'h' }, 'x'), 'h');
+    assert.equal(reportingInstanceOf({}, 'x'.repeat(200)).length, 128);
+  });
+});
+
+describe('Events of a pod’s life (WAIT_FOR=created)', () => {
+  const h = useHarness(
+    { CLIENT_NAMESPACE: NAMESPACE, POD_NAME, CLIENT_TTL_SECONDS: '3600' },
+    { namespaces: ['default', NAMESPACE] },
+  );
+  beforeEach(() => h.server.reset());
+
+  it('a pending event: Provisioned on the pod it created, with every field kubectl shows', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const podName = String(reply.event?.data?.pod_name);
+    const [stored] = await eventsWhen(h.server, (events) => events.length > 0);
+    const pod = h.server.pod(NAMESPACE, podName);
+    assert.deepEqual(stored?.regarding, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: NAMESPACE,
+      name: podName,
+      uid: pod?.metadata?.uid,
+    });
+    assert.equal(stored?.reportingController, REPORTING_CONTROLLER);
+    assert.equal(stored?.reportingInstance, POD_NAME);
+    assert.equal(stored?.type, 'Normal');
+    assert.equal(stored?.reason, 'Provisioned');
+    assert.equal(stored?.action, 'Provision');
+    assert.equal(
+      stored?.note,
+      `provisioned for CloudEvent ${event.source}/${event.id} for gateway foo`,
+    );
+    assert.match(String(stored?.eventTime), MICROSECONDS);
+    assert.equal(stored?.series, undefined);
+
+    // A redelivery finds the pod: nothing new happened to it.
+    const again = await sendEvent(h.fn.url, event, 'structured');
+    assert.match(String(again.event?.data?.message), /already existed/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(h.server.events(NAMESPACE).length, 1);
+  });
+
+  it('a release: Released, naming the CloudEvent', async () => {
+    const created = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    const podName = String(created.event?.data?.pod_name);
+    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: podName });
+    const reply = await sendEvent(h.fn.url, release, 'binary');
+    assert.equal(reply.event?.type, RELEASE_DONE_TYPE, reply.text);
+    const events = await eventsWhen(h.server, (all) => all.some(about(podName, 'Released')));
+    const released = events.find(about(podName, 'Released'));
+    assert.equal(released?.note, `deleted: released for CloudEvent /tests/producer/${release.id}`);
+    assert.equal(released?.action, 'Release');
+  });
+
+  it('a sweep: Swept, saying why', async () => {
+    const labels = { 'app.kubernetes.io/managed-by': MANAGER_NAME };
+    const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
+    h.server.addPod({
+      metadata: { name: 'done-1', namespace: NAMESPACE, labels },
+      spec,
+      status: { phase: 'Succeeded' },
+    });
+    h.server.addPod({
+      metadata: {
+        name: 'old-1',
+        namespace: NAMESPACE,
+        labels,
+        creationTimestamp: '2020-01-01T00:00:00Z',
+      },
+      spec,
+    });
+    const reply = await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
+    assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
+    const events = await eventsWhen(h.server, (all) => all.length === 2);
+    assert.deepEqual(
+      events
+        .map((event) => [(event.regarding as { name: string }).name, event.reason, event.note])
+        .sort(),
+      [
+        ['done-1', 'Swept', 'deleted by the sweep: the pod Succeeded'],
+        ['old-1', 'Swept', 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS'],
+      ],
+    );
+  });
+});
+
+describe('Events with WAIT_FOR=ready', () => {
+  const h = useHarness(
+    { CLIENT_NAMESPACE: NAMESPACE, WAIT_FOR: 'ready', EVENT_DEADLINE_MS: '30000' },
+    {
+      namespaces: [{ name: NAMESPACE, labels: { 'routed-gateway': 'true' } }],
+      webhooks: [
+        podGatewayWebhook({
+          gateway: 'foo',
+          gatewayDefault: false,
+          gatewayLabelValue: 'foo',
+          gatewayAnnotationValue: 'foo',
+        }),
+      ],
+    },
+  );
+  let stop: (() => void) | undefined;
+  beforeEach(() => {
+    h.server.reset();
+    if (stop === undefined) {
+      const scheduler = startScheduler(h.server, { bindAfterMs: 20 });
+      const kubelet = startKubelet(h.server, { startAfterMs: 50 });
+      stop = () => {
+        scheduler.stop();
+        kubelet.stop();
+      };
+    }
+  });
+  after(() => stop?.());
+
+  it('Ready with the node and the IP; a redelivery makes it a series of 2, patched, not a second Event', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const podName = String(reply.event?.data?.pod_name);
+    const ready = (all: EventObject[]) => all.find(about(podName, 'Ready'));
+    const first = ready(await eventsWhen(h.server, (all) => ready(all) !== undefined));
+    assert.equal(
+      first?.note,
+      `ready on node ${String(reply.event?.data?.node_name)} with IP ${String(reply.event?.data?.pod_ip)}`,
+    );
+    assert.equal(first?.action, 'WaitForReady');
+
+    const again = await sendEvent(h.fn.url, event, 'structured');
+    assert.equal(again.event?.type, DONE_TYPE, again.text);
+    const events = await eventsWhen(
+      h.server,
+      (all) => (ready(all)?.series as { count?: number })?.count === 2,
+    );
+    assert.equal(events.filter(about(podName, 'Ready')).length, 1, 'one Event object');
+    assert.equal(events.filter(about(podName, 'Provisioned')).length, 1);
+    const series = ready(events)?.series as { count: number; lastObservedTime: string };
+    assert.match(series.lastObservedTime, MICROSECONDS);
+    assert.ok(series.lastObservedTime > String(first?.eventTime));
+    const patches = h.server.requests.filter((request) => request.method === 'PATCH');
+    assert.deepEqual(
+      patches.map((request) => [request.path, request.status]),
+      [
+        [
+          `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events/${String(first?.metadata.name)}`,
+          200,
+        ],
+      ],
+    );
+  });
+});
+
+describe('an Events API that fails', () => {
+  const h = useHarness(
+    { CLIENT_NAMESPACE: NAMESPACE },
+    {
+      namespaces: [NAMESPACE],
+      // A Role without the events verbs.
+      authorize: (request) => request.resource !== 'events',
+    },
+  );
+  beforeEach(() => h.server.reset());
+
+  it('leaves the reply done and counts the failure: Forbidden', async () => {
+    const before = await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Forbidden' });
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    for (let i = 0; i < 250; i += 1) {
+      if ((await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Forbidden' })) > before)
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(
+      await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Forbidden' }),
+      before + 1,
+    );
+    assert.deepEqual(h.server.events(NAMESPACE), []);
+  });
+
+  it('an Events API that hangs does not hold the reply, and its refusal is counted', async () => {
+    h.server.injectFault({ method: 'POST', path: /\/events$/, delayMs: 3000 });
+    const started = Date.now();
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    assert.ok(Date.now() - started < 2000, `the reply took ${Date.now() - started} ms`);
+
+    const before = await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Invalid' });
+    h.server.injectFault({ method: 'POST', path: /\/events$/, status: 422 });
+    const second = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(second.event?.type, DONE_TYPE, second.text);
+    for (let i = 0; i < 250; i += 1) {
+      if ((await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Invalid' })) > before)
+        break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(
+      await metric(h, 'podgateway_pod_events_failed_total', { reason: 'Invalid' }),
+      before + 1,
+    );
+  });
+});
