@@ -25,7 +25,6 @@ import {
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export {
   type ContainerResources,
-  isQuantity,
   OVERRIDE_FIELDS,
   type OverrideField,
   type WaitFor,

@@ -3,6 +3,7 @@
 
 import { imagePatternProblem, isImageReference } from '../formats/images.ts';
 import { isDns1123Label, isLabelValue, isQualifiedName } from '../formats/names.ts';
+import { isQuantity, isResourceName, RESOURCE_NAMES } from '../formats/quantities.ts';
 import { ConfigError } from './errors.ts';
 
 export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
@@ -103,13 +104,6 @@ export function parseEventSource(value: string): string {
   return value;
 }
 
-/** A Kubernetes quantity: `100m`, `64Mi`, `1.5`, `1e3`. */
-export function isQuantity(value: string): boolean {
-  return /^[+]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/.test(value);
-}
-
-const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
-
 /** `cpu=10m,memory=16Mi`; an empty value sets none. */
 export function parseResourceList(
   variable: string,
@@ -119,7 +113,7 @@ export function parseResourceList(
   for (const entry of value.split(',').map((part) => part.trim())) {
     if (entry === '') continue;
     const [name = '', quantity = ''] = entry.split('=').map((part) => part.trim());
-    if (!RESOURCE_NAMES.includes(name) || !isQuantity(quantity)) {
+    if (!isResourceName(name) || !isQuantity(quantity)) {
       throw new ConfigError(
         variable,
         `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,

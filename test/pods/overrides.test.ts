@@ -68,3 +68,65 @@ describe('per-event overrides within policy', () => {
     });
   }
 });
+
+describe('resource overrides as the kubelet will read them', () => {
+  const r = useHarness({ ALLOWED_OVERRIDES: 'resources' });
+  beforeEach(() => r.server.reset());
+  const send = (resources: unknown) =>
+    sendEvent(r.fn.url, pendingEvent({ gateway_name: 'foo', resources }), 'binary');
+
+  const refused: Array<[string, unknown, RegExp]> = [
+    [
+      'every limit zero (no limit to a kubelet)',
+      { limits: { cpu: '0', memory: '0', 'ephemeral-storage': '0' } },
+      /data\.resources\.limits\.cpu 0 is not above zero/,
+    ],
+    ['a zero cpu limit in millicores', { limits: { cpu: '0m' } }, /limits\.cpu 0m is not above/],
+    ['a zero memory limit in Mi', { limits: { memory: '0Mi' } }, /limits\.memory 0Mi is not/],
+    ['a zero limit written 0.0', { limits: { 'ephemeral-storage': '0.0' } }, /not above zero/],
+    ['a zero limit written 0e3', { limits: { cpu: '0e3' } }, /limits\.cpu 0e3 is not above/],
+    ['a zero limit written +.0', { limits: { memory: '+.0' } }, /limits\.memory \+\.0 is not/],
+    [
+      'a request above the ceiling',
+      { requests: { cpu: '200m' } },
+      /data\.resources\.requests\.cpu 200m is above the limit 100m \(CLIENT_LIMITS\)/,
+    ],
+    [
+      'a request above the limit the event itself sets',
+      { limits: { cpu: '50m' }, requests: { cpu: '80m' } },
+      /data\.resources\.requests\.cpu 80m is above the limit 50m \(data\.resources\.limits\.cpu\)/,
+    ],
+    [
+      'a limit below the configured request',
+      { limits: { memory: '8Mi' } },
+      /data\.resources\.limits\.memory 8Mi is below the request 16Mi \(CLIENT_REQUESTS\)/,
+    ],
+    ['a limit above the ceiling', { limits: { memory: '1Gi' } }, /memory 1Gi is above the limit/],
+  ];
+  for (const [name, resources, message] of refused) {
+    it(`refuses ${name}: PolicyViolation naming the field, no API call`, async () => {
+      const reply = await send(resources);
+      assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation');
+      assert.match(String(reply.event?.data?.message), message);
+      assert.deepEqual(r.server.requests, []);
+    });
+  }
+
+  it('makes the pod with limits above zero, within the ceiling, and requests within them', async () => {
+    const reply = await send({ limits: { cpu: '50m' }, requests: { cpu: '50m', memory: '32Mi' } });
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const resources = r.server.pods('default')[0]?.spec?.containers?.[0]?.resources;
+    assert.deepEqual(resources?.limits, {
+      cpu: '50m',
+      memory: '64Mi',
+      'ephemeral-storage': '128Mi',
+    });
+    // The API server defaults a request without a value to its limit, as Kubernetes does.
+    assert.deepEqual(resources?.requests, {
+      cpu: '50m',
+      memory: '32Mi',
+      'ephemeral-storage': '128Mi',
+    });
+  });
+});
