@@ -101,6 +101,71 @@ describe('with the default configuration', () => {
     }
   });
 
+  describe('the function route, exactly', () => {
+    // The router splits the target at ';' too: these reached the function, their parameters
+    // copied over its request context (a `/;id=` one made a pod per delivery).
+    const paths = [
+      '/;x=1',
+      '/;id=evil-1',
+      '/;query=%7B%7D',
+      '/;',
+      '/;x=1?y=2',
+      '/%3Bx=1',
+      '/%3Fx=1',
+      '/%2F',
+      '//',
+      '//;x=1',
+      '/./',
+      '/#x',
+      '/?',
+    ];
+    for (const path of paths) {
+      it(`refuses ${path} with a plain 404 or 400, before any pod`, async () => {
+        h.server.reset();
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path,
+          headers: EVENT_HEADERS,
+          body: GOOD_BODY,
+        });
+        assert.ok([400, 404].includes(response.status), `${response.status}`);
+        assert.match(
+          response.body.toString(),
+          /must be exactly \/|is not accepted|Route POST:.* not found/,
+        );
+        assert.equal(h.server.pods().length, 0);
+        assert.deepEqual(h.server.requests, []);
+      });
+    }
+
+    it('refuses the same `;` event twice without making a pod for either', async () => {
+      h.server.reset();
+      for (const id of ['a', 'b']) {
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path: `/;id=${id}`,
+          headers: EVENT_HEADERS.filter(([name]) => name !== 'ce-id'),
+          body: GOOD_BODY,
+        });
+        assert.equal(response.status, 404);
+        assert.match(response.body.toString(), /the path must be exactly \//);
+      }
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('still serves / itself', async () => {
+      h.server.reset();
+      const response = await answerTo(h.fn.url, {
+        method: 'POST',
+        path: '/',
+        headers: EVENT_HEADERS,
+        body: GOOD_BODY,
+      });
+      assert.equal(response.status, 200, response.body.toString());
+      assert.equal(h.server.pods().length, 1);
+    });
+  });
+
   describe('attributes copied into the reply headers', () => {
     const structured = (attributes: Record<string, unknown>) =>
       post(
