@@ -10,6 +10,7 @@ export const REASON = {
   PolicyViolation: 'PolicyViolation',
   InvalidPodName: 'InvalidPodName',
   NotManaged: 'NotManaged',
+  NotOwner: 'NotOwner',
   AlreadyExists: 'AlreadyExists',
   // Admission refused the pod (src/kube/refusals.ts).
   AdmissionDenied: 'AdmissionDenied',
