@@ -17,7 +17,9 @@ import {
   parseOptionalBoolean,
   parseOptionalInteger,
   parseOverridePolicy,
+  parsePingSource,
   parseResourceList,
+  parseSweepInterval,
   parseWaitFor,
   type WaitFor,
 } from './values.ts';
@@ -66,6 +68,10 @@ export interface ProvisionerConfig {
   readonly clientTtlSeconds: number | undefined;
   /** The grace period of a release's deletion; undefined: the pod's own. */
   readonly gracePeriodSeconds: number | undefined;
+  /** A sweep within this many seconds of the last complete one is answered from it; 0: none. */
+  readonly sweepIntervalSeconds: number;
+  /** The only `source` whose `dev.knative.sources.ping` events are served (as a sweep). */
+  readonly pingSource: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -92,6 +98,8 @@ export const CONFIG_VARIABLES = [
   'ALLOWED_ORIGINS',
   'CLIENT_TTL_SECONDS',
   'GRACE_PERIOD_SECONDS',
+  'SWEEP_INTERVAL_SECONDS',
+  'PING_SOURCE',
 ] as const;
 
 export const DEFAULTS = {
@@ -105,6 +113,9 @@ export const DEFAULTS = {
   apiTimeoutMs: 5000,
   eventDeadlineMs: 20000,
   shutdownGraceMs: 20000,
+  sweepIntervalSeconds: 60,
+  /** deploy/sweep.yaml's PingSource (knative/eventing ping_lifecycle.go PingSourceSource). */
+  pingSource: '/apis/v1/namespaces/podgateway-provisioner/pingsources/client-provisioner-sweep',
 } as const;
 
 /**
@@ -182,6 +193,9 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           MAXIMA.clientActiveDeadlineSeconds,
         ),
       gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
+      sweepIntervalSeconds: () =>
+        parseSweepInterval(env.SWEEP_INTERVAL_SECONDS, DEFAULTS.sweepIntervalSeconds),
+      pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
     },
     [() => requireGatewayKey(env)],
   );

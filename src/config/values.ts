@@ -170,6 +170,37 @@ export function parseGracePeriod(value: string | undefined): number | undefined 
   return seconds;
 }
 
+/** Longest SWEEP_INTERVAL_SECONDS: the PingSource of deploy/ sweeps every ten minutes. */
+export const MAX_SWEEP_INTERVAL_SECONDS = 3600;
+
+/** 0 (every sweep runs) up to MAX_SWEEP_INTERVAL_SECONDS. */
+export function parseSweepInterval(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > MAX_SWEEP_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      'SWEEP_INTERVAL_SECONDS',
+      `"${value}" is not a whole number of seconds from 0 to ${MAX_SWEEP_INTERVAL_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+/** The `source` a Knative PingSource gives its events: /apis/v1/namespaces/<ns>/pingsources/<name>. */
+export function parsePingSource(value: string): string {
+  if (
+    !/^\/apis\/v1\/namespaces\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/pingsources\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(
+      value,
+    )
+  ) {
+    throw new ConfigError(
+      'PING_SOURCE',
+      `"${value}" is not a PingSource's source such as /apis/v1/namespaces/podgateway-provisioner/pingsources/client-provisioner-sweep`,
+    );
+  }
+  return value;
+}
+
 /** ALLOWED_OVERRIDES and ALLOWED_IMAGES, checked together. */
 export function parseOverridePolicy(
   overrides: string | undefined,

@@ -29,6 +29,8 @@ const h = useHarness(
     CLIENT_NAMESPACE: NAMESPACE,
     GRACE_PERIOD_SECONDS: '5',
     CLIENT_TTL_SECONDS: String(TTL_SECONDS),
+    // Every sweep here runs; test/handlers/sweep-amplification.test.ts has the interval.
+    SWEEP_INTERVAL_SECONDS: '0',
   },
   { namespaces: ['default', NAMESPACE] },
 );
