@@ -7,6 +7,7 @@ import { parseAllowedOrigins } from './origins.ts';
 import {
   type ContainerResources,
   type OverrideField,
+  parseAllowedEnvNames,
   parseCommand,
   parseEventSource,
   parseGatewayKey,
@@ -52,6 +53,11 @@ export interface ProvisionerConfig {
   readonly clientActiveDeadlineSeconds: number | undefined;
   /** Data fields a request may use to change its pod; none by default. */
   readonly allowedOverrides: ReadonlySet<OverrideField>;
+  /**
+   * Env names a request may set; undefined: any name but the loader's, shells' and
+   * interpreters' (src/formats/env-names.ts), which only this list can admit.
+   */
+  readonly allowedEnvNames: ReadonlySet<string> | undefined;
   /** Images a request may ask for: references, `path/*` or `name:*` (src/formats/images.ts). */
   readonly allowedImages: readonly string[];
   /** Browser origins that may post events (CORS); none by default. */
@@ -91,6 +97,7 @@ export const CONFIG_VARIABLES = [
   'CLIENT_ACTIVE_DEADLINE_SECONDS',
   'ALLOWED_OVERRIDES',
   'ALLOWED_IMAGES',
+  'ALLOWED_ENV_NAMES',
   'API_TIMEOUT_MS',
   'EVENT_DEADLINE_MS',
   'WAIT_FOR',
@@ -175,6 +182,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         ),
       allowedOverrides: () => overridePolicy().allowedOverrides,
       allowedImages: () => overridePolicy().allowedImages,
+      allowedEnvNames: () => parseAllowedEnvNames(env.ALLOWED_ENV_NAMES),
       apiTimeoutMs: () =>
         parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
         DEFAULTS.apiTimeoutMs,

@@ -1,6 +1,7 @@
 // The parsers of single configuration values: each returns the value, or throws a ConfigError
 // naming its variable and what was expected. src/config/config.ts puts them together.
 
+import { isEnvName } from '../formats/env-names.ts';
 import { imagePatternProblem, isImageReference } from '../formats/images.ts';
 import { isDns1123Label, isLabelValue, isQualifiedName } from '../formats/names.ts';
 import { isQuantity, isResourceName, RESOURCE_NAMES } from '../formats/quantities.ts';
@@ -199,6 +200,23 @@ export function parsePingSource(value: string): string {
     );
   }
   return value;
+}
+
+/** ALLOWED_ENV_NAMES: comma-separated variable names; empty: any name but the risky ones. */
+export function parseAllowedEnvNames(value: string | undefined): ReadonlySet<string> | undefined {
+  const names = (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) return undefined;
+  const invalid = names.filter((name) => !isEnvName(name));
+  if (invalid.length > 0) {
+    throw new ConfigError(
+      'ALLOWED_ENV_NAMES',
+      `${invalid.map((name) => JSON.stringify(name)).join(', ')} is not an environment variable name`,
+    );
+  }
+  return Object.freeze(new Set(names));
 }
 
 /** ALLOWED_OVERRIDES and ALLOWED_IMAGES, checked together. */

@@ -6,6 +6,7 @@ import {
   type OverrideField,
   type ProvisionerConfig,
 } from '../config/config.ts';
+import { isEnvName, isRiskyEnvName } from '../formats/env-names.ts';
 import { imageMatches, isImageReference } from '../formats/images.ts';
 import {
   isAtMost,
@@ -37,7 +38,6 @@ export type OverridesVerdict =
 const MAX_WORDS = 64;
 const MAX_WORD_LENGTH = 4096;
 const MAX_ENV = 64;
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 export function readOverrides(
   field: (name: string) => unknown,
@@ -70,7 +70,7 @@ function readOverride(name: OverrideField, value: unknown, config: ProvisionerCo
     case 'args':
       return readWords(name, value);
     case 'env':
-      return readEnv(value);
+      return readEnv(value, config.allowedEnvNames);
     case 'resources':
       return readResources(value, config.clientResources);
   }
@@ -105,19 +105,37 @@ function readWords(name: 'command' | 'args', value: unknown): FieldResult {
   return { kind: 'value', value: [...value] };
 }
 
-function readEnv(value: unknown): FieldResult {
+function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined): FieldResult {
   if (!isPlainObject(value)) {
     return malformed(
-      'data.env must be an object of names to string values, e.g. {"HTTP_PROXY": ""}',
+      'data.env must be an object of names to string values, e.g. {"TARGET_URL": "https://example.com"}',
     );
   }
   const entries = Object.entries(value);
   if (entries.length > MAX_ENV) return malformed(`data.env has more than ${MAX_ENV} variables`);
   for (const [name, text] of entries) {
-    if (!ENV_NAME.test(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
+    if (!isEnvName(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
     if (typeof text !== 'string') return malformed(`data.env.${name} must be a string`);
   }
+  for (const [name] of entries) {
+    const problem = envNamePolicyProblem(name, allowedNames);
+    if (problem) return forbidden(problem);
+  }
   return { kind: 'value', value: Object.fromEntries(entries) };
+}
+
+/** Why the policy forbids setting `name`; undefined when it allows it. */
+function envNamePolicyProblem(
+  name: string,
+  allowedNames: ReadonlySet<string> | undefined,
+): string | undefined {
+  if (allowedNames !== undefined && !allowedNames.has(name)) {
+    return `data.env.${name}: not a name a request may set (ALLOWED_ENV_NAMES: ${[...allowedNames].join(', ')})`;
+  }
+  if (allowedNames === undefined && isRiskyEnvName(name)) {
+    return `data.env.${name}: a loader, shell, interpreter or proxy variable, which could change what the client runs or where it connects; a request may set it only when ALLOWED_ENV_NAMES names it`;
+  }
+  return undefined;
 }
 
 function readResources(value: unknown, configured: ContainerResources): FieldResult {

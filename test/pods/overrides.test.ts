@@ -23,7 +23,7 @@ describe('per-event overrides within policy', () => {
         gateway_name: 'foo',
         image: 'curlimages/curl:8.5.0',
         args: ['-s', 'https://ifconfig.me'],
-        env: { NO_PROXY: 'localhost' },
+        env: { TARGET_URL: 'https://ifconfig.me' },
       }),
       'structured',
     );
@@ -32,7 +32,7 @@ describe('per-event overrides within policy', () => {
     const container = pod?.spec?.containers?.[0];
     assert.equal(container?.image, 'curlimages/curl:8.5.0');
     assert.deepEqual(container?.args, ['-s', 'https://ifconfig.me']);
-    assert.deepEqual(container?.env, [{ name: 'NO_PROXY', value: 'localhost' }]);
+    assert.deepEqual(container?.env, [{ name: 'TARGET_URL', value: 'https://ifconfig.me' }]);
     assert.equal(container?.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(container?.securityContext?.capabilities?.drop, ['ALL']);
     assert.equal(container?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
@@ -53,6 +53,28 @@ describe('per-event overrides within policy', () => {
       /data.command: .*ALLOWED_OVERRIDES allows: image, args, env/,
     ],
     ['resources, not allowed here', { resources: { limits: { cpu: '1' } } }, /data.resources/],
+    ...[
+      'LD_PRELOAD',
+      'ld_preload',
+      'LD_AUDIT',
+      'DYLD_INSERT_LIBRARIES',
+      'BASH_ENV',
+      'ENV',
+      'NODE_OPTIONS',
+      'PYTHONPATH',
+      'PYTHONSTARTUP',
+      'PERL5OPT',
+      'RUBYOPT',
+      'JAVA_TOOL_OPTIONS',
+      'https_proxy',
+      'HTTP_PROXY',
+      'NO_PROXY',
+      'PATH',
+    ].map((name): [string, Record<string, unknown>, RegExp] => [
+      `env ${name}, a loader, interpreter or proxy variable`,
+      { env: { TARGET_URL: 'x', [name]: '/tmp/evil.so' } },
+      new RegExp(`data\\.env\\.${name}: a loader, shell, interpreter or proxy variable`),
+    ]),
   ];
   for (const [name, data, message] of refused) {
     it(`refuses ${name}: PolicyViolation, nothing created, no API call`, async () => {
@@ -70,7 +92,10 @@ describe('per-event overrides within policy', () => {
 });
 
 describe('resource overrides as the kubelet will read them', () => {
-  const r = useHarness({ ALLOWED_OVERRIDES: 'resources' });
+  const r = useHarness({
+    ALLOWED_OVERRIDES: 'resources,env',
+    ALLOWED_ENV_NAMES: 'TARGET_URL,NO_PROXY',
+  });
   beforeEach(() => r.server.reset());
   const send = (resources: unknown) =>
     sendEvent(r.fn.url, pendingEvent({ gateway_name: 'foo', resources }), 'binary');
@@ -128,5 +153,33 @@ describe('resource overrides as the kubelet will read them', () => {
       memory: '32Mi',
       'ephemeral-storage': '128Mi',
     });
+  });
+
+  describe('with ALLOWED_ENV_NAMES', () => {
+    const sendEnv = (env: Record<string, string>) =>
+      sendEvent(r.fn.url, pendingEvent({ gateway_name: 'foo', env }), 'structured');
+
+    it('sets a listed name, a proxy variable included when it is listed', async () => {
+      const reply = await sendEnv({ TARGET_URL: 'https://a.example', NO_PROXY: 'a.example' });
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.deepEqual(r.server.pods('default')[0]?.spec?.containers?.[0]?.env, [
+        { name: 'TARGET_URL', value: 'https://a.example' },
+        { name: 'NO_PROXY', value: 'a.example' },
+      ]);
+    });
+
+    for (const name of ['OTHER', 'target_url', 'LD_PRELOAD', 'no_proxy']) {
+      it(`refuses ${name}, not listed: PolicyViolation, no API call`, async () => {
+        const reply = await sendEnv({ [name]: 'x' });
+        assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+        assert.match(
+          String(reply.event?.data?.message),
+          new RegExp(
+            `data\\.env\\.${name}: not a name a request may set \\(ALLOWED_ENV_NAMES: TARGET_URL, NO_PROXY\\)`,
+          ),
+        );
+        assert.deepEqual(r.server.requests, []);
+      });
+    }
   });
 });
