@@ -1,9 +1,15 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import type { ProvisionerConfig } from '../config/config.ts';
+import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
 import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
-import { describeJsonType, MAX_ATTRIBUTE_LENGTH, readDataObject } from './event-data.ts';
+import {
+  controlCharacterMessage,
+  describeJsonType,
+  MAX_ATTRIBUTE_LENGTH,
+  readDataObject,
+} from './event-data.ts';
 
 // Read by other modules from here too.
 export { describeJsonType, MAX_ATTRIBUTE_LENGTH };
@@ -66,6 +72,8 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
     return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
   }
+  const control = message === undefined ? undefined : controlCharacterIn(message);
+  if (control !== undefined) return reject(controlCharacterMessage('data.message', control));
 
   if (gatewayName === undefined || gatewayName === '') {
     return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };

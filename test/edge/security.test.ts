@@ -213,6 +213,109 @@ describe('with the default configuration', () => {
     });
   });
 
+  describe('control characters in what is stored on the pod or printed', () => {
+    const structuredEvent = (attributes: Record<string, unknown>, data: unknown) =>
+      post(
+        h.fn.url,
+        { 'content-type': 'application/cloudevents+json' },
+        JSON.stringify({
+          specversion: '1.0',
+          id: `control-${Math.random()}`,
+          source: '/security',
+          type: 'io.podgateway.client.pending',
+          datacontenttype: 'application/json',
+          data,
+          ...attributes,
+        }),
+      );
+    const characters: Array<[string, string]> = [
+      ['ESC (a terminal escape)', '\u001b[31m'],
+      ['NUL', '\u0000'],
+      ['CR LF (a fake log line)', '\r\n{"msg":"provision"}'],
+      ['TAB', '\t'],
+      ['DEL', '\u007f'],
+      ['C1 NEL', '\u0085'],
+      ['C1 CSI', '\u009b'],
+      ['RIGHT-TO-LEFT OVERRIDE', '\u202e'],
+      ['RIGHT-TO-LEFT MARK', '\u200f'],
+      ['FIRST STRONG ISOLATE', '\u2068'],
+      ['LINE SEPARATOR', '\u2028'],
+      ['PARAGRAPH SEPARATOR', '\u2029'],
+    ];
+    for (const [what, character] of characters) {
+      for (const attribute of ['id', 'source'] as const) {
+        it(`refuses ${what} in ${attribute} with 400 naming it, before any API call`, async () => {
+          h.server.reset();
+          const value = attribute === 'id' ? `evil${character}1` : `/security${character}`;
+          const reply = await structuredEvent({ [attribute]: value }, { gateway_name: 'foo' });
+          assert.equal(reply.status, 400, reply.text);
+          // A source must also be a URI-reference: the SDK's check may name it first.
+          const expected =
+            attribute === 'id'
+              ? /^event id holds a control, line-separator or bidirectional character \(U\+[0-9A-F]{4} at position \d+\)/
+              : /^event source holds a control|source must match format "uri-reference"/;
+          assert.match(JSON.parse(reply.text).message, expected);
+          assert.deepEqual(h.server.requests, []);
+        });
+      }
+    }
+
+    for (const [what, character] of [
+      ['TAB', '\t'],
+      ['RIGHT-TO-LEFT OVERRIDE, as UTF-8 bytes', '\u202e'],
+      ['C1 NEL, as UTF-8 bytes', '\u0085'],
+    ]) {
+      it(`refuses ${what} in a binary event's ce-id with 400, before any API call`, async () => {
+        h.server.reset();
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path: '/',
+          headers: [
+            ...EVENT_HEADERS.filter(([name]) => name !== 'ce-id'),
+            ['ce-id', `evil${character}1`],
+          ],
+          body: GOOD_BODY,
+        });
+        assert.equal(response.status, 400, response.body.toString());
+        assert.match(response.body.toString(), /event id holds a control/);
+        assert.deepEqual(h.server.requests, []);
+      });
+    }
+
+    it('refuses one in data.message too', async () => {
+      h.server.reset();
+      const reply = await structuredEvent(
+        {},
+        { gateway_name: 'foo', message: 'ok\u001b]0;pwned\u0007' },
+      );
+      assert.equal(reply.status, 400, reply.text);
+      assert.match(JSON.parse(reply.text).message, /^data\.message holds a control/);
+      assert.deepEqual(h.server.requests, []);
+    });
+
+    it('refuses one in a release or sweep too: one validation path for every type', async () => {
+      h.server.reset();
+      for (const type of ['io.podgateway.client.release', 'io.podgateway.client.sweep']) {
+        const reply = await structuredEvent(
+          { type, id: 'x\u001b[2J' },
+          { pod_name: 'client-0123456789abcdef0123' },
+        );
+        assert.equal(reply.status, 400, reply.text);
+        assert.match(JSON.parse(reply.text).message, /^event id holds a control/);
+      }
+      assert.deepEqual(h.server.requests, []);
+    });
+
+    it('still accepts printable Unicode', async () => {
+      h.server.reset();
+      const reply = await structuredEvent(
+        { id: `événement-${Math.random()}` },
+        { gateway_name: 'foo', message: 'déjà vu — 日本' },
+      );
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    });
+  });
+
   describe('one source and id, other data', () => {
     const send = (id: string, data: unknown, mode: Mode) =>
       sendEvent(h.fn.url, pendingEvent(data, { id, source: '/same' }), mode);
