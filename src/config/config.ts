@@ -6,6 +6,8 @@ import { ConfigError, parseAll } from './errors.ts';
 import { parseAllowedOrigins } from './origins.ts';
 import {
   type ContainerResources,
+  checkLimitsAboveZero,
+  checkRequestsWithinLimits,
   type OverrideField,
   parseAllowedEnvNames,
   parseCommand,
@@ -147,6 +149,14 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  */
 export function parseConfig(env: Environment, ownNamespace?: string): ProvisionerConfig {
   const overridePolicy = () => parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES);
+  const clientResources = (): ContainerResources =>
+    Object.freeze({
+      requests: parseResourceList(
+        'CLIENT_REQUESTS',
+        env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
+      ),
+      limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
+    });
   return parseAll<ProvisionerConfig>(
     {
       clientNamespace: () =>
@@ -164,14 +174,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         parseGatewayKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION ?? DEFAULTS.gatewayKey),
       allowedGateways: () => parseGateways(env.GATEWAYS),
       eventSource: () => parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
-      clientResources: () =>
-        Object.freeze({
-          requests: parseResourceList(
-            'CLIENT_REQUESTS',
-            env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
-          ),
-          limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
-        }),
+      clientResources,
       clientRunAsNonRoot: () =>
         parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
       clientActiveDeadlineSeconds: () =>
@@ -205,7 +208,39 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         parseSweepInterval(env.SWEEP_INTERVAL_SECONDS, DEFAULTS.sweepIntervalSeconds),
       pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
     },
-    [() => requireGatewayKey(env)],
+    [
+      () => requireGatewayKey(env),
+      () => refuseOwnKey('GATEWAY_LABEL', env.GATEWAY_LABEL, OWN_LABEL_KEYS),
+      () => refuseOwnKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION, OWN_ANNOTATION_KEYS),
+      () => checkLimitsAboveZero(clientResources().limits),
+      () => checkRequestsWithinLimits(clientResources()),
+    ],
+  );
+}
+
+/** The keys the function writes on every pod for itself (src/pods/client-pod.ts, fingerprint.ts). */
+const OWN_LABEL_KEYS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/managed-by',
+];
+const OWN_ANNOTATION_KEYS = [
+  'podgateway.io/event-source',
+  'podgateway.io/event-id',
+  'podgateway.io/message',
+  'podgateway.io/request-digests',
+];
+
+/** A gateway key that is one of the function's own would overwrite it with the gateway's name. */
+function refuseOwnKey(
+  variable: 'GATEWAY_LABEL' | 'GATEWAY_ANNOTATION',
+  value: string | undefined,
+  ownKeys: readonly string[],
+): void {
+  if (value === undefined || !ownKeys.includes(value)) return;
+  throw new ConfigError(
+    variable,
+    `"${value}" is a key the function sets on every pod for itself (${ownKeys.join(', ')}); choose another`,
   );
 }
 

@@ -4,7 +4,13 @@
 import { isEnvName } from '../formats/env-names.ts';
 import { imagePatternProblem, isImageReference } from '../formats/images.ts';
 import { isDns1123Label, isLabelValue, isQualifiedName } from '../formats/names.ts';
-import { isQuantity, isResourceName, RESOURCE_NAMES } from '../formats/quantities.ts';
+import {
+  isPositiveQuantity,
+  isQuantity,
+  isResourceName,
+  RESOURCE_NAMES,
+  requestAboveLimit,
+} from '../formats/quantities.ts';
 import { ConfigError } from './errors.ts';
 
 export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
@@ -51,7 +57,7 @@ export function parseImage(value: string): string {
 export function parseCommand(value: string): string[] {
   const trimmed = value.trim();
   const words = trimmed.startsWith('[') ? parseJsonStringArray(trimmed) : trimmed.split(/\s+/);
-  if (words.length === 0 || words[0] === '') {
+  if (words.length === 0 || words[0]?.trim() === '') {
     throw new ConfigError('CLIENT_COMMAND', 'is empty; give a command such as "sleep infinity"');
   }
   return words;
@@ -120,6 +126,9 @@ export function parseResourceList(
         `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,
       );
     }
+    if (Object.hasOwn(resources, name)) {
+      throw new ConfigError(variable, `sets ${name} twice; give each resource once`);
+    }
     resources[name] = quantity;
   }
   return Object.freeze(resources);
@@ -142,7 +151,8 @@ export function parseOptionalInteger(
 ): number | undefined {
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) {
+  // Plain decimal only: Number() also reads "0x10", "1e3", " 16 " and "16.0".
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number <= 0) {
     throw new ConfigError(variable, `"${value}" is not a positive whole number`);
   }
   if (number > maximum) {
@@ -200,6 +210,29 @@ export function parsePingSource(value: string): string {
     );
   }
   return value;
+}
+
+/** Limits above zero: a kubelet reads a zero CPU or memory limit as no limit at all. */
+export function checkLimitsAboveZero(limits: Readonly<Record<string, string>>): void {
+  const zero = RESOURCE_NAMES.filter((name) => {
+    const limit = limits[name];
+    return limit !== undefined && !isPositiveQuantity(limit);
+  });
+  if (zero.length === 0) return;
+  throw new ConfigError(
+    'CLIENT_LIMITS',
+    `${zero.join(', ')} is zero: a kubelet reads a zero limit as no limit at all; leave it out to set none`,
+  );
+}
+
+/** Each request at most its limit: the API server would refuse every pod. */
+export function checkRequestsWithinLimits(resources: ContainerResources): void {
+  const above = requestAboveLimit(resources.requests, resources.limits);
+  if (above === undefined) return;
+  throw new ConfigError(
+    'CLIENT_REQUESTS',
+    `${above}=${resources.requests[above]} is above its limit ${resources.limits[above]} (CLIENT_LIMITS)`,
+  );
 }
 
 /** ALLOWED_ENV_NAMES: comma-separated variable names; empty: any name but the risky ones. */

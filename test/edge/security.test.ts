@@ -505,4 +505,47 @@ describe('settings refused at start-up', () => {
       assert.match(output, new RegExp(`${variable}: 3000000000 is above the maximum`));
     });
   }
+
+  it('settings that would start and then break, every one at once, one plain line each', async () => {
+    const { code, output } = await refused({
+      GATEWAY_LABEL: 'app.kubernetes.io/managed-by',
+      GATEWAY_ANNOTATION: 'podgateway.io/event-id',
+      CLIENT_LIMITS: 'cpu=0,memory=8Mi',
+      CLIENT_REQUESTS: 'memory=16Mi',
+      CLIENT_COMMAND: '[" ", "infinity"]',
+      API_TIMEOUT_MS: '0x10',
+      EVENT_DEADLINE_MS: '1e4',
+      CLIENT_ACTIVE_DEADLINE_SECONDS: '16.0',
+      FUNC_BODY_LIMIT: '1e9',
+      LISTEN_HOST: 'not a host',
+    });
+    assert.notEqual(code, 0);
+    const lines = [
+      /GATEWAY_LABEL: "app\.kubernetes\.io\/managed-by" is a key the function sets on every pod/,
+      /GATEWAY_ANNOTATION: "podgateway\.io\/event-id" is a key the function sets on every pod/,
+      /CLIENT_LIMITS: cpu is zero: a kubelet reads a zero limit as no limit at all/,
+      /CLIENT_REQUESTS: memory=16Mi is above its limit 8Mi \(CLIENT_LIMITS\)/,
+      /CLIENT_COMMAND: is empty/,
+      /API_TIMEOUT_MS: "0x10" is not a positive whole number/,
+      /EVENT_DEADLINE_MS: "1e4" is not a positive whole number/,
+      /CLIENT_ACTIVE_DEADLINE_SECONDS: "16\.0" is not a positive whole number/,
+      /FUNC_BODY_LIMIT: "1e9" is not a whole number of bytes/,
+      /LISTEN_HOST: "not a host" is not an IP address/,
+    ];
+    for (const line of lines) assert.match(output, line);
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a resource set twice, and a body limit above the cap', async () => {
+    const { code, output } = await refused({
+      CLIENT_REQUESTS: 'cpu=10m,cpu=20m',
+      SHUTDOWN_GRACE_MS: ' 16',
+      FUNC_BODY_LIMIT: '99999999999999',
+    });
+    assert.notEqual(code, 0);
+    assert.match(output, /CLIENT_REQUESTS: sets cpu twice/);
+    assert.match(output, /SHUTDOWN_GRACE_MS: " 16" is not a positive whole number/);
+    assert.match(output, /FUNC_BODY_LIMIT: 99999999999999 is above the maximum, 1048576/);
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  });
 });
