@@ -6,7 +6,10 @@ import { ConfigError, parseAll } from './errors.ts';
 import { parseAllowedOrigins } from './origins.ts';
 import {
   type ContainerResources,
+  checkLimitsAboveZero,
+  checkRequestsWithinLimits,
   type OverrideField,
+  parseAllowedEnvNames,
   parseCommand,
   parseContainerName,
   parseEventSource,
@@ -19,7 +22,9 @@ import {
   parseOptionalCount,
   parseOptionalInteger,
   parseOverridePolicy,
+  parsePingSource,
   parseResourceList,
+  parseSweepInterval,
   parseWaitFor,
   type WaitFor,
 } from './values.ts';
@@ -27,7 +32,6 @@ import {
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export {
   type ContainerResources,
-  isQuantity,
   OVERRIDE_FIELDS,
   type OverrideField,
   type WaitFor,
@@ -60,6 +64,11 @@ export interface ProvisionerConfig {
   readonly clientActiveDeadlineSeconds: number | undefined;
   /** Data fields a request may use to change its pod; none by default. */
   readonly allowedOverrides: ReadonlySet<OverrideField>;
+  /**
+   * Env names a request may set; undefined: any name but the loader's, shells' and
+   * interpreters' (src/formats/env-names.ts), which only this list can admit.
+   */
+  readonly allowedEnvNames: ReadonlySet<string> | undefined;
   /** Images a request may ask for: references, `path/*` or `name:*` (src/formats/images.ts). */
   readonly allowedImages: readonly string[];
   /** Browser origins that may post events (CORS); none by default. */
@@ -80,6 +89,10 @@ export interface ProvisionerConfig {
   readonly failedPodsHistoryLimit: number;
   /** The gateway's containers a pod must carry to be done; undefined: not checked. */
   readonly routing: RoutingCheck | undefined;
+  /** A sweep within this many seconds of the last complete one is answered from it; 0: none. */
+  readonly sweepIntervalSeconds: number;
+  /** The only `source` whose `dev.knative.sources.ping` events are served (as a sweep). */
+  readonly pingSource: string;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -99,6 +112,7 @@ export const CONFIG_VARIABLES = [
   'CLIENT_ACTIVE_DEADLINE_SECONDS',
   'ALLOWED_OVERRIDES',
   'ALLOWED_IMAGES',
+  'ALLOWED_ENV_NAMES',
   'API_TIMEOUT_MS',
   'EVENT_DEADLINE_MS',
   'WAIT_FOR',
@@ -110,6 +124,8 @@ export const CONFIG_VARIABLES = [
   'REQUIRE_ROUTING',
   'GATEWAY_INIT_CONTAINER',
   'GATEWAY_SIDECAR_CONTAINER',
+  'SWEEP_INTERVAL_SECONDS',
+  'PING_SOURCE',
 ] as const;
 
 export const DEFAULTS = {
@@ -127,6 +143,9 @@ export const DEFAULTS = {
   /** The container names the pod-gateway webhook gives (gatewayPodMutator.go). */
   gatewayInitContainer: 'gateway-init',
   gatewaySidecarContainer: 'gateway-sidecar',
+  sweepIntervalSeconds: 60,
+  /** deploy/sweep.yaml's PingSource (knative/eventing ping_lifecycle.go PingSourceSource). */
+  pingSource: '/apis/v1/namespaces/podgateway-provisioner/pingsources/client-provisioner-sweep',
 } as const;
 
 /**
@@ -152,6 +171,14 @@ export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccoun
  */
 export function parseConfig(env: Environment, ownNamespace?: string): ProvisionerConfig {
   const overridePolicy = () => parseOverridePolicy(env.ALLOWED_OVERRIDES, env.ALLOWED_IMAGES);
+  const clientResources = (): ContainerResources =>
+    Object.freeze({
+      requests: parseResourceList(
+        'CLIENT_REQUESTS',
+        env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
+      ),
+      limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
+    });
   return parseAll<ProvisionerConfig>(
     {
       clientNamespace: () =>
@@ -169,14 +196,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         parseGatewayKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION ?? DEFAULTS.gatewayKey),
       allowedGateways: () => parseGateways(env.GATEWAYS),
       eventSource: () => parseEventSource(env.EVENT_SOURCE ?? DEFAULTS.eventSource),
-      clientResources: () =>
-        Object.freeze({
-          requests: parseResourceList(
-            'CLIENT_REQUESTS',
-            env.CLIENT_REQUESTS ?? DEFAULTS.clientRequests,
-          ),
-          limits: parseResourceList('CLIENT_LIMITS', env.CLIENT_LIMITS ?? DEFAULTS.clientLimits),
-        }),
+      clientResources,
       clientRunAsNonRoot: () =>
         parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
       clientActiveDeadlineSeconds: () =>
@@ -187,6 +207,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         ),
       allowedOverrides: () => overridePolicy().allowedOverrides,
       allowedImages: () => overridePolicy().allowedImages,
+      allowedEnvNames: () => parseAllowedEnvNames(env.ALLOWED_ENV_NAMES),
       apiTimeoutMs: () =>
         parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
         DEFAULTS.apiTimeoutMs,
@@ -212,8 +233,43 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           MAXIMA.failedPodsHistoryLimit,
         ) ?? DEFAULTS.failedPodsHistoryLimit,
       routing: () => parseRouting(env),
+      sweepIntervalSeconds: () =>
+        parseSweepInterval(env.SWEEP_INTERVAL_SECONDS, DEFAULTS.sweepIntervalSeconds),
+      pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
     },
-    [() => requireGatewayKey(env)],
+    [
+      () => requireGatewayKey(env),
+      () => refuseOwnKey('GATEWAY_LABEL', env.GATEWAY_LABEL, OWN_LABEL_KEYS),
+      () => refuseOwnKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION, OWN_ANNOTATION_KEYS),
+      () => checkLimitsAboveZero(clientResources().limits),
+      () => checkRequestsWithinLimits(clientResources()),
+    ],
+  );
+}
+
+/** The keys the function writes on every pod for itself (src/pods/client-pod.ts, fingerprint.ts). */
+const OWN_LABEL_KEYS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/managed-by',
+];
+const OWN_ANNOTATION_KEYS = [
+  'podgateway.io/event-source',
+  'podgateway.io/event-id',
+  'podgateway.io/message',
+  'podgateway.io/request-digests',
+];
+
+/** A gateway key that is one of the function's own would overwrite it with the gateway's name. */
+function refuseOwnKey(
+  variable: 'GATEWAY_LABEL' | 'GATEWAY_ANNOTATION',
+  value: string | undefined,
+  ownKeys: readonly string[],
+): void {
+  if (value === undefined || !ownKeys.includes(value)) return;
+  throw new ConfigError(
+    variable,
+    `"${value}" is a key the function sets on every pod for itself (${ownKeys.join(', ')}); choose another`,
   );
 }
 

@@ -1,8 +1,16 @@
 // The parsers of single configuration values: each returns the value, or throws a ConfigError
 // naming its variable and what was expected. src/config/config.ts puts them together.
 
+import { isEnvName } from '../formats/env-names.ts';
 import { imagePatternProblem, isImageReference } from '../formats/images.ts';
 import { isDns1123Label, isLabelValue, isQualifiedName } from '../formats/names.ts';
+import {
+  isPositiveQuantity,
+  isQuantity,
+  isResourceName,
+  RESOURCE_NAMES,
+  requestAboveLimit,
+} from '../formats/quantities.ts';
 import { ConfigError } from './errors.ts';
 
 export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
@@ -49,7 +57,7 @@ export function parseImage(value: string): string {
 export function parseCommand(value: string): string[] {
   const trimmed = value.trim();
   const words = trimmed.startsWith('[') ? parseJsonStringArray(trimmed) : trimmed.split(/\s+/);
-  if (words.length === 0 || words[0] === '') {
+  if (words.length === 0 || words[0]?.trim() === '') {
     throw new ConfigError('CLIENT_COMMAND', 'is empty; give a command such as "sleep infinity"');
   }
   return words;
@@ -103,13 +111,6 @@ export function parseEventSource(value: string): string {
   return value;
 }
 
-/** A Kubernetes quantity: `100m`, `64Mi`, `1.5`, `1e3`. */
-export function isQuantity(value: string): boolean {
-  return /^[+]?(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/.test(value);
-}
-
-const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
-
 /** `cpu=10m,memory=16Mi`; an empty value sets none. */
 export function parseResourceList(
   variable: string,
@@ -119,11 +120,14 @@ export function parseResourceList(
   for (const entry of value.split(',').map((part) => part.trim())) {
     if (entry === '') continue;
     const [name = '', quantity = ''] = entry.split('=').map((part) => part.trim());
-    if (!RESOURCE_NAMES.includes(name) || !isQuantity(quantity)) {
+    if (!isResourceName(name) || !isQuantity(quantity)) {
       throw new ConfigError(
         variable,
         `"${entry}" is not <resource>=<quantity> with resource one of ${RESOURCE_NAMES.join(', ')} (e.g. cpu=10m,memory=16Mi)`,
       );
+    }
+    if (Object.hasOwn(resources, name)) {
+      throw new ConfigError(variable, `sets ${name} twice; give each resource once`);
     }
     resources[name] = quantity;
   }
@@ -175,7 +179,8 @@ export function parseOptionalInteger(
 ): number | undefined {
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  if (!Number.isSafeInteger(number) || number <= 0) {
+  // Plain decimal only: Number() also reads "0x10", "1e3", " 16 " and "16.0".
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number <= 0) {
     throw new ConfigError(variable, `"${value}" is not a positive whole number`);
   }
   if (number > maximum) {
@@ -202,6 +207,77 @@ export function parseGracePeriod(value: string | undefined): number | undefined 
     );
   }
   return seconds;
+}
+
+/** Longest SWEEP_INTERVAL_SECONDS: the PingSource of deploy/ sweeps every ten minutes. */
+export const MAX_SWEEP_INTERVAL_SECONDS = 3600;
+
+/** 0 (every sweep runs) up to MAX_SWEEP_INTERVAL_SECONDS. */
+export function parseSweepInterval(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const seconds = Number(value);
+  if (!/^\d+$/.test(value) || seconds > MAX_SWEEP_INTERVAL_SECONDS) {
+    throw new ConfigError(
+      'SWEEP_INTERVAL_SECONDS',
+      `"${value}" is not a whole number of seconds from 0 to ${MAX_SWEEP_INTERVAL_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+/** The `source` a Knative PingSource gives its events: /apis/v1/namespaces/<ns>/pingsources/<name>. */
+export function parsePingSource(value: string): string {
+  if (
+    !/^\/apis\/v1\/namespaces\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/pingsources\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(
+      value,
+    )
+  ) {
+    throw new ConfigError(
+      'PING_SOURCE',
+      `"${value}" is not a PingSource's source such as /apis/v1/namespaces/podgateway-provisioner/pingsources/client-provisioner-sweep`,
+    );
+  }
+  return value;
+}
+
+/** Limits above zero: a kubelet reads a zero CPU or memory limit as no limit at all. */
+export function checkLimitsAboveZero(limits: Readonly<Record<string, string>>): void {
+  const zero = RESOURCE_NAMES.filter((name) => {
+    const limit = limits[name];
+    return limit !== undefined && !isPositiveQuantity(limit);
+  });
+  if (zero.length === 0) return;
+  throw new ConfigError(
+    'CLIENT_LIMITS',
+    `${zero.join(', ')} is zero: a kubelet reads a zero limit as no limit at all; leave it out to set none`,
+  );
+}
+
+/** Each request at most its limit: the API server would refuse every pod. */
+export function checkRequestsWithinLimits(resources: ContainerResources): void {
+  const above = requestAboveLimit(resources.requests, resources.limits);
+  if (above === undefined) return;
+  throw new ConfigError(
+    'CLIENT_REQUESTS',
+    `${above}=${resources.requests[above]} is above its limit ${resources.limits[above]} (CLIENT_LIMITS)`,
+  );
+}
+
+/** ALLOWED_ENV_NAMES: comma-separated variable names; empty: any name but the risky ones. */
+export function parseAllowedEnvNames(value: string | undefined): ReadonlySet<string> | undefined {
+  const names = (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (names.length === 0) return undefined;
+  const invalid = names.filter((name) => !isEnvName(name));
+  if (invalid.length > 0) {
+    throw new ConfigError(
+      'ALLOWED_ENV_NAMES',
+      `${invalid.map((name) => JSON.stringify(name)).join(', ')} is not an environment variable name`,
+    );
+  }
+  return Object.freeze(new Set(names));
 }
 
 /** ALLOWED_OVERRIDES and ALLOWED_IMAGES, checked together. */

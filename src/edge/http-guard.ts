@@ -42,8 +42,10 @@ export interface GuardOptions {
 /** As much of Fastify's request, reply and instance as the guard uses. */
 interface GuardRequest {
   readonly method: string;
-  readonly url: string;
   readonly headers: IncomingHttpHeaders;
+  readonly raw: { readonly url?: string | undefined };
+  /** Fastify builds a new object on every read: read once. */
+  readonly routeOptions: { readonly url?: string | undefined };
 }
 interface GuardReply {
   code(status: number): GuardReply;
@@ -105,7 +107,11 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     });
   }
   fastify.addHook('onRequest', async (request, reply) => {
-    const refusal = refusalOf(request, options.allowedOrigins);
+    const { headers, raw } = request;
+    const refusal = refusalOf(
+      { headers, raw, routeUrl: request.routeOptions.url },
+      options.allowedOrigins,
+    );
     if (refusal) {
       reply.code(refusal.status).send({ error: refusal.error, message: refusal.message });
       return reply;
@@ -131,9 +137,18 @@ interface Refusal {
   readonly message: string;
 }
 
+/** What the guard reads of a request: the target as it came, and the route it was matched to. */
+export interface TargetedRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** Node's request: its `url` is the request target exactly as the client sent it. */
+  readonly raw: { readonly url?: string | undefined };
+  /** The path of the route Fastify matched; undefined when none matched (its own 404). */
+  readonly routeUrl: string | undefined;
+}
+
 /** Why a request is refused before the function sees it; undefined when it is not. */
 export function refusalOf(
-  request: Pick<GuardRequest, 'url' | 'headers'>,
+  request: TargetedRequest,
   allowedOrigins: ReadonlySet<string>,
 ): Refusal | undefined {
   const origin = request.headers.origin;
@@ -144,21 +159,39 @@ export function refusalOf(
       message: `cross-origin requests are not accepted (origin ${JSON.stringify(origin)} is not in ALLOWED_ORIGINS)`,
     };
   }
-  const [path = '', query = ''] = splitTarget(request.url);
-  if (path === '/' && query !== '') {
-    const [name = ''] = query.split('&', 1)[0]?.split('=', 1) ?? [];
-    return {
-      status: 400,
-      error: REASON.BadRequest,
-      message: `the query parameter ${JSON.stringify(safeDecode(name))} is not accepted: the function reads no query string`,
-    };
-  }
-  return undefined;
+  return targetRefusal(request.raw.url ?? '', request.routeUrl);
 }
 
-function splitTarget(url: string): [string, string] {
-  const at = url.indexOf('?');
-  return at === -1 ? [url, ''] : [url.slice(0, at), url.slice(at + 1)];
+/**
+ * A route answers at its own path exactly. The router splits the target at `;` and `#` as well as
+ * at `?`, and decodes it, so `/;id=x` or `/;query=…` would reach the function, their parameters
+ * copied over its request context: the raw target is compared, before anything parses it.
+ */
+function targetRefusal(target: string, route: string | undefined): Refusal | undefined {
+  if (route === undefined) return undefined;
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (path !== route) {
+    return {
+      status: 404,
+      error: REASON.NotFound,
+      message: `nothing is served at ${JSON.stringify(path.slice(0, 200))}: the path must be exactly ${route}, with no ';' parameters, encoded characters or extra slashes`,
+    };
+  }
+  if (route !== '/' || queryAt === -1) return undefined;
+  const [name = ''] =
+    target
+      .slice(queryAt + 1)
+      .split('&', 1)[0]
+      ?.split('=', 1) ?? [];
+  return {
+    status: 400,
+    error: REASON.BadRequest,
+    message:
+      name === ''
+        ? 'a query string is not accepted: the function reads none'
+        : `the query parameter ${JSON.stringify(safeDecode(name))} is not accepted: the function reads no query string`,
+  };
 }
 
 function safeDecode(text: string): string {

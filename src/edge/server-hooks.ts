@@ -188,6 +188,7 @@ function describeRuntimeError(request: HookRequest, error: Error): string {
 const REASONS: Readonly<Record<number, string>> = {
   400: REASON.BadRequest,
   403: REASON.Forbidden,
+  404: REASON.NotFound,
   408: REASON.RequestTimeout,
   406: REASON.NotAcceptable,
   413: REASON.RequestEntityTooLarge,

@@ -1,4 +1,5 @@
 // The data of an incoming event as a JSON object, read field by field.
+import { controlCharacterIn } from '../formats/control-characters.ts';
 
 /** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
 export const MAX_ATTRIBUTE_LENGTH = 1024;
@@ -26,14 +27,24 @@ export function readDataObject(
   return (name) => (Object.hasOwn(object, name) ? object[name] : undefined);
 }
 
-/** An event `id` or `source` too long to carry back in a reply's headers. */
+/**
+ * An event `id` or `source` too long to carry back in a reply's headers, or holding a character
+ * that must not be stored on a pod or printed (src/formats/control-characters.ts).
+ */
 export function attributeProblem(event: { id: string; source: string }): string | undefined {
   for (const attribute of ['id', 'source'] as const) {
     if (event[attribute].length > MAX_ATTRIBUTE_LENGTH) {
       return `event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`;
     }
+    const control = controlCharacterIn(event[attribute]);
+    if (control !== undefined) return controlCharacterMessage(`event ${attribute}`, control);
   }
   return undefined;
+}
+
+/** The 400's message for a control character in `what`. */
+export function controlCharacterMessage(what: string, where: string): string {
+  return `${what} holds a control, line-separator or bidirectional character (${where}): it would be stored on the pod and printed raw`;
 }
 
 function isJsonType(contentType: string): boolean {

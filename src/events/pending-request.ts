@@ -1,9 +1,11 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import { OVERRIDE_FIELDS, type ProvisionerConfig } from '../config/config.ts';
+import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
 import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
 import {
+  controlCharacterMessage,
   describeJsonType,
   MAX_ATTRIBUTE_LENGTH,
   readDataObject,
@@ -73,6 +75,8 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
     return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
   }
+  const control = message === undefined ? undefined : controlCharacterIn(message);
+  if (control !== undefined) return reject(controlCharacterMessage('data.message', control));
 
   if (gatewayName === undefined || gatewayName === '') {
     return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };

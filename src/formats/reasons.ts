@@ -10,6 +10,7 @@ export const REASON = {
   PolicyViolation: 'PolicyViolation',
   InvalidPodName: 'InvalidPodName',
   NotManaged: 'NotManaged',
+  NotOwner: 'NotOwner',
   AlreadyExists: 'AlreadyExists',
   // Created without the gateway's containers: deleted at once (src/pods/routing.ts).
   NotRouted: 'NotRouted',

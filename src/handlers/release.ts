@@ -12,7 +12,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
-import { isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
+import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
 export const RELEASE_TYPE = 'io.podgateway.client.release';
@@ -30,7 +30,7 @@ export interface ReleaseDoneData {
 }
 
 export interface ReleaseFailedData {
-  /** NotManaged, InvalidPodName, or the API's reason (Forbidden, …). */
+  /** NotManaged, NotOwner, InvalidPodName, or the API's reason (Forbidden, …). */
   readonly reason: string;
   readonly message: string;
   readonly pod_name: string | undefined;
@@ -105,11 +105,18 @@ export async function handleRelease({
   const { podName, namespace } = request;
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
   try {
-    const result = await deleteOwnPod(kube, podName, namespace, config, limits);
+    const result = await deleteOwnPod(kube, podName, event.source, config, limits);
     if (result.kind === 'not-managed') {
       return failed(config, event, {
         reason: REASON.NotManaged,
-        message: `pod "${podName}" in namespace "${namespace}" was not made by this function (no app.kubernetes.io/managed-by label of its own): not deleted`,
+        message: `pod "${podName}" in namespace "${namespace}" was not made by this function (its managed-by label, event annotations and derived name do not all match): not deleted`,
+        podName,
+      });
+    }
+    if (result.kind === 'not-owner') {
+      return failed(config, event, {
+        reason: REASON.NotOwner,
+        message: `pod "${podName}" in namespace "${namespace}" was made for an event of another source: only that source may release it; not deleted`,
         podName,
       });
     }
@@ -149,19 +156,22 @@ export async function handleRelease({
 type Deletion =
   | { readonly kind: 'deleted'; readonly pod: V1Pod }
   | { readonly kind: 'gone' }
-  | { readonly kind: 'not-managed' };
+  | { readonly kind: 'not-managed' }
+  | { readonly kind: 'not-owner' };
 
 /**
- * Reads the pod, and deletes it only if the function made it. The delete carries the pod's uid
- * as a precondition: a pod of the same name made meanwhile by someone else is not touched.
+ * Reads the pod, and deletes it only if the function made it for an event of `source`. The
+ * delete carries the pod's uid as a precondition: a pod of the same name made meanwhile by
+ * someone else is not touched.
  */
 async function deleteOwnPod(
   kube: KubeClient,
   name: string,
-  namespace: string,
+  source: string,
   config: ProvisionerConfig,
   limits: CallLimits,
 ): Promise<Deletion> {
+  const namespace = config.clientNamespace;
   let pod: V1Pod;
   try {
     pod = await readPod(kube, name, namespace, limits);
@@ -170,6 +180,7 @@ async function deleteOwnPod(
     throw error;
   }
   if (!isOwnPod(pod, namespace)) return { kind: 'not-managed' };
+  if (creatingSource(pod) !== source) return { kind: 'not-owner' };
   // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
   if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
   try {

@@ -108,9 +108,17 @@ export async function handleSweep({
   kube,
   deadline,
 }: HandlerInput): Promise<HandlerAnswer> {
+  if (event.type === PING_TYPE && event.source !== config.pingSource) {
+    return {
+      kind: 'rejected',
+      message: `events of type "${PING_TYPE}" are accepted only from the PingSource ${JSON.stringify(config.pingSource)} (PING_SOURCE), not from ${JSON.stringify(event.source.slice(0, 200))}`,
+    };
+  }
   // The sweep takes no data: whatever a producer (or the PingSource) sends is ignored.
   const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
-  const outcome = await sweep(kube, config, limits);
+  const turn = await sweepOnce(kube, config, limits);
+  if (turn.kind === 'recent') return recentAnswer(config, event, turn.last, turn.agoSeconds);
+  const { outcome } = turn;
   if (outcome.failure && outcome.deleted.length === 0) {
     const { failure, deadlineExceeded } = outcome.failure;
     if (deadlineExceeded) return retryLater(failure);
@@ -120,8 +128,9 @@ export async function handleSweep({
       failure,
     );
   }
-  const complete = outcome.failure === undefined && outcome.complete;
-  const message = `${outcome.deleted.length} pod(s) deleted from namespace ${config.clientNamespace}${describeReasons(outcome.deleted)}${complete ? '' : `; stopped early (${outcome.failure?.failure.message ?? 'the deadline came'}): the next sweep goes on`}`;
+  const complete = isComplete(outcome);
+  const joined = turn.kind === 'joined' ? ' (by the sweep already running when this one came)' : '';
+  const message = `${outcome.deleted.length} pod(s) deleted from namespace ${config.clientNamespace}${joined}${describeReasons(outcome.deleted)}${complete ? '' : `; stopped early (${outcome.failure?.failure.message ?? 'the deadline came'}): the next sweep goes on`}`;
   const done: SweepDoneData = {
     namespace: config.clientNamespace,
     deleted: outcome.deleted,
@@ -134,6 +143,65 @@ export async function handleSweep({
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
     told: { outcome: 'swept', message },
   };
+}
+
+/** A sweep soon after a complete one: nothing listed, nothing deleted, the last one named. */
+function recentAnswer(
+  config: ProvisionerConfig,
+  event: HandlerInput['event'],
+  last: SweepOutcome,
+  agoSeconds: number,
+): HandlerAnswer {
+  const message = `not swept again: the last sweep of namespace ${config.clientNamespace} ended ${agoSeconds} s ago and deleted ${last.deleted.length} pod(s); sweeps are at least ${config.sweepIntervalSeconds} s apart (SWEEP_INTERVAL_SECONDS)`;
+  const done: SweepDoneData = {
+    namespace: config.clientNamespace,
+    deleted: [],
+    complete: true,
+    pages: 0,
+    message,
+  };
+  return {
+    kind: 'reply',
+    reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
+    told: { outcome: 'swept', message },
+  };
+}
+
+/** How a sweep event was served: it ran, it joined one running, or one had just ended. */
+type SweepTurn =
+  | { readonly kind: 'ran' | 'joined'; readonly outcome: SweepOutcome }
+  | { readonly kind: 'recent'; readonly last: SweepOutcome; readonly agoSeconds: number };
+
+/**
+ * One sweep at a time per process, and none within SWEEP_INTERVAL_SECONDS of the last complete
+ * one: any producer may send sweeps, and each lists every pod of the function, page by page.
+ */
+let running: Promise<SweepOutcome> | undefined;
+let lastComplete: { readonly outcome: SweepOutcome; readonly endedAt: number } | undefined;
+
+async function sweepOnce(
+  kube: KubeClient,
+  config: ProvisionerConfig,
+  limits: CallLimits,
+): Promise<SweepTurn> {
+  if (running) return { kind: 'joined', outcome: await running };
+  const agoMs = lastComplete === undefined ? undefined : Date.now() - lastComplete.endedAt;
+  if (lastComplete && agoMs !== undefined && agoMs < config.sweepIntervalSeconds * 1000) {
+    return { kind: 'recent', last: lastComplete.outcome, agoSeconds: Math.floor(agoMs / 1000) };
+  }
+  const started = sweep(kube, config, limits);
+  running = started;
+  try {
+    const outcome = await started;
+    if (isComplete(outcome)) lastComplete = { outcome, endedAt: Date.now() };
+    return { kind: 'ran', outcome };
+  } finally {
+    running = undefined;
+  }
+}
+
+function isComplete(outcome: SweepOutcome): boolean {
+  return outcome.failure === undefined && outcome.complete;
 }
 
 interface SweepOutcome {

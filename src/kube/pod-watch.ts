@@ -20,7 +20,10 @@ export type Decide<T> = (seen: PodSeen) => T | undefined;
 
 export interface Waiting<T> {
   readonly result: Promise<WaitEnd<T>>;
-  /** A state of the pod learnt otherwise (the create or read-back answer): decided on too. */
+  /**
+   * A state of the pod learnt otherwise (the create or read-back answer): decided on too. The
+   * first one pins the wait to that pod's uid: states of any other pod of the name are ignored.
+   */
   offer(pod: V1Pod): void;
   /** Ends the wait now (as a timeout), e.g. when the pod was never created. */
   cancel(): void;
@@ -56,7 +59,7 @@ const RETRY_MS = 250;
 /**
  * The shared watch. Waiters register a decision on a pod name before the pod exists (so no
  * change can pass unseen), then see every state of it: from the first list, from the watch,
- * and from what their caller offers. The watch starts with the first waiter (or `start()`),
+ * and from what their caller offers, which pins them to one pod (uid) of that name. The watch starts with the first waiter (or `start()`),
  * lists once for a resourceVersion and the current states, then watches from there, resuming
  * from the last resourceVersion it saw when a watch ends, and listing again on 410 Gone. When
  * the API refuses to list or watch (401, 403, 404), every waiter is told and the watch stops,
@@ -98,21 +101,35 @@ export class PodWatch {
     this.#endAll({ kind: 'timeout' });
   }
 
-  /** Waits until `decide` returns a value for a state of pod `name`, or until `deadline`. */
+  /**
+   * Waits until `decide` returns a value for a state of pod `name`, or until `deadline`. The wait
+   * is pinned to one pod by the first `offer` (the create's answer or the read-back): a name is
+   * reused when a pod is deleted and its event redelivered, and a lagging watch still replays the
+   * predecessor's changes (its last MODIFIED, its DELETED). Until then, what the watch shows is
+   * kept, the latest state per uid, and decided on once the uid is known.
+   */
   wait<T>(name: string, decide: Decide<T>, deadline: number): Waiting<T> {
     const { promise, resolve } = Promise.withResolvers<WaitEnd<T>>();
     let ended = false;
+    let pinned: { readonly uid: string | undefined } | undefined;
+    const unpinned = new Map<string | undefined, PodSeen>();
     const end = (result: WaitEnd<T>) => {
       if (ended) return;
       ended = true;
       clearTimeout(timer);
+      unpinned.clear();
       this.#remove(name, waiter);
       resolve(result);
     };
+    const consider = (seen: PodSeen) => {
+      const value = decide(seen);
+      if (value !== undefined) end({ kind: 'decided', value });
+    };
     const waiter: Waiter = {
       see(seen) {
-        const value = decide(seen);
-        if (value !== undefined) end({ kind: 'decided', value });
+        const uid = seen.pod.metadata?.uid;
+        if (pinned === undefined) unpinned.set(uid, seen);
+        else if (pinned.uid === undefined || pinned.uid === uid) consider(seen);
         return ended;
       },
       end,
@@ -129,7 +146,16 @@ export class PodWatch {
     return {
       result: promise,
       offer: (pod) => {
-        if (!ended) waiter.see({ pod, deleted: false });
+        if (ended) return;
+        if (pinned === undefined) {
+          pinned = { uid: pod.metadata?.uid };
+          consider({ pod, deleted: false });
+          const early = unpinned.get(pinned.uid);
+          unpinned.clear();
+          if (early !== undefined && !ended) consider(early);
+          return;
+        }
+        waiter.see({ pod, deleted: false });
       },
       cancel: () => end({ kind: 'timeout' }),
     };

@@ -1,6 +1,6 @@
 // Start-up: every setting read and checked at once, one plain line per problem and exit 1; then
 // one line with the settings in effect, warnings for risky ones, and the access check.
-
+import { isIP } from 'node:net';
 import {
   ConfigError,
   ConfigErrors,
@@ -26,6 +26,9 @@ export interface Provisioner {
 
 const PREFIX = 'podgateway client provisioner';
 
+/** Largest FUNC_BODY_LIMIT: the runtime's own default; a `pending` event is a few hundred bytes. */
+export const MAX_BODY_LIMIT = 1024 * 1024;
+
 /** faas-js-runtime's log levels (pino's), for FUNC_LOG_LEVEL. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -47,6 +50,15 @@ export function checkRuntimeSettings(env: Environment): void {
       if (level === undefined || level === '' || LOG_LEVELS.some((name) => name === level)) return;
       throw new ConfigError('FUNC_LOG_LEVEL', `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
     },
+    () => checkBodyLimit(env.FUNC_BODY_LIMIT),
+    () => {
+      const host = env.LISTEN_HOST;
+      if (host === undefined || host === '' || host === 'localhost' || isIP(host) !== 0) return;
+      throw new ConfigError(
+        'LISTEN_HOST',
+        `"${host}" is not an IP address (127.0.0.1, ::1, 0.0.0.0, ::) or localhost`,
+      );
+    },
     () => {
       const port = env.FUNC_PORT;
       if (port === undefined || port === '') return;
@@ -55,6 +67,21 @@ export function checkRuntimeSettings(env: Environment): void {
       throw new ConfigError('FUNC_PORT', `"${port}" is not a port number (1 to 65535)`);
     },
   ]);
+}
+
+/**
+ * The runtime hands FUNC_BODY_LIMIT to Fastify as `Number(value)`: a bad value ended in a stack
+ * trace, and an enormous one turned the limit off in effect. Plain decimal, 1 to the runtime's
+ * own default (1 MiB).
+ */
+function checkBodyLimit(value: string | undefined): void {
+  if (value === undefined || value === '') return;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new ConfigError('FUNC_BODY_LIMIT', `"${value}" is not a whole number of bytes`);
+  }
+  if (Number(value) > MAX_BODY_LIMIT) {
+    throw new ConfigError('FUNC_BODY_LIMIT', `${value} is above the maximum, ${MAX_BODY_LIMIT}`);
+  }
 }
 
 function problemLines(error: unknown): string[] {

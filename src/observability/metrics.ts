@@ -79,6 +79,17 @@ const OUR_METRICS: readonly Metric[] = [
   podEventsFailedTotal,
 ];
 
+/**
+ * faas-js-runtime's OS gauges: each scrape ran shell commands through node-os-utils (`ip -s
+ * link` among them), so flooding /metrics slowed every event. prom-client's default metrics,
+ * which the runtime also registers, give the process's own CPU and memory.
+ */
+const RUNTIME_OS_GAUGES: ReadonlySet<string> = new Set([
+  'faas_cpu_utilization',
+  'faas_mem_utilization',
+  'faas_netio_utilization',
+]);
+
 let exposed = false;
 
 /**
@@ -91,11 +102,23 @@ let exposed = false;
 export function exposeMetrics(): void {
   if (exposed) return;
   exposed = true;
+  // Never registered, so never collected: the runtime makes them after `init`, as it starts.
+  const register = Registry.prototype.registerMetric;
+  Registry.prototype.registerMetric = function registerUnlessOsGauge(this: Registry, metric) {
+    if (RUNTIME_OS_GAUGES.has(metricName(metric))) return;
+    register.call(this, metric);
+  };
   const render = Registry.prototype.metrics;
   Registry.prototype.metrics = function metricsWithProvisioner(this: Registry) {
     for (const metric of OUR_METRICS) this.registerMetric(metric);
     return render.call(this);
   };
+}
+
+/** A metric's name: prom-client keeps it on the object, its types do not show it. */
+function metricName(metric: Metric): string {
+  const { name } = metric as unknown as { readonly name?: unknown };
+  return typeof name === 'string' ? name : '';
 }
 
 /** Times one Kubernetes API call: `timeApiCall('create', () => api.createNamespacedPod(…))`. */

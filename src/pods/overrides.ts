@@ -2,12 +2,20 @@
 // within the operator's policy: ALLOWED_OVERRIDES and ALLOWED_IMAGES.
 import {
   type ContainerResources,
-  isQuantity,
   OVERRIDE_FIELDS,
   type OverrideField,
   type ProvisionerConfig,
 } from '../config/config.ts';
+import { isEnvName, isRiskyEnvName } from '../formats/env-names.ts';
 import { imageMatches, isImageReference } from '../formats/images.ts';
+import {
+  isAtMost,
+  isPositiveQuantity,
+  isQuantity,
+  isResourceName,
+  RESOURCE_NAMES,
+  requestAboveLimit,
+} from '../formats/quantities.ts';
 
 export interface PodOverrides {
   readonly image?: string;
@@ -30,8 +38,6 @@ export type OverridesVerdict =
 const MAX_WORDS = 64;
 const MAX_WORD_LENGTH = 4096;
 const MAX_ENV = 64;
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-const RESOURCE_NAMES = ['cpu', 'memory', 'ephemeral-storage'];
 
 export function readOverrides(
   field: (name: string) => unknown,
@@ -64,9 +70,9 @@ function readOverride(name: OverrideField, value: unknown, config: ProvisionerCo
     case 'args':
       return readWords(name, value);
     case 'env':
-      return readEnv(value);
+      return readEnv(value, config.allowedEnvNames);
     case 'resources':
-      return readResources(value, config.clientResources.limits);
+      return readResources(value, config.clientResources);
   }
 }
 
@@ -99,22 +105,66 @@ function readWords(name: 'command' | 'args', value: unknown): FieldResult {
   return { kind: 'value', value: [...value] };
 }
 
-function readEnv(value: unknown): FieldResult {
+function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined): FieldResult {
   if (!isPlainObject(value)) {
     return malformed(
-      'data.env must be an object of names to string values, e.g. {"HTTP_PROXY": ""}',
+      'data.env must be an object of names to string values, e.g. {"TARGET_URL": "https://example.com"}',
     );
   }
   const entries = Object.entries(value);
   if (entries.length > MAX_ENV) return malformed(`data.env has more than ${MAX_ENV} variables`);
   for (const [name, text] of entries) {
-    if (!ENV_NAME.test(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
+    if (!isEnvName(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
     if (typeof text !== 'string') return malformed(`data.env.${name} must be a string`);
+  }
+  for (const [name] of entries) {
+    const problem = envNamePolicyProblem(name, allowedNames);
+    if (problem) return forbidden(problem);
   }
   return { kind: 'value', value: Object.fromEntries(entries) };
 }
 
-function readResources(value: unknown, ceiling: Readonly<Record<string, string>>): FieldResult {
+/** Why the policy forbids setting `name`; undefined when it allows it. */
+function envNamePolicyProblem(
+  name: string,
+  allowedNames: ReadonlySet<string> | undefined,
+): string | undefined {
+  if (allowedNames !== undefined && !allowedNames.has(name)) {
+    return `data.env.${name}: not a name a request may set (ALLOWED_ENV_NAMES: ${[...allowedNames].join(', ')})`;
+  }
+  if (allowedNames === undefined && isRiskyEnvName(name)) {
+    return `data.env.${name}: a loader, shell, interpreter or proxy variable, which could change what the client runs or where it connects; a request may set it only when ALLOWED_ENV_NAMES names it`;
+  }
+  return undefined;
+}
+
+function readResources(value: unknown, configured: ContainerResources): FieldResult {
+  const shape = readResourceShape(value);
+  if (shape.kind !== 'resources') return shape;
+  const asked = shape.resources;
+  for (const kind of ['limits', 'requests'] as const) {
+    for (const [resource, quantity] of Object.entries(asked[kind] ?? {})) {
+      const problem = quantityPolicyProblem(kind, resource, quantity, configured.limits);
+      if (problem) return forbidden(problem);
+    }
+  }
+  // What the pod will carry once the defaults are applied: a request above its limit would be
+  // refused by the API server, so it is refused here first, naming the field to change.
+  const requests = { ...configured.requests, ...asked.requests };
+  const limits = { ...configured.limits, ...asked.limits };
+  const resource = requestAboveLimit(requests, limits);
+  if (resource !== undefined) {
+    return forbidden(requestAboveLimitMessage(resource, asked, configured));
+  }
+  return { kind: 'value', value: asked };
+}
+
+type ResourceShape =
+  | { readonly kind: 'resources'; readonly resources: Partial<ContainerResources> }
+  | OverridesProblem;
+
+/** `{"requests": {...}, "limits": {...}}` with known resources and valid quantities, or a 400. */
+function readResourceShape(value: unknown): ResourceShape {
   if (!isPlainObject(value)) {
     return malformed('data.resources must be an object with requests and/or limits');
   }
@@ -125,61 +175,53 @@ function readResources(value: unknown, ceiling: Readonly<Record<string, string>>
     }
     const quantities: Record<string, string> = {};
     for (const [resource, quantity] of Object.entries(list)) {
-      if (
-        !RESOURCE_NAMES.includes(resource) ||
-        typeof quantity !== 'string' ||
-        !isQuantity(quantity)
-      ) {
+      if (!isResourceName(resource) || typeof quantity !== 'string' || !isQuantity(quantity)) {
         return malformed(
           `data.resources.${kind}.${resource}: expected one of ${RESOURCE_NAMES.join(', ')} with a quantity such as "100m" or "64Mi"`,
-        );
-      }
-      const cap = ceiling[resource];
-      if (cap === undefined) {
-        return forbidden(
-          `data.resources.${kind}.${resource}: CLIENT_LIMITS sets no ceiling for ${resource}, so a request may not set it`,
-        );
-      }
-      // Written so that a value that cannot be compared (NaN) is refused, not let through.
-      if (!(quantityValue(quantity) <= quantityValue(cap))) {
-        return forbidden(
-          `data.resources.${kind}.${resource} ${quantity} is above the limit ${cap} (CLIENT_LIMITS)`,
         );
       }
       quantities[resource] = quantity;
     }
     resources[kind] = quantities;
   }
-  return { kind: 'value', value: resources };
+  return { kind: 'resources', resources };
 }
 
-const SUFFIXES: Readonly<Record<string, number>> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
+/** Why one asked quantity is outside the policy; undefined when it is inside. */
+function quantityPolicyProblem(
+  kind: 'requests' | 'limits',
+  resource: string,
+  quantity: string,
+  ceilings: Readonly<Record<string, string>>,
+): string | undefined {
+  const field = `data.resources.${kind}.${resource}`;
+  const ceiling = ceilings[resource];
+  if (ceiling === undefined) {
+    return `${field}: CLIENT_LIMITS sets no ceiling for ${resource}, so a request may not set it`;
+  }
+  if (kind === 'limits' && !isPositiveQuantity(quantity)) {
+    return `${field} ${quantity} is not above zero: the kubelet reads a zero limit as no limit (the ceiling is ${ceiling}, CLIENT_LIMITS)`;
+  }
+  if (!isAtMost(quantity, ceiling)) {
+    return `${field} ${quantity} is above the limit ${ceiling} (CLIENT_LIMITS)`;
+  }
+  return undefined;
+}
 
-/** The number a quantity stands for (cores, bytes), for comparing two of them. */
-export function quantityValue(quantity: string): number {
-  const match = /^\+?([\d.]+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/.exec(quantity);
-  if (!match) return Number.NaN;
-  const [, number = '', suffix = ''] = match;
-  // An exponent (`1e3`), not the exa suffixes `E` and `Ei`.
-  if (/^[eE][+-]?\d/.test(suffix)) return Number(number + suffix);
-  return Number(number) * (SUFFIXES[suffix] ?? Number.NaN);
+function requestAboveLimitMessage(
+  resource: string,
+  asked: Partial<ContainerResources>,
+  configured: ContainerResources,
+): string {
+  const askedRequest = asked.requests?.[resource];
+  const askedLimit = asked.limits?.[resource];
+  const limit = askedLimit ?? configured.limits[resource];
+  if (askedRequest !== undefined) {
+    const limitFrom =
+      askedLimit === undefined ? 'CLIENT_LIMITS' : `data.resources.limits.${resource}`;
+    return `data.resources.requests.${resource} ${askedRequest} is above the limit ${limit} (${limitFrom}): a request may not exceed its limit`;
+  }
+  return `data.resources.limits.${resource} ${limit} is below the request ${configured.requests[resource]} (CLIENT_REQUESTS): a limit may not be under its request`;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -93,7 +93,8 @@ describe('the bad-input corpus', () => {
     const notToFunction = ['PUT', 'DELETE', 'PATCH', 'TRACE', 'OPTIONS'];
     const sentToFunction = corpus.filter((c) => {
       const { method, path } = rawRequestOf(c);
-      return !notToFunction.includes(method) && path.split('?')[0] === '/';
+      // The router ends the path at ';' and '#' as at '?': `/;x=1` is routed to the function.
+      return !notToFunction.includes(method) && path.split(/[?;#]/)[0] === '/';
     }).length;
     const logged = () => h.fn.output().match(/"msg":"provision"/g)?.length ?? 0;
     // Log lines travel apart from the answers: wait for them, then for any extra one.

@@ -93,10 +93,11 @@ describe('cross-checks between the code and the manifests', () => {
         m.kind === 'Trigger' && obj(at(m.doc, 'spec', 'filter', 'attributes')).type === PING_TYPE,
     );
     // knative/eventing pkg/apis/sources/v1/ping_lifecycle.go: PingSourceSource.
-    assert.equal(
-      obj(at(pingTrigger?.doc, 'spec', 'filter', 'attributes')).source,
-      `/apis/v1/namespaces/${ping.namespace}/pingsources/${ping.name}`,
-    );
+    const pingSource = `/apis/v1/namespaces/${ping.namespace}/pingsources/${ping.name}`;
+    assert.equal(obj(at(pingTrigger?.doc, 'spec', 'filter', 'attributes')).source, pingSource);
+    // The function serves the PingSource's type from that source only.
+    assert.equal(serviceEnv.find((e) => e.name === 'PING_SOURCE')?.value, pingSource);
+    assert.equal(DEFAULTS.pingSource, pingSource);
   });
 
   it('func.yaml subscribes to the same Broker with the same filters', () => {

@@ -11,11 +11,11 @@ import { parseAllDocuments } from 'yaml';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
 import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
-import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
 import { POD_CREATES } from '../kube-api-server/faults.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import { type Harness, useHarness } from '../support/harness.ts';
 import { arr, at, DEPLOY_DIR, type Doc, isDoc, obj, str } from '../support/manifests.ts';
+import { ownPodMetadata } from '../support/own-pods.ts';
 import {
   type Exposition,
   type LabelMatcher,
@@ -189,11 +189,7 @@ async function sendTrafficOfEveryKind({ fn, server }: Harness): Promise<void> {
   const release = pendingEvent({ pod_name: podName }, { type: RELEASE_TYPE });
   assert.equal((await sendEvent(fn.url, release, 'binary')).event?.type, RELEASE_DONE_TYPE);
   server.addPod({
-    metadata: {
-      name: 'finished',
-      namespace: NAMESPACE,
-      labels: { 'app.kubernetes.io/managed-by': MANAGER_NAME },
-    },
+    metadata: ownPodMetadata('finished', NAMESPACE),
     spec: { containers: [{ name: 'client', image: 'alpine/curl' }] },
     status: { phase: 'Succeeded' },
   });

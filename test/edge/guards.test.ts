@@ -107,22 +107,28 @@ describe('addresses kept out of replies', () => {
 
 describe('requests refused before the function', () => {
   const none = new Set<string>();
+  const at = (url: string, routeUrl: string | undefined = '/', origin?: string) =>
+    refusalOf({ raw: { url }, routeUrl, headers: origin ? { origin } : {} }, none);
   it('a query string on the function, naming the parameter, decoded', () => {
-    assert.match(
-      refusalOf({ url: '/?%63loudevent=1', headers: {} }, none)?.message ?? '',
-      /"cloudevent"/,
-    );
-    assert.equal(refusalOf({ url: '/?', headers: {} }, none), undefined);
-    assert.equal(refusalOf({ url: '/health/readiness?x=1', headers: {} }, none), undefined);
+    assert.match(at('/?%63loudevent=1')?.message ?? '', /"cloudevent"/);
+    assert.equal(at('/?')?.status, 400);
+    assert.equal(at('/health/readiness?x=1', '/health/readiness'), undefined);
+  });
+  it('a target other than the route exactly, though the router matched the route', () => {
+    for (const url of ['/;x=1', '/%3B', '//', '/#x', '/health/readiness;x']) {
+      assert.equal(at(url, url.startsWith('/h') ? '/health/readiness' : '/')?.status, 404, url);
+    }
+    const unrouted = { raw: { url: '/nowhere' }, routeUrl: undefined, headers: {} };
+    assert.equal(refusalOf(unrouted, none), undefined);
   });
   it('an Origin not allowed', () => {
-    assert.equal(
-      refusalOf({ url: '/', headers: { origin: 'https://a.example' } }, none)?.status,
-      403,
-    );
+    assert.equal(at('/', '/', 'https://a.example')?.status, 403);
     const allowed = new Set(['https://a.example']);
     assert.equal(
-      refusalOf({ url: '/', headers: { origin: 'https://a.example' } }, allowed),
+      refusalOf(
+        { raw: { url: '/' }, routeUrl: '/', headers: { origin: 'https://a.example' } },
+        allowed,
+      ),
       undefined,
     );
   });

@@ -101,6 +101,71 @@ describe('with the default configuration', () => {
     }
   });
 
+  describe('the function route, exactly', () => {
+    // The router splits the target at ';' too: these reached the function, their parameters
+    // copied over its request context (a `/;id=` one made a pod per delivery).
+    const paths = [
+      '/;x=1',
+      '/;id=evil-1',
+      '/;query=%7B%7D',
+      '/;',
+      '/;x=1?y=2',
+      '/%3Bx=1',
+      '/%3Fx=1',
+      '/%2F',
+      '//',
+      '//;x=1',
+      '/./',
+      '/#x',
+      '/?',
+    ];
+    for (const path of paths) {
+      it(`refuses ${path} with a plain 404 or 400, before any pod`, async () => {
+        h.server.reset();
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path,
+          headers: EVENT_HEADERS,
+          body: GOOD_BODY,
+        });
+        assert.ok([400, 404].includes(response.status), `${response.status}`);
+        assert.match(
+          response.body.toString(),
+          /must be exactly \/|is not accepted|Route POST:.* not found/,
+        );
+        assert.equal(h.server.pods().length, 0);
+        assert.deepEqual(h.server.requests, []);
+      });
+    }
+
+    it('refuses the same `;` event twice without making a pod for either', async () => {
+      h.server.reset();
+      for (const id of ['a', 'b']) {
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path: `/;id=${id}`,
+          headers: EVENT_HEADERS.filter(([name]) => name !== 'ce-id'),
+          body: GOOD_BODY,
+        });
+        assert.equal(response.status, 404);
+        assert.match(response.body.toString(), /the path must be exactly \//);
+      }
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('still serves / itself', async () => {
+      h.server.reset();
+      const response = await answerTo(h.fn.url, {
+        method: 'POST',
+        path: '/',
+        headers: EVENT_HEADERS,
+        body: GOOD_BODY,
+      });
+      assert.equal(response.status, 200, response.body.toString());
+      assert.equal(h.server.pods().length, 1);
+    });
+  });
+
   describe('attributes copied into the reply headers', () => {
     const structured = (attributes: Record<string, unknown>) =>
       post(
@@ -145,6 +210,109 @@ describe('with the default configuration', () => {
       assert.equal(reply.event?.type, DONE_TYPE, reply.text);
       assert.equal(reply.headers.get('ce-traceparent'), traceparent);
       assert.equal(reply.headers.get('ce-tracestate'), tracestate);
+    });
+  });
+
+  describe('control characters in what is stored on the pod or printed', () => {
+    const structuredEvent = (attributes: Record<string, unknown>, data: unknown) =>
+      post(
+        h.fn.url,
+        { 'content-type': 'application/cloudevents+json' },
+        JSON.stringify({
+          specversion: '1.0',
+          id: `control-${Math.random()}`,
+          source: '/security',
+          type: 'io.podgateway.client.pending',
+          datacontenttype: 'application/json',
+          data,
+          ...attributes,
+        }),
+      );
+    const characters: Array<[string, string]> = [
+      ['ESC (a terminal escape)', '\u001b[31m'],
+      ['NUL', '\u0000'],
+      ['CR LF (a fake log line)', '\r\n{"msg":"provision"}'],
+      ['TAB', '\t'],
+      ['DEL', '\u007f'],
+      ['C1 NEL', '\u0085'],
+      ['C1 CSI', '\u009b'],
+      ['RIGHT-TO-LEFT OVERRIDE', '\u202e'],
+      ['RIGHT-TO-LEFT MARK', '\u200f'],
+      ['FIRST STRONG ISOLATE', '\u2068'],
+      ['LINE SEPARATOR', '\u2028'],
+      ['PARAGRAPH SEPARATOR', '\u2029'],
+    ];
+    for (const [what, character] of characters) {
+      for (const attribute of ['id', 'source'] as const) {
+        it(`refuses ${what} in ${attribute} with 400 naming it, before any API call`, async () => {
+          h.server.reset();
+          const value = attribute === 'id' ? `evil${character}1` : `/security${character}`;
+          const reply = await structuredEvent({ [attribute]: value }, { gateway_name: 'foo' });
+          assert.equal(reply.status, 400, reply.text);
+          // A source must also be a URI-reference: the SDK's check may name it first.
+          const expected =
+            attribute === 'id'
+              ? /^event id holds a control, line-separator or bidirectional character \(U\+[0-9A-F]{4} at position \d+\)/
+              : /^event source holds a control|source must match format "uri-reference"/;
+          assert.match(JSON.parse(reply.text).message, expected);
+          assert.deepEqual(h.server.requests, []);
+        });
+      }
+    }
+
+    for (const [what, character] of [
+      ['TAB', '\t'],
+      ['RIGHT-TO-LEFT OVERRIDE, as UTF-8 bytes', '\u202e'],
+      ['C1 NEL, as UTF-8 bytes', '\u0085'],
+    ]) {
+      it(`refuses ${what} in a binary event's ce-id with 400, before any API call`, async () => {
+        h.server.reset();
+        const response = await answerTo(h.fn.url, {
+          method: 'POST',
+          path: '/',
+          headers: [
+            ...EVENT_HEADERS.filter(([name]) => name !== 'ce-id'),
+            ['ce-id', `evil${character}1`],
+          ],
+          body: GOOD_BODY,
+        });
+        assert.equal(response.status, 400, response.body.toString());
+        assert.match(response.body.toString(), /event id holds a control/);
+        assert.deepEqual(h.server.requests, []);
+      });
+    }
+
+    it('refuses one in data.message too', async () => {
+      h.server.reset();
+      const reply = await structuredEvent(
+        {},
+        { gateway_name: 'foo', message: 'ok\u001b]0;pwned\u0007' },
+      );
+      assert.equal(reply.status, 400, reply.text);
+      assert.match(JSON.parse(reply.text).message, /^data\.message holds a control/);
+      assert.deepEqual(h.server.requests, []);
+    });
+
+    it('refuses one in a release or sweep too: one validation path for every type', async () => {
+      h.server.reset();
+      for (const type of ['io.podgateway.client.release', 'io.podgateway.client.sweep']) {
+        const reply = await structuredEvent(
+          { type, id: 'x\u001b[2J' },
+          { pod_name: 'client-0123456789abcdef0123' },
+        );
+        assert.equal(reply.status, 400, reply.text);
+        assert.match(JSON.parse(reply.text).message, /^event id holds a control/);
+      }
+      assert.deepEqual(h.server.requests, []);
+    });
+
+    it('still accepts printable Unicode', async () => {
+      h.server.reset();
+      const reply = await structuredEvent(
+        { id: `événement-${Math.random()}` },
+        { gateway_name: 'foo', message: 'déjà vu — 日本' },
+      );
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
     });
   });
 
@@ -337,4 +505,47 @@ describe('settings refused at start-up', () => {
       assert.match(output, new RegExp(`${variable}: 3000000000 is above the maximum`));
     });
   }
+
+  it('settings that would start and then break, every one at once, one plain line each', async () => {
+    const { code, output } = await refused({
+      GATEWAY_LABEL: 'app.kubernetes.io/managed-by',
+      GATEWAY_ANNOTATION: 'podgateway.io/event-id',
+      CLIENT_LIMITS: 'cpu=0,memory=8Mi',
+      CLIENT_REQUESTS: 'memory=16Mi',
+      CLIENT_COMMAND: '[" ", "infinity"]',
+      API_TIMEOUT_MS: '0x10',
+      EVENT_DEADLINE_MS: '1e4',
+      CLIENT_ACTIVE_DEADLINE_SECONDS: '16.0',
+      FUNC_BODY_LIMIT: '1e9',
+      LISTEN_HOST: 'not a host',
+    });
+    assert.notEqual(code, 0);
+    const lines = [
+      /GATEWAY_LABEL: "app\.kubernetes\.io\/managed-by" is a key the function sets on every pod/,
+      /GATEWAY_ANNOTATION: "podgateway\.io\/event-id" is a key the function sets on every pod/,
+      /CLIENT_LIMITS: cpu is zero: a kubelet reads a zero limit as no limit at all/,
+      /CLIENT_REQUESTS: memory=16Mi is above its limit 8Mi \(CLIENT_LIMITS\)/,
+      /CLIENT_COMMAND: is empty/,
+      /API_TIMEOUT_MS: "0x10" is not a positive whole number/,
+      /EVENT_DEADLINE_MS: "1e4" is not a positive whole number/,
+      /CLIENT_ACTIVE_DEADLINE_SECONDS: "16\.0" is not a positive whole number/,
+      /FUNC_BODY_LIMIT: "1e9" is not a whole number of bytes/,
+      /LISTEN_HOST: "not a host" is not an IP address/,
+    ];
+    for (const line of lines) assert.match(output, line);
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  });
+
+  it('a resource set twice, and a body limit above the cap', async () => {
+    const { code, output } = await refused({
+      CLIENT_REQUESTS: 'cpu=10m,cpu=20m',
+      SHUTDOWN_GRACE_MS: ' 16',
+      FUNC_BODY_LIMIT: '99999999999999',
+    });
+    assert.notEqual(code, 0);
+    assert.match(output, /CLIENT_REQUESTS: sets cpu twice/);
+    assert.match(output, /SHUTDOWN_GRACE_MS: " 16" is not a positive whole number/);
+    assert.match(output, /FUNC_BODY_LIMIT: 99999999999999 is above the maximum, 1048576/);
+    assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
+  });
 });

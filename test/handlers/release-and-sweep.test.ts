@@ -16,7 +16,7 @@ import {
   SWEEP_PAGE_SIZE,
   SWEEP_TYPE,
 } from '../../src/handlers/sweep.ts';
-import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
+import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../src/pods/client-pod.ts';
 import type { PodInput } from '../kube-api-server/server.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
@@ -29,31 +29,47 @@ const h = useHarness(
     CLIENT_NAMESPACE: NAMESPACE,
     GRACE_PERIOD_SECONDS: '5',
     CLIENT_TTL_SECONDS: String(TTL_SECONDS),
+    // Every sweep here runs; test/handlers/sweep-amplification.test.ts has the interval.
+    SWEEP_INTERVAL_SECONDS: '0',
   },
   { namespaces: ['default', NAMESPACE] },
 );
 
 beforeEach(() => h.server.reset());
 
+const PRODUCER = '/tests/producer';
+
 let sequence = 0;
-function lifecycleEvent(type: string, data?: unknown): CloudEvent<unknown> {
+function lifecycleEvent(
+  type: string,
+  data?: unknown,
+  source: string = PRODUCER,
+): CloudEvent<unknown> {
   sequence += 1;
   return new CloudEvent<unknown>({
     id: `lifecycle-${process.pid}-${sequence}`,
-    source: '/tests/producer',
+    source,
     type,
     ...(data === undefined ? {} : { datacontenttype: 'application/json', data }),
   });
 }
 
-/** A pod as the function makes them (its managed-by label), or as someone else does. */
-function pod(name: string, options: { managed?: boolean; namespace?: string } = {}): PodInput {
-  const labels: Record<string, string> =
-    options.managed === false ? { app: 'other' } : { 'app.kubernetes.io/managed-by': MANAGER_NAME };
-  return {
-    metadata: { name, namespace: options.namespace ?? NAMESPACE, labels },
-    spec: { containers: [{ name: 'client', image: 'alpine/curl' }] },
-  };
+/** The name the function gives the pod of event `id` from PRODUCER. */
+const own = (id: string) => podNameFor({ eventSource: PRODUCER, eventId: id });
+
+/**
+ * A pod as the function makes them for event `id` of PRODUCER (its label, its event's
+ * annotations, the name derived from them), or as someone else does (named `id`).
+ */
+function pod(id: string, options: { managed?: boolean; namespace?: string } = {}): PodInput {
+  const namespace = options.namespace ?? NAMESPACE;
+  const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
+  if (options.managed === false) {
+    return { metadata: { name: id, namespace, labels: { app: 'other' } }, spec };
+  }
+  const labels = { 'app.kubernetes.io/managed-by': MANAGER_NAME };
+  const annotations = { [ANNOTATIONS.eventSource]: PRODUCER, [ANNOTATIONS.eventId]: id };
+  return { metadata: { name: own(id), namespace, labels, annotations }, spec };
 }
 
 const names = (namespace = NAMESPACE) =>
@@ -89,7 +105,7 @@ for (const mode of MODES) {
 
     it('replies done again when the release is delivered again, the pod being gone', async () => {
       h.server.addPod(pod('client-foo-0123456789ab'));
-      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-foo-0123456789ab' });
+      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: own('client-foo-0123456789ab') });
       const first = await sendEvent(h.fn.url, release, mode);
       const again = await sendEvent(h.fn.url, release, mode);
 
@@ -122,14 +138,74 @@ describe('a release event for a pod the function did not make', () => {
     h.server.addPod(pod('client-foo-0123456789ab', { namespace: 'default' }));
     const reply = await sendEvent(
       h.fn.url,
-      lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-foo-0123456789ab', namespace: 'default' }),
+      lifecycleEvent(RELEASE_TYPE, {
+        pod_name: own('client-foo-0123456789ab'),
+        namespace: 'default',
+      }),
       'structured',
     );
     assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'NotManaged');
-    assert.deepEqual(names('default'), ['client-foo-0123456789ab']);
+    assert.deepEqual(names('default'), [own('client-foo-0123456789ab')]);
     assert.equal(podApiCalls().length, 0);
   });
+});
+
+describe('a release event from another source than the pod’s event', () => {
+  for (const source of ['/tests/other', '/tests/producer/', '/Tests/producer']) {
+    it(`replies failed NotOwner for ${source} and deletes nothing`, async () => {
+      const created = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+      const podName = String(created.event?.data?.pod_name);
+      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: podName }, source);
+      const reply = await sendEvent(h.fn.url, release, 'structured');
+      assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+      assert.equal(reply.event?.data?.reason, 'NotOwner');
+      assert.match(String(reply.event?.data?.message), /only that source may release it/);
+      assert.deepEqual(names(), [podName]);
+      assert.equal(deletes().length, 0);
+    });
+  }
+});
+
+describe('a pod that claims to be the function’s by its label alone', () => {
+  /** The managed-by label, and what else a pod copied or made by hand may carry. */
+  const claims: Array<[string, (input: PodInput) => PodInput]> = [
+    ['the label only', (input) => ({ ...input, metadata: { ...input.metadata, annotations: {} } })],
+    [
+      'the label and annotations, under another name (a copy)',
+      (input) => ({
+        ...input,
+        metadata: { ...input.metadata, name: 'client-0000aaaa0000aaaa0000' },
+      }),
+    ],
+    [
+      'the label and a name, with the annotations of another event',
+      (input) => ({
+        ...input,
+        metadata: {
+          ...input.metadata,
+          annotations: { [ANNOTATIONS.eventSource]: PRODUCER, [ANNOTATIONS.eventId]: 'other' },
+        },
+      }),
+    ],
+  ];
+  for (const [what, claim] of claims) {
+    it(`is neither released nor swept: ${what}`, async () => {
+      const claimed = claim({ ...pod('claimed'), status: { phase: 'Succeeded' } });
+      const name = claimed.metadata?.name ?? '';
+      h.server.addPod(claimed);
+      const release = await sendEvent(
+        h.fn.url,
+        lifecycleEvent(RELEASE_TYPE, { pod_name: name }),
+        'binary',
+      );
+      assert.equal(release.event?.data?.reason, 'NotManaged', release.text);
+      const sweep = await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
+      assert.deepEqual(sweep.event?.data?.deleted, [], sweep.text);
+      assert.deepEqual(names(), [name]);
+      assert.equal(deletes().length, 0);
+    });
+  }
 });
 
 describe('a release event with bad data', () => {
@@ -171,7 +247,7 @@ describe('a release or sweep event whose trace context cannot be carried back', 
         status: { phase: 'Succeeded' },
       });
       for (const event of [
-        lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-traced' }),
+        lifecycleEvent(RELEASE_TYPE, { pod_name: own('client-traced') }),
         lifecycleEvent(SWEEP_TYPE),
       ]) {
         const body = JSON.stringify({ ...event.toJSON(), traceparent });
@@ -184,7 +260,7 @@ describe('a release or sweep event whose trace context cannot be carried back', 
         assert.match(reply.text, /traceparent/);
       }
       assert.deepEqual(deletes(), []);
-      assert.deepEqual(names().sort(), ['client-finished', 'client-traced']);
+      assert.deepEqual(names().sort(), [own('client-finished'), own('client-traced')].sort());
     });
   }
 });
@@ -268,16 +344,17 @@ describe('a sweep event', () => {
         .filter((d) => d.reason === reason)
         .map((d) => d.pod_name)
         .sort();
-    assert.deepEqual(byReason('Expired'), expired);
-    assert.deepEqual(byReason('Succeeded'), succeeded);
-    assert.deepEqual(byReason('Failed'), sweptFailures);
+    const named = (ids: readonly string[]) => ids.map(own).sort();
+    assert.deepEqual(byReason('Expired'), named(expired));
+    assert.deepEqual(byReason('Succeeded'), named(succeeded));
+    assert.deepEqual(byReason('Failed'), named(sweptFailures));
     assert.equal(data.deleted.length, expired.length + succeeded.length + sweptFailures.length);
     assert.equal(data.complete, true);
     assert.deepEqual(
       names(),
-      ['finished-not-ours', 'old-not-ours', ...running, ...keptFailures].sort(),
+      ['finished-not-ours', 'old-not-ours', ...named(running), ...named(keptFailures)].sort(),
     );
-    assert.deepEqual(names('default'), ['elsewhere']);
+    assert.deepEqual(names('default'), [own('elsewhere')]);
 
     const lists = h.server.requests.filter((request) => request.verb === 'list');
     const total = expired.length + succeeded.length + failedPods.length + running.length;
@@ -313,8 +390,10 @@ describe('a sweep event', () => {
     });
     const reply = await sendEvent(h.fn.url, ping, 'binary');
     assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
-    assert.deepEqual(reply.event?.data?.deleted, [{ pod_name: 'done-1', reason: 'Succeeded' }]);
-    assert.deepEqual(names(), ['live-1']);
+    assert.deepEqual(reply.event?.data?.deleted, [
+      { pod_name: own('done-1'), reason: 'Succeeded' },
+    ]);
+    assert.deepEqual(names(), [own('live-1')]);
   });
 });
 
@@ -343,7 +422,7 @@ describe('metrics', () => {
     };
     h.server.addPod(pod('client-a'));
     h.server.addPod({ ...pod('client-b'), status: { phase: 'Succeeded' } });
-    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: 'client-a' });
+    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: own('client-a') });
     await sendEvent(h.fn.url, release, 'binary');
     await sendEvent(h.fn.url, release, 'binary');
     await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');

@@ -18,6 +18,7 @@ import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
 import { type KubeApiServer, POD_CREATES, startKubeApiServer } from '../kube-api-server/server.ts';
+import { makeCommandSpy } from '../support/command-spy.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import {
   npmStartCommand,
@@ -34,6 +35,8 @@ let fn: RunningFunction;
 let workDir: string;
 let kubeconfig: string;
 let denyCreate = false;
+/** Stand-ins for the commands the runtime's OS gauges ran on every scrape. */
+const commands = makeCommandSpy();
 
 before(async () => {
   // The bundle the runtime loads in production; `npm run build` makes it.
@@ -51,6 +54,7 @@ before(async () => {
       CLIENT_NAMESPACE: NAMESPACE,
       GATEWAYS: 'foo,bar',
       FUNC_LOG_LEVEL: 'info',
+      PATH: `${commands.dir}:${process.env.PATH ?? ''}`,
     },
   });
 });
@@ -213,6 +217,15 @@ describe('metrics on the runtime’s /metrics', () => {
     assert.doesNotMatch(text, /="undefined/);
     assert.match(text, /# TYPE podgateway_provision_duration_seconds histogram/);
     assert.match(text, /# TYPE podgateway_inflight_requests gauge/);
+  });
+
+  it('serves no OS gauge of the runtime, and a scrape runs no command', async () => {
+    const texts = await Promise.all(Array.from({ length: 4 }, async () => (await scrape()).text));
+    for (const text of texts) assert.doesNotMatch(text, /faas_(cpu|mem|netio)_utilization/);
+    assert.match(texts[0] ?? '', /^process_resident_memory_bytes\{/m);
+    // The gauges' collect() started its commands without waiting for them.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(commands.commandsRun(), []);
   });
 
   it('times Kubernetes API calls by verb and code, and every provisioning', async () => {

@@ -17,7 +17,6 @@ import {
   type Story,
   tell,
 } from '../../src/observability/pod-events.ts';
-import { MANAGER_NAME } from '../../src/pods/client-pod.ts';
 import { startKubelet } from '../kube-api-server/kubelet.ts';
 import { startScheduler } from '../kube-api-server/scheduler.ts';
 import {
@@ -27,6 +26,7 @@ import {
 } from '../kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { type Harness, useHarness } from '../support/harness.ts';
+import { ownPodMetadata } from '../support/own-pods.ts';
 
 const NAMESPACE = 'client-system';
 const POD_NAME = 'provisioner-00001-deployment-5d8f7c9b6-x2x7q';
@@ -132,7 +132,12 @@ describe('the stories, as Events tell them', () => {
 
 describe('Events of a pod’s life (WAIT_FOR=created)', () => {
   const h = useHarness(
-    { CLIENT_NAMESPACE: NAMESPACE, POD_NAME, CLIENT_TTL_SECONDS: '3600' },
+    {
+      CLIENT_NAMESPACE: NAMESPACE,
+      POD_NAME,
+      CLIENT_TTL_SECONDS: '3600',
+      SWEEP_INTERVAL_SECONDS: '0',
+    },
     { namespaces: ['default', NAMESPACE] },
   );
   beforeEach(() => h.server.reset());
@@ -183,20 +188,12 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
   });
 
   it('a sweep: Swept, saying why', async () => {
-    const labels = { 'app.kubernetes.io/managed-by': MANAGER_NAME };
     const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
+    const done = ownPodMetadata('done-1', NAMESPACE);
+    const old = ownPodMetadata('old-1', NAMESPACE, { creationTimestamp: '2020-01-01T00:00:00Z' });
+    h.server.addPod({ metadata: done, spec, status: { phase: 'Succeeded' } });
     h.server.addPod({
-      metadata: { name: 'done-1', namespace: NAMESPACE, labels },
-      spec,
-      status: { phase: 'Succeeded' },
-    });
-    h.server.addPod({
-      metadata: {
-        name: 'old-1',
-        namespace: NAMESPACE,
-        labels,
-        creationTimestamp: '2020-01-01T00:00:00Z',
-      },
+      metadata: old,
       spec,
     });
     const reply = await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
@@ -207,9 +204,9 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
         .map((event) => [(event.regarding as { name: string }).name, event.reason, event.note])
         .sort(),
       [
-        ['done-1', 'Swept', 'deleted by the sweep: the pod Succeeded'],
-        ['old-1', 'Swept', 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS'],
-      ],
+        [done.name, 'Swept', 'deleted by the sweep: the pod Succeeded'],
+        [old.name, 'Swept', 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS'],
+      ].sort(),
     );
   });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import type { RecordedRequest } from '../kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -23,7 +24,7 @@ describe('per-event overrides within policy', () => {
         gateway_name: 'foo',
         image: 'curlimages/curl:8.5.0',
         args: ['-s', 'https://ifconfig.me'],
-        env: { NO_PROXY: 'localhost' },
+        env: { TARGET_URL: 'https://ifconfig.me' },
       }),
       'structured',
     );
@@ -32,7 +33,7 @@ describe('per-event overrides within policy', () => {
     const container = pod?.spec?.containers?.[0];
     assert.equal(container?.image, 'curlimages/curl:8.5.0');
     assert.deepEqual(container?.args, ['-s', 'https://ifconfig.me']);
-    assert.deepEqual(container?.env, [{ name: 'NO_PROXY', value: 'localhost' }]);
+    assert.deepEqual(container?.env, [{ name: 'TARGET_URL', value: 'https://ifconfig.me' }]);
     assert.equal(container?.securityContext?.allowPrivilegeEscalation, false);
     assert.deepEqual(container?.securityContext?.capabilities?.drop, ['ALL']);
     assert.equal(container?.securityContext?.seccompProfile?.type, 'RuntimeDefault');
@@ -53,6 +54,28 @@ describe('per-event overrides within policy', () => {
       /data.command: .*ALLOWED_OVERRIDES allows: image, args, env/,
     ],
     ['resources, not allowed here', { resources: { limits: { cpu: '1' } } }, /data.resources/],
+    ...[
+      'LD_PRELOAD',
+      'ld_preload',
+      'LD_AUDIT',
+      'DYLD_INSERT_LIBRARIES',
+      'BASH_ENV',
+      'ENV',
+      'NODE_OPTIONS',
+      'PYTHONPATH',
+      'PYTHONSTARTUP',
+      'PERL5OPT',
+      'RUBYOPT',
+      'JAVA_TOOL_OPTIONS',
+      'https_proxy',
+      'HTTP_PROXY',
+      'NO_PROXY',
+      'PATH',
+    ].map((name): [string, Record<string, unknown>, RegExp] => [
+      `env ${name}, a loader, interpreter or proxy variable`,
+      { env: { TARGET_URL: 'x', [name]: '/tmp/evil.so' } },
+      new RegExp(`data\\.env\\.${name}: a loader, shell, interpreter or proxy variable`),
+    ]),
   ];
   for (const [name, data, message] of refused) {
     it(`refuses ${name}: PolicyViolation, nothing created, no API call`, async () => {
@@ -102,3 +125,101 @@ describe('a data field the event type does not know', () => {
     assert.equal(reply.event?.data?.warnings, undefined);
   });
 });
+
+describe('resource overrides as the kubelet will read them', () => {
+  const r = useHarness({
+    ALLOWED_OVERRIDES: 'resources,env',
+    ALLOWED_ENV_NAMES: 'TARGET_URL,NO_PROXY',
+  });
+  beforeEach(() => r.server.reset());
+  const send = (resources: unknown) =>
+    sendEvent(r.fn.url, pendingEvent({ gateway_name: 'foo', resources }), 'binary');
+
+  const refused: Array<[string, unknown, RegExp]> = [
+    [
+      'every limit zero (no limit to a kubelet)',
+      { limits: { cpu: '0', memory: '0', 'ephemeral-storage': '0' } },
+      /data\.resources\.limits\.cpu 0 is not above zero/,
+    ],
+    ['a zero cpu limit in millicores', { limits: { cpu: '0m' } }, /limits\.cpu 0m is not above/],
+    ['a zero memory limit in Mi', { limits: { memory: '0Mi' } }, /limits\.memory 0Mi is not/],
+    ['a zero limit written 0.0', { limits: { 'ephemeral-storage': '0.0' } }, /not above zero/],
+    ['a zero limit written 0e3', { limits: { cpu: '0e3' } }, /limits\.cpu 0e3 is not above/],
+    ['a zero limit written +.0', { limits: { memory: '+.0' } }, /limits\.memory \+\.0 is not/],
+    [
+      'a request above the ceiling',
+      { requests: { cpu: '200m' } },
+      /data\.resources\.requests\.cpu 200m is above the limit 100m \(CLIENT_LIMITS\)/,
+    ],
+    [
+      'a request above the limit the event itself sets',
+      { limits: { cpu: '50m' }, requests: { cpu: '80m' } },
+      /data\.resources\.requests\.cpu 80m is above the limit 50m \(data\.resources\.limits\.cpu\)/,
+    ],
+    [
+      'a limit below the configured request',
+      { limits: { memory: '8Mi' } },
+      /data\.resources\.limits\.memory 8Mi is below the request 16Mi \(CLIENT_REQUESTS\)/,
+    ],
+    ['a limit above the ceiling', { limits: { memory: '1Gi' } }, /memory 1Gi is above the limit/],
+  ];
+  for (const [name, resources, message] of refused) {
+    it(`refuses ${name}: PolicyViolation naming the field, no API call`, async () => {
+      const reply = await send(resources);
+      assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation');
+      assert.match(String(reply.event?.data?.message), message);
+      assert.deepEqual(podApiCalls(r.server), []);
+    });
+  }
+
+  it('makes the pod with limits above zero, within the ceiling, and requests within them', async () => {
+    const reply = await send({ limits: { cpu: '50m' }, requests: { cpu: '50m', memory: '32Mi' } });
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const resources = r.server.pods('default')[0]?.spec?.containers?.[0]?.resources;
+    assert.deepEqual(resources?.limits, {
+      cpu: '50m',
+      memory: '64Mi',
+      'ephemeral-storage': '128Mi',
+    });
+    // The API server defaults a request without a value to its limit, as Kubernetes does.
+    assert.deepEqual(resources?.requests, {
+      cpu: '50m',
+      memory: '32Mi',
+      'ephemeral-storage': '128Mi',
+    });
+  });
+
+  describe('with ALLOWED_ENV_NAMES', () => {
+    const sendEnv = (env: Record<string, string>) =>
+      sendEvent(r.fn.url, pendingEvent({ gateway_name: 'foo', env }), 'structured');
+
+    it('sets a listed name, a proxy variable included when it is listed', async () => {
+      const reply = await sendEnv({ TARGET_URL: 'https://a.example', NO_PROXY: 'a.example' });
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.deepEqual(r.server.pods('default')[0]?.spec?.containers?.[0]?.env, [
+        { name: 'TARGET_URL', value: 'https://a.example' },
+        { name: 'NO_PROXY', value: 'a.example' },
+      ]);
+    });
+
+    for (const name of ['OTHER', 'target_url', 'LD_PRELOAD', 'no_proxy']) {
+      it(`refuses ${name}, not listed: PolicyViolation, no API call`, async () => {
+        const reply = await sendEnv({ [name]: 'x' });
+        assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+        assert.match(
+          String(reply.event?.data?.message),
+          new RegExp(
+            `data\\.env\\.${name}: not a name a request may set \\(ALLOWED_ENV_NAMES: TARGET_URL, NO_PROXY\\)`,
+          ),
+        );
+        assert.deepEqual(podApiCalls(r.server), []);
+      });
+    }
+  });
+});
+
+/** The requests to the core API (pods): Kubernetes Events of earlier tests may still arrive. */
+function podApiCalls(server: { readonly requests: readonly RecordedRequest[] }): RecordedRequest[] {
+  return server.requests.filter((request) => request.path.startsWith('/api/'));
+}

@@ -108,6 +108,29 @@ describe('WAIT_FOR=ready', () => {
     assert.equal(h.server.openWatches, 1, 'the one shared watch');
   });
 
+  it('answers a redelivery after the pod was deleted from the new pod, though the watch lags and replays the old one', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    const first = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(first.event?.type, DONE_TYPE, first.text);
+    const old = h.server.pods(NAMESPACE)[0];
+    const name = old?.metadata?.name ?? '';
+    // The function's next watch request is held: the old pod's DELETED reaches it after the
+    // redelivery has made the new pod, and waits for it.
+    h.server.injectFault({
+      method: 'GET',
+      path: `/api/v1/namespaces/${NAMESPACE}/pods`,
+      delayMs: 1500,
+    });
+    h.server.endWatches();
+    h.server.deletePod(NAMESPACE, name);
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const now = h.server.pod(NAMESPACE, name);
+    assert.notEqual(now?.metadata?.uid, old?.metadata?.uid);
+    assert.equal(reply.event?.data?.pod_ip, now?.status?.podIP);
+    assert.equal(reply.event?.data?.node_name, now?.spec?.nodeName);
+  });
+
   it('replies failed ErrImagePull with the kubelet’s message when the image cannot be pulled', async () => {
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'no-image' }), 'binary');
     assert.equal(reply.event?.type, FAILED_TYPE, reply.text);

@@ -152,6 +152,58 @@ describe('WAIT_FOR=scheduled', () => {
     assert.match(String(reply.event?.data?.message), /deleted before it was scheduled/);
   });
 
+  describe('a redelivery after the pod was deleted, while the watch lags', () => {
+    const PODS = '/api/v1/namespaces/default/pods';
+    /** Ends the watch; the function's next watch request is held for 1.5 s. */
+    const lagTheWatch = () => {
+      h.server.injectFault({ method: 'GET', path: PODS, delayMs: 1500 });
+      h.server.endWatches();
+    };
+    const uidOfPod = () => h.server.pods('default')[0]?.metadata?.uid;
+
+    it('is not answered from the deleted pod’s replayed DELETED', async () => {
+      const event = pendingEvent({ gateway_name: 'foo' });
+      const [first] = await Promise.all([
+        sendEvent(h.fn.url, event, 'binary'),
+        whenCreated((name) => h.server.bindPod('default', name, 'node-old')),
+      ]);
+      assert.equal(first.event?.data?.node_name, 'node-old', first.text);
+      const name = podNames()[0] ?? '';
+      const oldUid = uidOfPod();
+      lagTheWatch();
+      h.server.deletePod('default', name);
+      const again = sendEvent(h.fn.url, event, 'binary');
+      await until('the new pod created', () => uidOfPod() !== undefined && uidOfPod() !== oldUid);
+      await until('the watch resumed', () => h.server.openWatches === 1);
+      // Streamed after the replay of the old pod's changes.
+      h.server.bindPod('default', name, 'node-new');
+      const reply = await again;
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.equal(reply.event?.data?.node_name, 'node-new');
+    });
+
+    it('is not answered from the deleted pod’s replayed binding', async () => {
+      const event = pendingEvent({ gateway_name: 'foo' });
+      const first = sendEvent(h.fn.url, event, 'binary');
+      await until('the pod created', () => podNames().length === 1);
+      await until('the watch open', () => h.server.openWatches === 1);
+      const name = podNames()[0] ?? '';
+      const oldUid = uidOfPod();
+      lagTheWatch();
+      h.server.bindPod('default', name, 'node-old');
+      h.server.deletePod('default', name);
+      const again = sendEvent(h.fn.url, event, 'structured');
+      await until('the new pod created', () => uidOfPod() !== undefined && uidOfPod() !== oldUid);
+      await until('the watch resumed', () => h.server.openWatches === 1);
+      h.server.bindPod('default', name, 'node-new');
+      // The first delivery waited for the old pod: it was scheduled, on its node.
+      assert.equal((await first).event?.data?.node_name, 'node-old');
+      const reply = await again;
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.equal(reply.event?.data?.node_name, 'node-new');
+    });
+  });
+
   it('replies done for pods the scheduler binds, and failed for those it cannot place', async () => {
     const scheduler = startScheduler(h.server, {
       bindAfterMs: 30,
