@@ -1,0 +1,21 @@
+// Builds whatever binary of the test cluster is missing from the cache (see test/cluster/build.ts)
+// and prints where they are:  node scripts/cluster/build.ts
+import { cacheRoot, ensureBinaries } from '../../test/cluster/build.ts';
+import { ClusterError } from '../../test/cluster/errors.ts';
+
+if (process.argv.includes('--help')) {
+  console.log(
+    "usage: npm run cluster:build\n  builds the test cluster's binaries that are missing from the cache (CLUSTER_CACHE_DIR)",
+  );
+  process.exit(0);
+}
+
+try {
+  const started = Date.now();
+  const binaries = await ensureBinaries();
+  for (const [name, path] of Object.entries(binaries.paths)) console.log(`${name}: ${path}`);
+  console.log(`cache: ${cacheRoot()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+} catch (error) {
+  console.error(error instanceof ClusterError ? error.message : error);
+  process.exit(1);
+}

@@ -1,0 +1,178 @@
+// Builds the cluster's binaries from the wrapper modules under test/cluster/go into a cache
+// outside the work tree, one folder per module keyed by what decides its binaries (go.mod,
+// go.sum, the Go version, the ldflags): a fresh clone elsewhere on the machine reuses them.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { COMPONENTS, type Component, WRAPPER_MODULES_DIR } from './components.ts';
+import { ClusterError, tail } from './errors.ts';
+
+export type Log = (line: string) => void;
+
+/** Where every binary of the cluster is, once built. */
+export interface Binaries {
+  readonly paths: Readonly<Record<string, string>>;
+  /** kwok's own stage files, copied out of its module at build time. */
+  readonly kwokStages: readonly string[];
+}
+
+const KWOK_STAGE_SET = 'kustomize/stage/fast';
+
+export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CLUSTER_CACHE_DIR) return env.CLUSTER_CACHE_DIR;
+  const xdg = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'podgateway-provisioner', 'cluster');
+}
+
+function goEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
+}
+
+interface GoResult {
+  readonly code: number;
+  readonly output: string;
+}
+
+function runGo(args: readonly string[], cwd: string): Promise<GoResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', args, { cwd, env: goEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-64_000);
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'ENOENT'
+          ? new ClusterError(
+              'go not found on PATH: install Go 1.26 or newer to build the test cluster',
+            )
+          : error,
+      );
+    });
+    child.on('close', (code) => resolve({ code: code ?? 1, output }));
+  });
+}
+
+async function goOutput(args: readonly string[], cwd: string): Promise<string> {
+  const result = await runGo(args, cwd);
+  if (result.code !== 0) {
+    throw new ClusterError(`go ${args.join(' ')} failed:\n${tail(result.output)}`);
+  }
+  return result.output.trim();
+}
+
+/** The folder of `module`'s binaries in the cache: changes whenever they would. */
+export async function moduleCacheDir(module: string, goVersion: string): Promise<string> {
+  const dir = join(WRAPPER_MODULES_DIR, module);
+  const hash = createHash('sha256').update(goVersion);
+  for (const file of ['go.mod', 'go.sum']) hash.update(await readFile(join(dir, file)));
+  for (const component of componentsOf(module)) hash.update(JSON.stringify(component));
+  return join(cacheRoot(), `${module}-${hash.digest('hex').slice(0, 16)}`);
+}
+
+/** The file `go build -o DIR` writes for a main package: a trailing /vN names no binary. */
+export function goBinaryName(mainPackage: string): string {
+  const parts = mainPackage.split('/');
+  const last = parts.at(-1) ?? mainPackage;
+  return /^v\d+$/.test(last) && parts.length > 1 ? (parts.at(-2) ?? last) : last;
+}
+
+function componentsOf(module: string): Component[] {
+  return COMPONENTS.filter((component) => component.module === module);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function seconds(since: number): string {
+  return `${((Date.now() - since) / 1000).toFixed(0)} s`;
+}
+
+/** One `go build` for all the missing binaries of a module: they share most packages. */
+async function buildModule(module: string, outDir: string, missing: Component[], log: Log) {
+  const names = missing.map((component) => component.name).join(', ');
+  log(`building ${names} (first run for these versions; several minutes)…`);
+  const started = Date.now();
+  const temp = await mkdtemp(join(outDir, '.build-'));
+  try {
+    const ldflags = [...new Set(missing.flatMap((component) => component.ldflags))].join(' ');
+    const packages = missing.map((component) => component.mainPackage);
+    const args = ['build', '-trimpath', '-ldflags', ldflags, '-o', temp, ...packages];
+    const result = await runGo(args, join(WRAPPER_MODULES_DIR, module));
+    if (result.code !== 0) {
+      throw new ClusterError(`building ${names} failed:\n${tail(result.output)}`);
+    }
+    for (const component of missing) {
+      await rename(join(temp, goBinaryName(component.mainPackage)), join(outDir, component.name));
+    }
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+  log(`built ${names} in ${seconds(started)}`);
+}
+
+/** The stage files kwok's "fast" set lists, through its kustomizations, in its module. */
+async function kwokStageFiles(moduleDir: string): Promise<string[]> {
+  const files: string[] = [];
+  const visit = async (dir: string): Promise<void> => {
+    const kustomization = parse(await readFile(join(dir, 'kustomization.yaml'), 'utf8')) as {
+      resources?: string[];
+    };
+    for (const resource of kustomization.resources ?? []) {
+      const path = join(dir, resource);
+      if (resource.endsWith('.yaml')) files.push(path);
+      else await visit(path);
+    }
+  };
+  await visit(join(moduleDir, KWOK_STAGE_SET));
+  return files;
+}
+
+async function copyKwokStages(outDir: string): Promise<void> {
+  const moduleDir = await goOutput(
+    ['list', '-m', '-f', '{{.Dir}}', 'sigs.k8s.io/kwok'],
+    join(WRAPPER_MODULES_DIR, 'kwok'),
+  );
+  const stagesDir = join(outDir, 'stages');
+  await mkdir(stagesDir, { recursive: true });
+  for (const file of await kwokStageFiles(moduleDir)) {
+    await copyFile(file, join(stagesDir, `${basename(dirname(file))}-${basename(file)}`));
+  }
+}
+
+async function stagesIn(outDir: string): Promise<string[]> {
+  const dir = join(outDir, 'stages');
+  return (await readdir(dir)).sort().map((name) => join(dir, name));
+}
+
+/** Builds whatever is missing (only then is Go needed beyond `go version`) and says where all is. */
+export async function ensureBinaries(log: Log = console.log): Promise<Binaries> {
+  const goVersion = await goOutput(['env', 'GOVERSION'], WRAPPER_MODULES_DIR);
+  const paths: Record<string, string> = {};
+  let kwokStages: string[] = [];
+  for (const module of [...new Set(COMPONENTS.map((component) => component.module))]) {
+    const outDir = await moduleCacheDir(module, goVersion);
+    await mkdir(outDir, { recursive: true });
+    const components = componentsOf(module);
+    const missing: Component[] = [];
+    for (const component of components) {
+      if (!(await exists(join(outDir, component.name)))) missing.push(component);
+    }
+    if (missing.length > 0) await buildModule(module, outDir, missing, log);
+    if (module === 'kwok') {
+      if (!(await exists(join(outDir, 'stages')))) await copyKwokStages(outDir);
+      kwokStages = await stagesIn(outDir);
+    }
+    for (const component of components) paths[component.name] = join(outDir, component.name);
+  }
+  return { paths, kwokStages };
+}

@@ -1,0 +1,119 @@
+// Checks the test cluster end to end (it builds what is missing first: minutes on a cold cache):
+//   node --test test/cluster/cluster.integration.ts
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
+import type { Cluster } from './cluster.ts';
+import { startCluster } from './cluster.ts';
+import { httpsGet } from './https-get.ts';
+import { loadKubeConfig } from './manifests.ts';
+import { waitUntil } from './processes.ts';
+
+const NAMESPACE = 'client-system';
+
+function clientPod(name: string, gateway: string, extra: Record<string, string> = {}): k8s.V1Pod {
+  return {
+    metadata: {
+      name,
+      labels: { setGateway: gateway },
+      annotations: { setGateway: gateway, ...extra },
+    },
+    spec: { restartPolicy: 'Never', containers: [{ name: 'client', image: 'busybox' }] },
+  };
+}
+
+describe('the test cluster', { timeout: 30 * 60_000 }, () => {
+  let cluster: Cluster;
+  let pods: k8s.CoreV1Api;
+  const readPod = (name: string) => pods.readNamespacedPod({ name, namespace: NAMESPACE });
+  const adminGet = (path: string) =>
+    httpsGet(`${cluster.server}${path}`, {
+      ca: cluster.caFile,
+      client: {
+        cert: join(cluster.dir, 'pki', 'admin.crt'),
+        key: join(cluster.dir, 'pki', 'admin.key'),
+      },
+    });
+
+  before(async () => {
+    cluster = await startCluster({ dir: await mkdtemp(join(tmpdir(), 'podgateway-cluster-')) });
+    pods = loadKubeConfig(cluster.adminKubeconfig).makeApiClient(k8s.CoreV1Api);
+  });
+  after(() => cluster?.stop());
+
+  it('has two nodes played by kwok', async () => {
+    const nodes = await pods.listNode();
+    assert.deepEqual(nodes.items.map((node) => node.metadata?.name).sort(), cluster.nodeNames);
+  });
+
+  it('routes a pod through the foo gateway and runs it on a kwok node', async () => {
+    await pods.createNamespacedPod({ namespace: NAMESPACE, body: clientPod('routed', 'foo') });
+    await waitUntil(
+      'the routed pod running',
+      async () => (await readPod('routed')).status?.podIP !== undefined,
+    );
+    const pod = await readPod('routed');
+    assert.deepEqual(
+      pod.spec?.initContainers?.map((c) => c.name),
+      ['gateway-init'],
+    );
+    assert.deepEqual(
+      pod.spec?.containers.map((c) => c.name),
+      ['client', 'gateway-sidecar'],
+    );
+    assert.equal(pod.status?.phase, 'Running');
+    assert.match(pod.spec?.nodeName ?? '', /^kwok-node-/);
+  });
+
+  it('fails the init container of a pod that asks for it', async () => {
+    const body = clientPod('failing', 'bar', { 'podgateway.test/fail-init': 'true' });
+    await pods.createNamespacedPod({ namespace: NAMESPACE, body });
+    await waitUntil(
+      'the pod failed',
+      async () => (await readPod('failing')).status?.phase === 'Failed',
+    );
+    const status = (await readPod('failing')).status?.initContainerStatuses?.[0];
+    assert.equal(status?.state?.terminated?.exitCode, 1);
+  });
+
+  it('gives the function exactly its Role', async () => {
+    const reviews = loadKubeConfig(cluster.functionKubeconfig).makeApiClient(
+      k8s.AuthorizationV1Api,
+    );
+    const can = async (verb: string, namespace: string) =>
+      (
+        await reviews.createSelfSubjectAccessReview({
+          body: { spec: { resourceAttributes: { verb, resource: 'pods', namespace } } },
+        })
+      ).status?.allowed;
+    assert.equal(await can('create', NAMESPACE), true);
+    assert.equal(await can('delete', 'default'), false);
+  });
+
+  it('answers 410 Gone for a revision compacted away, once kube-apiserver restarted', async () => {
+    const old = (await pods.listNamespacedPod({ namespace: NAMESPACE })).metadata?.resourceVersion;
+    await pods.createNamespacedPod({ namespace: NAMESPACE, body: clientPod('bump', 'none') });
+    await cluster.compactEtcd();
+    // The watch cache still serves old revisions: a restart starts it afresh.
+    await cluster.restartApiServer();
+    const path = `/api/v1/namespaces/${NAMESPACE}/pods?resourceVersion=${old}`;
+    assert.equal((await adminGet(`${path}&resourceVersionMatch=Exact`)).status, 410);
+    assert.match((await adminGet(`${path}&watch=1&timeoutSeconds=2`)).body, /"code":410/);
+  });
+
+  it('refuses routed pods while a webhook is down (failurePolicy Fail)', async () => {
+    await cluster.stopWebhook('foo');
+    try {
+      await assert.rejects(
+        pods.createNamespacedPod({ namespace: NAMESPACE, body: clientPod('blocked', 'foo') }),
+        (error: k8s.ApiException<unknown>) =>
+          error.code === 500 && /failed calling webhook/.test(String(error.body)),
+      );
+    } finally {
+      await cluster.startWebhook('foo');
+    }
+  });
+});
