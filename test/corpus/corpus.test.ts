@@ -13,7 +13,7 @@ const corpus = loadCorpus();
 
 const h = useHarness({});
 
-const apiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api'));
+const apiCalls = () => h.server.coreRequests();
 
 /** The `message` of a JSON error body, else the body itself. */
 function messageOf(text: string): string {

@@ -134,7 +134,7 @@ describe('with the default configuration', () => {
           /must be exactly \/|is not accepted|Route POST:.* not found/,
         );
         assert.equal(h.server.pods().length, 0);
-        assert.deepEqual(h.server.requests, []);
+        assert.deepEqual(h.server.coreRequests(), []);
       });
     }
 
@@ -255,7 +255,7 @@ describe('with the default configuration', () => {
               ? /^event id holds a control, line-separator or bidirectional character \(U\+[0-9A-F]{4} at position \d+\)/
               : /^event source holds a control|source must match format "uri-reference"/;
           assert.match(JSON.parse(reply.text).message, expected);
-          assert.deepEqual(h.server.requests, []);
+          assert.deepEqual(h.server.coreRequests(), []);
         });
       }
     }
@@ -278,7 +278,7 @@ describe('with the default configuration', () => {
         });
         assert.equal(response.status, 400, response.body.toString());
         assert.match(response.body.toString(), /event id holds a control/);
-        assert.deepEqual(h.server.requests, []);
+        assert.deepEqual(h.server.coreRequests(), []);
       });
     }
 
@@ -290,7 +290,7 @@ describe('with the default configuration', () => {
       );
       assert.equal(reply.status, 400, reply.text);
       assert.match(JSON.parse(reply.text).message, /^data\.message holds a control/);
-      assert.deepEqual(h.server.requests, []);
+      assert.deepEqual(h.server.coreRequests(), []);
     });
 
     it('refuses one in a release or sweep too: one validation path for every type', async () => {
@@ -303,7 +303,7 @@ describe('with the default configuration', () => {
         assert.equal(reply.status, 400, reply.text);
         assert.match(JSON.parse(reply.text).message, /^event id holds a control/);
       }
-      assert.deepEqual(h.server.requests, []);
+      assert.deepEqual(h.server.coreRequests(), []);
     });
 
     it('still accepts printable Unicode', async () => {

@@ -27,7 +27,7 @@ beforeEach(() => {
   denyCreate = false;
 });
 
-const apiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api/'));
+const apiCalls = () => h.server.coreRequests();
 
 for (const mode of MODES) {
   describe(`a pending event in ${mode} mode`, () => {

@@ -77,7 +77,7 @@ const names = (namespace = NAMESPACE) =>
 
 const deletes = () => h.server.requests.filter((request) => request.verb === 'delete');
 /** Calls on pods: the Events of an earlier test may still be on their way. */
-const podApiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api/'));
+const podApiCalls = () => h.server.coreRequests();
 
 for (const mode of MODES) {
   describe(`a release event in ${mode} mode`, () => {

@@ -8,7 +8,6 @@ import { CloudEvent } from 'cloudevents';
 import { DEFAULTS } from '../../src/config/config.ts';
 import { PING_TYPE, SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../src/pods/client-pod.ts';
-import type { RecordedRequest } from '../kube-api-server/server.ts';
 import { sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -50,7 +49,7 @@ describe('sweeps', () => {
       const reply = await sendEvent(h.fn.url, sweepEvent(PING_TYPE, source), 'binary');
       assert.equal(reply.status, 400, reply.text);
       assert.match(reply.text, /accepted only from the PingSource .* \(PING_SOURCE\)/);
-      assert.deepEqual(podApiCalls(h.server), []);
+      assert.deepEqual(h.server.coreRequests(), []);
     });
   }
 
@@ -86,11 +85,6 @@ describe('sweeps', () => {
         /not swept again: the last sweep .* ended \d+ s ago and deleted 3 pod\(s\); sweeps are at least 60 s apart \(SWEEP_INTERVAL_SECONDS\)/,
       );
     }
-    assert.deepEqual(podApiCalls(h.server), []);
+    assert.deepEqual(h.server.coreRequests(), []);
   });
 });
-
-/** The requests to the core API (pods): Kubernetes Events of earlier tests may still arrive. */
-function podApiCalls(server: { readonly requests: readonly RecordedRequest[] }): RecordedRequest[] {
-  return server.requests.filter((request) => request.path.startsWith('/api/'));
-}

@@ -295,6 +295,15 @@ class ApiServer implements KubeApiServer {
     this.#faults.add(fault);
   }
 
+  /**
+   * The requests to the core API (`/api/v1`: pods, namespaces), without the Kubernetes Events
+   * (`/apis/events.k8s.io`) the function reports after its replies: those of an earlier test's
+   * pods may still arrive in the next test.
+   */
+  coreRequests(): RecordedRequest[] {
+    return this.requests.filter((request) => request.path.startsWith('/api/'));
+  }
+
   reset(): void {
     this.#store.clear();
     this.#events.clear();

@@ -63,6 +63,8 @@ export interface KubeApiServer {
   readonly caPem: string;
   /** Every request received, in order of arrival. */
   readonly requests: RecordedRequest[];
+  /** The requests to the core API, without the Kubernetes Events a function reports late. */
+  coreRequests(): RecordedRequest[];
   /** Deep copies of the stored pods (of one namespace, or all), ordered by namespace and name. */
   pods(namespace?: string): StoredPod[];
   pod(namespace: string, name: string): StoredPod | undefined;

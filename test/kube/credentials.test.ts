@@ -60,7 +60,7 @@ async function withFunction(
 const send = (fn: RunningFunction) =>
   sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
 
-const apiCalls = () => server.requests.filter((r) => r.path.startsWith('/api/'));
+const apiCalls = () => server.coreRequests();
 
 describe('a client-certificate kubeconfig (as kind writes it)', () => {
   it('authenticates with the certificate, and trusts the server through the kubeconfig’s CA', async () => {

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import type { RecordedRequest } from '../kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -169,7 +168,7 @@ describe('resource overrides as the kubelet will read them', () => {
       assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
       assert.equal(reply.event?.data?.reason, 'PolicyViolation');
       assert.match(String(reply.event?.data?.message), message);
-      assert.deepEqual(podApiCalls(r.server), []);
+      assert.deepEqual(r.server.coreRequests(), []);
     });
   }
 
@@ -213,13 +212,8 @@ describe('resource overrides as the kubelet will read them', () => {
             `data\\.env\\.${name}: not a name a request may set \\(ALLOWED_ENV_NAMES: TARGET_URL, NO_PROXY\\)`,
           ),
         );
-        assert.deepEqual(podApiCalls(r.server), []);
+        assert.deepEqual(r.server.coreRequests(), []);
       });
     }
   });
 });
-
-/** The requests to the core API (pods): Kubernetes Events of earlier tests may still arrive. */
-function podApiCalls(server: { readonly requests: readonly RecordedRequest[] }): RecordedRequest[] {
-  return server.requests.filter((request) => request.path.startsWith('/api/'));
-}
