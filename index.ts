@@ -17,7 +17,8 @@ import {
   isIncomingEvent,
   notAnEventMessage,
 } from './src/events/envelope.ts';
-import { PENDING_TYPE } from './src/events/pending-request.ts';
+import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.ts';
+import { continuedBy } from './src/events/replies.ts';
 import { sinkAnswer } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
 import { REASON } from './src/formats/reasons.ts';
@@ -35,6 +36,12 @@ import {
 } from './src/observability/event-log.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
+import {
+  endEventSpan,
+  eventSpanStart,
+  type TraceSpan,
+  type Tracing,
+} from './src/observability/tracing.ts';
 
 /** The event types handled, and the module that handles each. */
 const ROUTES: ReadonlyMap<string, Handler> = new Map([
@@ -47,6 +54,9 @@ const ROUTES: ReadonlyMap<string, Handler> = new Map([
 const QUOTED_TYPES = [...ROUTES.keys()].map((name) => `"${name}"`);
 /** For the 400 of any other type; made once, not per event. */
 const HANDLED_TYPES = `${QUOTED_TYPES.slice(0, -1).join(', ')} or ${QUOTED_TYPES.at(-1)}`;
+const ROUTED_TYPES: ReadonlySet<string> = new Set(ROUTES.keys());
+/** Least time given to the spans' last export at shutdown, when the drain took the grace period. */
+const TRACE_FLUSH_MIN_MS = 1000;
 
 /** Made once by `init`, before the runtime takes requests. */
 let provisioner: Provisioner | undefined;
@@ -56,12 +66,12 @@ const drain = new Drain();
  * Called by faas-js-runtime before it listens: configuration and client, made once. On a bad
  * setting it prints every problem, one line each, and exits 1.
  */
-export function init(): void {
+export async function init(): Promise<void> {
   adjustRuntime();
   exposeMetrics();
   labelRuntimeMetrics();
   hookRuntimeServer();
-  provisioner = startOrExit();
+  provisioner = await startOrExit();
   guardNextServer({
     allowedOrigins: provisioner.config.allowedOrigins,
     runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
@@ -76,27 +86,39 @@ export function init(): void {
  * the listening socket closes (src/edge/http-guard.ts `stopAccepting`).
  */
 export async function shutdown(): Promise<void> {
-  await drain.drain(provisioner?.config.shutdownGraceMs ?? 0);
+  const started = Date.now();
+  const graceMs = provisioner?.config.shutdownGraceMs ?? 0;
+  await drain.drain(graceMs);
   await provisioner?.pods?.stop();
+  // The spans of the last events are exported in what is left of the grace period.
+  const flushMs = Math.max(TRACE_FLUSH_MIN_MS, graceMs - (Date.now() - started));
   // Refuse new connections, close the open ones after their next answer, let the last answers
   // leave before the runtime calls process.exit.
-  await stopAccepting();
+  await Promise.all([provisioner?.tracing?.shutdown(flushMs), stopAccepting()]);
 }
 
 export async function handle(context: Context): Promise<CloudEvent<unknown> | StructuredReturn> {
   const record = startRecord();
   markHandled(context);
+  const span = provisioner?.tracing && startEventSpan(provisioner.tracing, context);
   try {
-    return await handleEvent(context, record);
+    return await handleEvent(context, record, span);
   } finally {
     // The runtime's logger is pino's: it takes an object with `msg` for a JSON line.
     finishRecord(context.log, record, provisioner?.config.allowedGateways);
+    if (span) endEventSpan(span, record);
   }
+}
+
+/** The event's SERVER span, continuing the producer's trace. */
+function startEventSpan(tracing: Tracing, context: Context): TraceSpan {
+  return tracing.startEvent(eventSpanStart(context.cloudevent, context.headers, ROUTED_TYPES));
 }
 
 async function handleEvent(
   context: Context,
   record: EventRecord,
+  span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
   if (!ready) return unavailable(REASON.NotReady, 'the function is starting', 1, record);
@@ -104,7 +126,7 @@ async function handleEvent(
     return unavailable(REASON.ShuttingDown, 'the function is shutting down', 1, record);
   }
   return drain.track(
-    () => respondOrSink(context, ready, record),
+    () => respondOrSink(context, ready, record, span),
     () =>
       unavailable(
         REASON.ShuttingDown,
@@ -120,10 +142,14 @@ async function respondOrSink(
   context: Context,
   ready: Provisioner,
   record: EventRecord,
+  span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
-  const answer = await respond(context, ready, record);
-  if (!ready.sink || !(answer instanceof CloudEvent)) return answer;
-  const delivery = await ready.sink.send(answer);
+  const answer = await respond(context, ready, record, span);
+  if (!(answer instanceof CloudEvent)) return answer;
+  // Traced, the reply names the function's span as its parent: the next hop continues the trace.
+  const reply = span ? continuedBy(answer, span.traceHeaders()) : answer;
+  if (!ready.sink) return reply;
+  const delivery = await ready.sink.send(reply, span);
   if (!delivery.ok) {
     // The producer gets a 503 and delivers the event again: the reply is not lost.
     tell(record, {
@@ -139,8 +165,24 @@ async function respond(
   context: Context,
   ready: Provisioner,
   record: EventRecord,
+  span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + ready.config.eventDeadlineMs;
+  const checked = span ? validateInSpan(span, context, record) : validate(context, record);
+  if (!('handler' in checked)) return checked;
+  const { event, handler } = checked;
+  const { config, kube, pods } = ready;
+  return asResponse(await handler({ event, config, kube, pods, deadline, span }), record);
+}
+
+/** An event that passed every check, and the handler of its type. */
+interface Routed {
+  readonly event: IncomingEvent;
+  readonly handler: Handler;
+}
+
+/** Every check of the event, once: its handler, or the 400 that answers it. */
+function validate(context: Context, record: EventRecord): Routed | StructuredReturn {
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
   if (shadowing) {
@@ -162,8 +204,20 @@ async function respond(
   if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
   const invalid = eventAttributesProblem(event);
   if (invalid) return badRequest(invalid, record);
-  const { config, kube, pods } = ready;
-  return asResponse(await handler({ event, config, kube, pods, deadline }), record);
+  return { event, handler };
+}
+
+function validateInSpan(
+  parent: TraceSpan,
+  context: Context,
+  record: EventRecord,
+): Routed | StructuredReturn {
+  const span = parent.child('validate', 'internal');
+  const checked = validate(context, record);
+  if (!('handler' in checked))
+    span.fail({ type: REASON.BadRequest, message: record.message ?? 'not a valid event' });
+  span.end();
+  return checked;
 }
 
 function unhandledTypeMessage(type: string): string {

@@ -5,7 +5,8 @@
 // library alone is about 2,800 files, and resolving and reading them cost more start-up time than
 // the whole runtime. Left outside the function's bundle: faas-js-runtime (the loader, bundled on
 // its own) and prom-client (loaded from node_modules by both: our metrics must land in the very
-// registry instance the runtime serves on /metrics).
+// registry instance the runtime serves on /metrics), and the OpenTelemetry SDK: imported only
+// when tracing is on (src/observability/otel-sdk.ts), so that tracing off loads none of it.
 import { execFileSync } from 'node:child_process';
 import { copyFile, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
@@ -28,7 +29,7 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT_DIR = `${ROOT}build`;
 
 /** Packages loaded from node_modules at run time: they must stay in `dependencies`. */
-export const EXTERNAL = ['faas-js-runtime', 'prom-client'];
+export const EXTERNAL = ['faas-js-runtime', 'prom-client', '@opentelemetry/*'];
 
 /**
  * Node's modules, imported with `import` in the ES modules of the bundle, are loaded with

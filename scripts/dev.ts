@@ -8,6 +8,8 @@
 //   npm run dev [-- --port 8080]      then, in another terminal:   npm run invoke -- --gateway foo
 //
 // It listens on loopback only; `-- --host 0.0.0.0` (or another address) opens it to others.
+// `--traces`: an OTLP/HTTP receiver in this process takes the function's spans, and each trace
+// is printed once its event's span is in, one line per span.
 //
 // The function is configured as `func run` would configure it (func.yaml run.envs, overridden by
 // the same variables from the environment), and may do only what deploy/rbac.yaml's Role grants.
@@ -37,8 +39,13 @@ import {
 } from '../test/kube-api-server/server.ts';
 import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
 import { readDeployedRole } from '../test/support/deployed-role.ts';
+import {
+  type OtlpReceiver,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from '../test/support/otlp-receiver.ts';
 import { makeTempDir, signalExitCode } from '../test/support/temp-dir.ts';
-import { sandboxLine } from './sandbox-log.ts';
+import { sandboxLine, traceLines } from './sandbox-log.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
 const SANDBOX_ADMIN = 'kubernetes-admin';
@@ -48,8 +55,9 @@ const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.j
 const BANNER =
   'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
 
-const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--fail-init GATEWAY] [--fail-pull GATEWAY]
+const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--fail-init GATEWAY] [--fail-pull GATEWAY]
   --port N             where the function listens (FUNC_PORT, else 8080)
+  --traces             print each event's trace, one line per span (OpenTelemetry, no collector)
   --host ADDRESS       the address it listens on (localhost; 0.0.0.0 opens it to others)
   --fail-init GATEWAY  that gateway's pods fail as a crashing gateway init would (repeatable)
   --fail-pull GATEWAY  that gateway's pods fail as an image that cannot be pulled would (repeatable)
@@ -72,6 +80,7 @@ interface Sandbox {
   readonly server: KubeApiServer;
   readonly function: ChildProcess;
   readonly dir: string;
+  readonly traces: OtlpReceiver | undefined;
 }
 
 function readOptions() {
@@ -80,6 +89,7 @@ function readOptions() {
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
+        traces: { type: 'boolean' },
         'fail-init': { type: 'string', multiple: true },
         'fail-pull': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -139,11 +149,13 @@ async function main(): Promise<void> {
     user: { token: server.issueToken(SANDBOX_ADMIN) },
   });
 
+  const traces = values.traces ? await startOtlpReceiver(printTraces()) : undefined;
   const child = spawn(process.execPath, [RUNTIME_CLI, 'index.ts'], {
     cwd: ROOT,
     env: {
       ...withoutInCluster(process.env),
       ...env,
+      ...(traces ? tracingEnv(traces) : {}),
       // Info, for the line of each event that is done; the runtime's request lines are left out.
       FUNC_LOG_LEVEL: process.env.FUNC_LOG_LEVEL || 'info',
       KUBECONFIG: kubeconfig,
@@ -153,7 +165,7 @@ async function main(): Promise<void> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const sandbox: Sandbox = { server, function: child, dir };
+  const sandbox: Sandbox = { server, function: child, dir, traces };
   running = sandbox;
   printFunctionOutput(child, Boolean(process.env.FUNC_LOG_LEVEL));
   child.once('exit', (code, signal) => {
@@ -172,6 +184,11 @@ async function main(): Promise<void> {
     return;
   }
   printBanner({ url, target, server, namespace, kubeconfig, adminKubeconfig, env, failing });
+  if (traces) {
+    console.log(
+      `[sandbox] traces: each event's spans print here as [trace] lines (OTLP/HTTP at ${traces.url})`,
+    );
+  }
   reportNewPods(server, namespace, env);
 }
 
@@ -206,6 +223,34 @@ async function functionEnv(): Promise<Record<string, string>> {
     if (value !== undefined) env[name] = value;
   }
   return env;
+}
+
+/** The function's spans to the sandbox's receiver, as OTLP/JSON, exported within 0.2 s. */
+function tracingEnv(receiver: OtlpReceiver): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    OTEL_SERVICE_NAME: process.env.OTEL_SERVICE_NAME || 'podgateway-client-provisioner',
+  };
+}
+
+/**
+ * Keeps each trace's spans until its event's span (the SERVER span, the last to end) comes, then
+ * prints the trace.
+ */
+function printTraces(): (spans: readonly ReceivedSpan[]) => void {
+  const pending = new Map<string, ReceivedSpan[]>();
+  return (spans) => {
+    for (const span of spans) {
+      const trace = pending.get(span.traceId) ?? [];
+      trace.push(span);
+      pending.set(span.traceId, trace);
+      if (span.kind !== 'server') continue;
+      pending.delete(span.traceId);
+      for (const line of traceLines(trace)) console.log(line);
+    }
+  };
 }
 
 /** Never a real cluster: the in-cluster variables would make the function ignore KUBECONFIG. */
@@ -366,6 +411,7 @@ async function stop(sandbox: Sandbox, code: number): Promise<void> {
   }
   // The kubeconfigs first: closing the server waits for its clients.
   await rm(sandbox.dir, { recursive: true, force: true });
+  await sandbox.traces?.close();
   await sandbox.server.close();
   console.log('[sandbox] stopped');
   process.exit(code);

@@ -57,3 +57,57 @@ export function describeEvent(entry: Entry): string {
       return `${head}: ${String(entry.outcome)} ${reason} ${message}`.trim();
   }
 }
+
+/** What `npm run dev -- --traces` prints of a span: see test/support/otlp-receiver.ts. */
+export interface TracedSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId: string;
+  readonly name: string;
+  readonly startNs: bigint;
+  readonly endNs: bigint;
+  readonly attributes: Readonly<Record<string, string | number | boolean>>;
+  readonly status: { readonly code: string; readonly message: string };
+}
+
+/** The attributes worth a glance, in this order; the others are in the collector's view. */
+const KEY_ATTRIBUTES = [
+  'cloudevents.event_id',
+  'podgateway.gateway',
+  'k8s.pod.name',
+  'podgateway.outcome',
+  'podgateway.reason',
+  'http.response.status_code',
+  'http.request.resend_count',
+  'podgateway.wait.result',
+];
+
+/**
+ * One line per span of a trace, parents first and children indented under them, in the order
+ * they started: `[trace] <trace id> <name> <duration> <OK|ERROR> <key attributes>`.
+ */
+export function traceLines(spans: readonly TracedSpan[]): string[] {
+  const ids = new Set(spans.map((span) => span.spanId));
+  const byStart = [...spans].sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+  const lines: string[] = [];
+  const print = (span: TracedSpan, depth: number) => {
+    lines.push(spanLine(span, depth));
+    for (const child of byStart.filter((other) => other.parentSpanId === span.spanId)) {
+      print(child, depth + 1);
+    }
+  };
+  // The roots here: the event's span, whose parent is the producer's (not in this trace's spans).
+  for (const root of byStart.filter((span) => !ids.has(span.parentSpanId))) print(root, 0);
+  return lines;
+}
+
+function spanLine(span: TracedSpan, depth: number): string {
+  const ms = Number(span.endNs - span.startNs) / 1e6;
+  const failed = span.status.code === 'error';
+  const attributes = KEY_ATTRIBUTES.filter((key) => span.attributes[key] !== undefined).map(
+    (key) => `${key}=${span.attributes[key]}`,
+  );
+  if (failed && span.status.message) attributes.push(JSON.stringify(span.status.message));
+  const name = `${'  '.repeat(depth)}${depth > 0 ? '└ ' : ''}${span.name}`;
+  return `[trace] ${span.traceId} ${name} ${ms.toFixed(1)} ms ${failed ? 'ERROR' : 'OK'} ${attributes.join(' ')}`.trimEnd();
+}

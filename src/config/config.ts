@@ -258,6 +258,7 @@ const OWN_ANNOTATION_KEYS = [
   'podgateway.io/event-id',
   'podgateway.io/message',
   'podgateway.io/request-digests',
+  'podgateway.io/trace-id',
 ];
 
 /** A gateway key that is one of the function's own would overwrite it with the gateway's name. */

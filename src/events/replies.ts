@@ -1,5 +1,6 @@
 // The reply: the `done` and `failed` events sent back for each `pending` event.
 import { CloudEvent } from 'cloudevents';
+import type { TraceHeaders } from '../observability/tracing.ts';
 import type { IncomingEvent } from './pending-request.ts';
 
 // faas-js-runtime recognises a returned event by its constructor's name, `CloudEvent` (its own
@@ -70,12 +71,25 @@ export function reply<T>(
   });
 }
 
-/** W3C trace context (the CloudEvents distributed-tracing extension), carried over as it came. */
+/**
+ * W3C trace context (the CloudEvents distributed-tracing extension), carried over as it came:
+ * tracing off, the reply continues the producer's trace where the producer left it.
+ */
 function tracingOf(trigger: IncomingEvent): Record<string, string> {
   const tracing: Record<string, string> = {};
   if (typeof trigger.traceparent === 'string') tracing.traceparent = trigger.traceparent;
   if (typeof trigger.tracestate === 'string') tracing.tracestate = trigger.tracestate;
   return tracing;
+}
+
+/**
+ * The reply as a child of the function's span (tracing on): the Broker's next hop continues the
+ * trace from the function, not from the producer.
+ */
+export function continuedBy<T>(reply: CloudEvent<T>, parent: TraceHeaders): CloudEvent<T> {
+  if (parent.traceparent === undefined) return reply;
+  const { traceparent: _producers, tracestate: _producersState, ...attributes } = reply;
+  return new CloudEvent<T>({ ...attributes, ...parent });
 }
 
 /**

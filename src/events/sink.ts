@@ -4,17 +4,12 @@
 // K_SINK is injected by the platform (a SinkBinding, a ContainerSource), not configured by hand:
 // it is read here, apart from the configuration (src/config/config.ts CONFIG_VARIABLES), which the
 // manifests list.
-import {
-  type CloudEvent,
-  emitterFor,
-  type Message,
-  Mode,
-  type TransportFunction,
-} from 'cloudevents';
+import { type CloudEvent, HTTP, type Message } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { ConfigError, type Environment } from '../config/config.ts';
 import { REASON } from '../formats/reasons.ts';
 import { causeChain } from '../kube/client.ts';
+import { ATTRIBUTE, type TraceSpan, urlAttributes } from '../observability/tracing.ts';
 
 /** Variables the platform sets for reply routing; never in the manifests' env. */
 export const SINK_VARIABLES = ['K_SINK'] as const;
@@ -70,25 +65,31 @@ export type SinkDelivery =
 
 export interface Sink {
   readonly url: URL;
-  /** Sends the event in binary mode; retries what is worth retrying; never throws. */
-  send(event: CloudEvent<unknown>): Promise<SinkDelivery>;
+  /**
+   * Sends the event in binary mode; retries what is worth retrying; never throws. With the
+   * event's span, each try is a client span under it.
+   */
+  send(event: CloudEvent<unknown>, span?: TraceSpan): Promise<SinkDelivery>;
 }
 
 /**
- * A sink sender built on the SDK's emitter. Its own transport, not the SDK's httpTransport:
- * that one resolves whatever the status (a 500 would pass for delivered) and has no timeout.
+ * A sink sender: the SDK's binary-mode message, and its own transport, not the SDK's
+ * httpTransport: that one resolves whatever the status (a 500 would pass for delivered) and has
+ * no timeout.
  */
 export function makeSink(url: URL, options: SinkOptions = SINK_DEFAULTS): Sink {
-  const emit = emitterFor(fetchTransport(url, options.timeoutMs), { mode: Mode.BINARY });
   return {
     url,
-    async send(event) {
+    async send(event, span) {
+      const message = HTTP.binary(event);
       let problem = '';
       for (let attempt = 1; attempt <= options.attempts; attempt += 1) {
         if (attempt > 1) await sleep(options.backoffMs * 2 ** (attempt - 2));
         try {
-          const status = await emit(event);
-          return { ok: true, attempts: attempt, status: typeof status === 'number' ? status : 0 };
+          const status = span
+            ? await postInSpan(span, url, message, options.timeoutMs, attempt - 1)
+            : await post(url, message, options.timeoutMs);
+          return { ok: true, attempts: attempt, status };
         } catch (error) {
           problem = error instanceof SinkError ? error.message : describe(error, options);
           if (error instanceof SinkError && !error.retriable) {
@@ -135,18 +136,49 @@ class SinkError extends Error {
   }
 }
 
-function fetchTransport(url: URL, timeoutMs: number): TransportFunction {
-  return async (message: Message) => {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: message.headers as Record<string, string>,
-      body: String(message.body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const body = await response.text();
-    if (!response.ok) throw new SinkError(response.status, body.trim());
-    return response.status;
-  };
+/** One try: the sink's status, or a SinkError for an answer other than 2xx. */
+async function post(
+  url: URL,
+  message: Message,
+  timeoutMs: number,
+  onStatus?: (status: number) => void,
+): Promise<number> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: message.headers as Record<string, string>,
+    body: String(message.body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  onStatus?.(response.status);
+  const body = await response.text();
+  if (!response.ok) throw new SinkError(response.status, body.trim());
+  return response.status;
+}
+
+/** One try as a client span, whose context the request carries in its `traceparent` header. */
+async function postInSpan(
+  parent: TraceSpan,
+  url: URL,
+  message: Message,
+  timeoutMs: number,
+  resends: number,
+): Promise<number> {
+  const span = parent.child('POST', 'client', {
+    [ATTRIBUTE.method]: 'POST',
+    ...urlAttributes(url.href),
+    ...(resends > 0 ? { [ATTRIBUTE.resendCount]: resends } : {}),
+  });
+  const traced = { ...message, headers: { ...message.headers, ...span.traceHeaders() } };
+  try {
+    return await post(url, traced, timeoutMs, (status) =>
+      span.setAttributes({ [ATTRIBUTE.statusCode]: status }),
+    );
+  } catch (error) {
+    span.fail(error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 function describe(error: unknown, options: SinkOptions): string {

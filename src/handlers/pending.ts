@@ -16,6 +16,7 @@ export async function handlePending({
   kube,
   pods,
   deadline,
+  span,
 }: HandlerInput): Promise<HandlerAnswer> {
   const verdict = readRequest(event, config);
   if (verdict.kind === 'rejected') return { kind: 'rejected', message: verdict.message };
@@ -23,7 +24,7 @@ export async function handlePending({
 
   const { request } = verdict;
   const gatewayName = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline, pods);
+  const outcome = await provision(request, config, kube, deadline, pods, span);
   switch (outcome.kind) {
     case 'unavailable':
       return retryLater(outcome.failure, gatewayName);

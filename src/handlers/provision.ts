@@ -9,6 +9,7 @@ import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
+import { ATTRIBUTE, type TraceSpan } from '../observability/tracing.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
@@ -64,9 +65,11 @@ export async function provision(
   deadline: number,
   /** The shared watch, for WAIT_FOR=scheduled or ready. */
   pods?: PodWatch,
+  /** The event's span, when tracing is on. */
+  span?: TraceSpan,
 ): Promise<ProvisionOutcome> {
   const started = Date.now();
-  const pod = buildPod(config, request);
+  const pod = buildPod(config, request, span?.traceId);
   const name = pod.metadata?.name ?? '';
   const { waitFor } = config;
   const attempt: Attempt = {
@@ -77,7 +80,7 @@ export async function provision(
     name,
     namespace: config.clientNamespace,
     deadline,
-    limits: { timeoutMs: config.apiTimeoutMs, deadline },
+    limits: { timeoutMs: config.apiTimeoutMs, deadline, span },
     // Registered before the create, so that no change of the pod passes unseen.
     waiting:
       waitFor === 'created'
@@ -103,8 +106,31 @@ export async function provision(
   if (!attempt.waiting) {
     return { kind: found, podName: name, namespace: attempt.namespace, nodeName: undefined };
   }
-  const state = waitOutcome(await attempt.waiting.result);
+  const state = span
+    ? await waitInSpan(span, config.waitFor, attempt.waiting)
+    : waitOutcome(await attempt.waiting.result);
   return afterWait(attempt, found, state, started);
+}
+
+/** The wait for WAIT_FOR=scheduled or ready as a span; an error unless the pod got there. */
+async function waitInSpan(
+  parent: TraceSpan,
+  waitFor: ProvisionerConfig['waitFor'],
+  waiting: Waiting<PodWaitState>,
+): Promise<PodWaitState> {
+  const span = parent.child(`wait for ${waitFor}`, 'internal', { [ATTRIBUTE.waitFor]: waitFor });
+  const state = waitOutcome(await waiting.result);
+  span.setAttributes({ [ATTRIBUTE.waitResult]: state.kind });
+  if (state.kind !== 'scheduled' && state.kind !== 'ready') {
+    span.fail({ type: state.kind, message: waitProblem(state) });
+  }
+  span.end();
+  return state;
+}
+
+function waitProblem(state: PodWaitState): string {
+  if (state.kind === 'pending') return 'the deadline came first';
+  return 'message' in state ? state.message : state.kind;
 }
 
 /** The outcome once the wait for WAIT_FOR=scheduled or ready has ended. */

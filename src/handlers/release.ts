@@ -98,12 +98,13 @@ export async function handleRelease({
   config,
   kube,
   deadline,
+  span,
 }: HandlerInput): Promise<HandlerAnswer> {
   const request = readRelease(event, config);
   if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
   if (request.kind === 'failed') return failed(config, event, request);
   const { podName, namespace } = request;
-  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
+  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline, span };
   try {
     const result = await deleteOwnPod(kube, podName, event.source, config, limits);
     if (result.kind === 'not-managed') {

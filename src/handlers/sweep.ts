@@ -107,6 +107,7 @@ export async function handleSweep({
   config,
   kube,
   deadline,
+  span,
 }: HandlerInput): Promise<HandlerAnswer> {
   if (event.type === PING_TYPE && event.source !== config.pingSource) {
     return {
@@ -115,7 +116,7 @@ export async function handleSweep({
     };
   }
   // The sweep takes no data: whatever a producer (or the PingSource) sends is ignored.
-  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline };
+  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline, span };
   const turn = await sweepOnce(kube, config, limits);
   if (turn.kind === 'recent') return recentAnswer(config, event, turn.last, turn.agoSeconds);
   const { outcome } = turn;

@@ -6,6 +6,7 @@ import type { IncomingEvent } from '../events/pending-request.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
 import type { Told } from '../observability/event-log.ts';
+import type { TraceSpan } from '../observability/tracing.ts';
 
 export interface HandlerInput {
   readonly event: IncomingEvent;
@@ -15,6 +16,8 @@ export interface HandlerInput {
   readonly pods: PodWatch | undefined;
   /** Epoch milliseconds by which the answer must be given. */
   readonly deadline: number;
+  /** The event's span when tracing is on: each step is a child of it. */
+  readonly span: TraceSpan | undefined;
 }
 
 export type HandlerAnswer =

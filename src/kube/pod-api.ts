@@ -1,10 +1,20 @@
 // The function's calls on pods, one function each. Every call runs under the event's limits
 // (src/kube/api-call.ts: timeout, retries while transient) and is timed by verb for the API metric.
-import type { CoreV1Api, V1Pod, V1PodList } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoreV1Api, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { timeApiCall } from '../observability/metrics.ts';
 import { type CallLimits, callApi } from './api-call.ts';
 import type { ApiFailure, KubeClient } from './client.ts';
+import { type ApiRoute, POD_ROUTES, tracedAttempts } from './traced-call.ts';
 import { postPod } from './transport.ts';
+
+/** `call` as is, or each attempt a client span when the event is traced. */
+function traced<T>(
+  limits: CallLimits,
+  route: ApiRoute,
+  call: (options: ConfigurationOptions) => Promise<T>,
+): (options: ConfigurationOptions) => Promise<T> {
+  return limits.span ? tracedAttempts(limits.span, route, call) : call;
+}
 
 /**
  * Creates the pod. `beforeRetry`, given, is asked after each transient failure: a pod it returns
@@ -18,7 +28,9 @@ export function createPod(
   beforeRetry?: (failure: ApiFailure) => Promise<V1Pod | undefined>,
 ): Promise<V1Pod> {
   return callApi(
-    (options) => timeApiCall('create', () => postPod(kube.kubeConfig, namespace, pod, options)),
+    traced(limits, POD_ROUTES.create, (options) =>
+      timeApiCall('create', () => postPod(kube.kubeConfig, namespace, pod, options)),
+    ),
     limits,
     beforeRetry,
   );
@@ -31,7 +43,9 @@ export function readPod(
   limits: CallLimits,
 ): Promise<V1Pod> {
   return callApi(
-    (options) => timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
+    traced(limits, POD_ROUTES.get, (options) =>
+      timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
+    ),
     limits,
   );
 }
@@ -50,10 +64,11 @@ export async function deletePod(
   const namespace = pod.metadata?.namespace ?? '';
   const body = { preconditions: { uid: pod.metadata?.uid } };
   await callApi(
-    (options) =>
+    traced(limits, POD_ROUTES.delete, (options) =>
       timeApiCall('delete', () =>
         kube.api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds, body }, options),
       ),
+    ),
     limits,
   );
 }
@@ -79,8 +94,9 @@ export async function* listPodPages(
     const limits = limitsForPage();
     if (limits === undefined) return;
     const page = await callApi(
-      (options) =>
+      traced(limits, POD_ROUTES.list, (options) =>
         timeApiCall('list', () => api.listNamespacedPod({ ...query, _continue: next }, options)),
+      ),
       limits,
     );
     yield page;

@@ -13,6 +13,12 @@ import { describeSinkUrl, makeSink, readSink, type Sink } from '../events/sink.t
 import { startAccessCheck } from '../kube/access-check.ts';
 import { type KubeClient, makeKubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
+import type { Tracing } from '../observability/tracing.ts';
+import {
+  describeTracing,
+  readTracingSettings,
+  type TracingSettings,
+} from '../observability/tracing-settings.ts';
 import { watchOwnPods } from '../pods/own-pods.ts';
 
 export interface Provisioner {
@@ -22,6 +28,13 @@ export interface Provisioner {
   readonly sink: Sink | undefined;
   /** With WAIT_FOR=scheduled or ready: the one watch every waiting event shares. */
   readonly pods: PodWatch | undefined;
+  /** With an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): the spans of each event. */
+  readonly tracing: Tracing | undefined;
+}
+
+/** What start-up read, before tracing (when asked for) is loaded. */
+export interface StartedUp extends Omit<Provisioner, 'tracing'> {
+  readonly tracingSettings: TracingSettings | undefined;
 }
 
 const PREFIX = 'podgateway client provisioner';
@@ -90,7 +103,7 @@ function problemLines(error: unknown): string[] {
 }
 
 /** Reads everything; throws a StartupFailure listing every problem. */
-export function startUp(env: Environment = process.env): Provisioner {
+export function startUp(env: Environment = process.env): StartedUp {
   const problems: string[] = [];
   const attempt = <T>(step: () => T): T | undefined => {
     try {
@@ -105,15 +118,16 @@ export function startUp(env: Environment = process.env): Provisioner {
   const sinkUrl = attempt(() => readSink(env));
   const kube = attempt(() => makeKubeClient(env));
   const sink = sinkUrl && attempt(() => makeSink(sinkUrl));
+  const tracingSettings = attempt(() => readTracingSettings(env));
   if (problems.length > 0 || config === undefined || kube === undefined) {
     throw new StartupFailure(problems);
   }
   const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
-  return { config, kube, sink, pods };
+  return { config, kube, sink, pods, tracingSettings };
 }
 
 /** The settings in effect, in one line. */
-export function settingsLine({ config, kube, sink }: Provisioner): string {
+export function settingsLine({ config, kube, sink, tracingSettings }: StartedUp): string {
   const gateways = config.allowedGateways
     ? `gateways ${[...config.allowedGateways].join(', ')}`
     : 'any gateway';
@@ -125,6 +139,7 @@ export function settingsLine({ config, kube, sink }: Provisioner): string {
     `done ${done} (WAIT_FOR=${config.waitFor}) ${routingText(config.routing)}`,
     `deadlines: API call ${config.apiTimeoutMs} ms, event ${config.eventDeadlineMs} ms, shutdown grace ${config.shutdownGraceMs} ms`,
     `replies ${replies}`,
+    describeTracing(tracingSettings),
   ].join('; ');
 }
 
@@ -159,10 +174,12 @@ export function settingsWarnings(config: ProvisionerConfig): string[] {
  * Called from `init`: starts, or prints every problem on its own line and exits 1 (the runtime
  * would print a stack trace and a line of the bundle for an error thrown at it).
  */
-export function startOrExit(env: Environment = process.env): Provisioner {
-  let started: Provisioner;
+export async function startOrExit(env: Environment = process.env): Promise<Provisioner> {
+  let started: StartedUp;
+  let tracing: Tracing | undefined;
   try {
     started = startUp(env);
+    tracing = started.tracingSettings && (await loadTracing(started.tracingSettings));
   } catch (error) {
     const problems = error instanceof StartupFailure ? error.problems : problemLines(error);
     for (const problem of problems) console.error(`${PREFIX}: cannot start: ${problem}`);
@@ -175,5 +192,17 @@ export function startOrExit(env: Environment = process.env): Provisioner {
     started.config.clientNamespace,
     started.config.apiTimeoutMs,
   );
-  return started;
+  const { tracingSettings: _settings, ...provisioner } = started;
+  return { ...provisioner, tracing };
+}
+
+/** The SDK, imported only now that tracing is asked for: tracing off never loads it. */
+async function loadTracing(settings: TracingSettings): Promise<Tracing> {
+  try {
+    const { startTracing } = await import('../observability/otel-sdk.ts');
+    return await startTracing(settings);
+  } catch (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new StartupFailure([`tracing: the OpenTelemetry SDK could not be loaded: ${cause}`]);
+  }
 }

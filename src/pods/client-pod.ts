@@ -14,6 +14,8 @@ export const ANNOTATIONS = {
   eventSource: 'podgateway.io/event-source',
   eventId: 'podgateway.io/event-id',
   message: 'podgateway.io/message',
+  /** With tracing on: the trace of the event that made the pod (not of later redeliveries). */
+  traceId: 'podgateway.io/trace-id',
 } as const;
 
 /** Hex digits of the name's digest: 80 bits, 27 characters in all. */
@@ -34,7 +36,16 @@ export function podNameFor(event: Pick<ProvisionRequest, 'eventId' | 'eventSourc
   return `client-${digest}`;
 }
 
-export function buildPod(config: ProvisionerConfig, request: ProvisionRequest): V1Pod {
+/**
+ * The pod for a request. `traceId`, when tracing is on, is kept as an annotation: from a pod to
+ * its trace. It is no part of the request's fingerprint (src/pods/fingerprint.ts): a redelivery
+ * comes with another trace and asks for the same pod.
+ */
+export function buildPod(
+  config: ProvisionerConfig,
+  request: ProvisionRequest,
+  traceId?: string,
+): V1Pod {
   const name = podNameFor(request);
   const labels: Record<string, string> = {
     'app.kubernetes.io/name': APP_NAME,
@@ -47,6 +58,7 @@ export function buildPod(config: ProvisionerConfig, request: ProvisionRequest): 
     [FINGERPRINT_ANNOTATION]: fingerprintAnnotation(request),
   };
   if (request.message !== undefined) annotations[ANNOTATIONS.message] = request.message;
+  if (traceId !== undefined) annotations[ANNOTATIONS.traceId] = traceId;
   if (config.gatewayLabel) labels[config.gatewayLabel] = request.gatewayName;
   if (config.gatewayAnnotation) annotations[config.gatewayAnnotation] = request.gatewayName;
 

@@ -10,6 +10,7 @@ import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
 import { SINK_VARIABLES } from '../../src/events/sink.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import * as metrics from '../../src/observability/metrics.ts';
+import { OTEL_VARIABLES } from '../../src/observability/tracing-settings.ts';
 import { loadCorpus } from '../corpus/corpus.ts';
 import { PROJECT_ROOT } from '../support/function-process.ts';
 
@@ -71,6 +72,13 @@ export function namedMetrics(text: string): string[] {
 export function documentedSettings(reference: string): string[] {
   const section = reference.split(/^## /m).find((part) => part.startsWith('Configuration')) ?? '';
   return [...section.matchAll(/^\| `([A-Z][A-Z0-9_]+)` +\|/gm)].map((match) => match[1] ?? '');
+}
+
+/** The variables of the table of docs/reference.md's `## Tracing` section, several to a row. */
+export function documentedTracingVariables(reference: string): string[] {
+  const section = reference.split(/^## /m).find((part) => part.startsWith('Tracing')) ?? '';
+  const firstCells = [...section.matchAll(/^\| ([^|]+) \|/gm)].map((match) => match[1] ?? '');
+  return firstCells.flatMap((cell) => namedVariables(cell));
 }
 
 /** Environment-like names in backquotes: `CLIENT_IMAGE`, `FUNC_PORT`, … */
@@ -160,12 +168,19 @@ describe('claims the docs make about the repository', () => {
     assert.deepEqual(documented, [...CONFIG_VARIABLES, ...SINK_VARIABLES].sort());
   });
 
+  it('the Tracing table of docs/reference.md is exactly the standard OTEL_* variables honoured', () => {
+    // Read by the OpenTelemetry SDK or src/observability/tracing-settings.ts, not src/config/.
+    const documented = documentedTracingVariables(read('docs/reference.md')).sort();
+    assert.deepEqual(documented, [...OTEL_VARIABLES].sort());
+  });
+
   it('every variable the docs name is read by the code, or set in the gateways’ Helm values', () => {
     const named = new Set(DOCS.flatMap((page) => namedVariables(read(page))));
     const unknown = [...named].filter(
       (name) =>
         !NOT_VARIABLES.has(name) &&
         !(RUNTIME_VARIABLES as readonly string[]).includes(name) &&
+        !(OTEL_VARIABLES as readonly string[]).includes(name) &&
         !CODE.includes(name) &&
         !HELM_VALUES.includes(name),
     );

@@ -26,6 +26,7 @@ import {
   type RunningFunction,
   startFunction,
 } from '../support/function-process.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 
 const run = promisify(execFile);
 const NAMESPACE = 'client-system';
@@ -457,6 +458,80 @@ describe('metric labels stay few', () => {
     assert.equal(reasonLabel('Forbidden'), 'Forbidden');
     assert.equal(reasonLabel('not a reason'), 'Other');
     assert.equal(reasonLabel(undefined), '');
+  });
+});
+
+describe('tracing, as npm start runs it', () => {
+  const PRELOAD = fileURLToPath(new URL('../support/loaded-modules.ts', import.meta.url));
+  /** Matches the SDK's packages; not @opentelemetry/api, which prom-client loads in any case. */
+  const SDK_MODULE = /\/node_modules\/@opentelemetry\/(?!api\/)/;
+
+  /** Starts the built function with `env`, sends one event, stops it: the modules it loaded. */
+  async function runOnce(name: string, env: Record<string, string>): Promise<string[]> {
+    const loadedFile = join(workDir, `loaded-${name}.txt`);
+    const traced = await startFunction({
+      asNpmStart: true,
+      env: {
+        KUBECONFIG: kubeconfig,
+        CLIENT_NAMESPACE: NAMESPACE,
+        NODE_OPTIONS: `--import=${PRELOAD}`,
+        LOADED_MODULES_FILE: loadedFile,
+        ...env,
+      },
+    });
+    try {
+      const event = pendingEvent(
+        { gateway_name: 'foo' },
+        { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      );
+      assert.equal((await sendEvent(traced.url, event, 'binary')).event?.type, DONE_TYPE);
+    } finally {
+      assert.equal(await traced.stop(), 0);
+    }
+    return (await readFile(loadedFile, 'utf8')).split('\n').filter(Boolean);
+  }
+
+  it('off: no endpoint, or OTEL_SDK_DISABLED=true, loads no module of the SDK and sends nothing', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const cases: Record<string, Record<string, string>> = {
+        unset: {},
+        disabled: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SDK_DISABLED: 'true' },
+      };
+      for (const [name, env] of Object.entries(cases)) {
+        const loaded = await runOnce(name, env);
+        assert.ok(
+          loaded.some((url) => url.endsWith('/build/index.js')),
+          'the check sees the bundle',
+        );
+        assert.deepEqual(
+          loaded.filter((url) => SDK_MODULE.test(url)),
+          [],
+          name,
+        );
+      }
+      assert.equal(receiver.requests(), 0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('on: the SDK is loaded from node_modules and the spans are flushed at SIGTERM', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const loaded = await runOnce('on', {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        // No export before the SIGTERM: the spans arrive through the flush at shutdown.
+        OTEL_BSP_SCHEDULE_DELAY: '600000',
+      });
+      assert.ok(loaded.some((url) => SDK_MODULE.test(url)));
+      const spans = receiver.spans();
+      assert.ok(spans.length >= 3, spans.map((span) => span.name).join());
+      assert.ok(spans.every((span) => span.traceId === '0af7651916cd43dd8448eb211c80319c'));
+    } finally {
+      await receiver.close();
+    }
   });
 });
 

@@ -108,8 +108,9 @@ describe('npm run dev, then npm run invoke', () => {
     sandboxTmp = await mkdtemp(join(tmpdir(), 'provisioner-dev-test-'));
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
     // WAIT_FOR=ready, and a gateway whose init container the simulated kubelet fails: the
-    // sandbox's whole pod life, as the README shows it.
-    dev = spawn('npm', ['run', 'dev', '--', '--port', String(port), '--fail-init', 'broken'], {
+    // sandbox's whole pod life, as the README shows it; and each event's trace.
+    const args = ['--port', String(port), '--fail-init', 'broken', '--traces'];
+    dev = spawn('npm', ['run', 'dev', '--', ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken', TMPDIR: sandboxTmp },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -189,6 +190,24 @@ describe('npm run dev, then npm run invoke', () => {
       /incoming request|request completed/,
       'no runtime request lines',
     );
+  });
+
+  it('--traces prints each event’s trace, one line per span, the steps under the event', async () => {
+    const { code, output } = await invoke(port, '--gateway', 'bar', '--id', 'dev-test-traced');
+    assert.equal(code, 0, output);
+    const pod = /pod_name\s+(client-[0-9a-f]{20})/.exec(output)?.[1];
+    const event = new RegExp(
+      `\\[trace\\] ([0-9a-f]{32}) process io\\.podgateway\\.client\\.pending [\\d.]+ ms OK cloudevents\\.event_id=dev-test-traced podgateway\\.gateway=bar k8s\\.pod\\.name=${pod} podgateway\\.outcome=created`,
+    );
+    await waitFor(devOutput, dev, event);
+    const traceId = event.exec(devOutput())?.[1];
+    for (const step of [
+      'validate [\\d.]+ ms OK',
+      'POST /api/v1/namespaces/\\{namespace\\}/pods [\\d.]+ ms OK http\\.response\\.status_code=201',
+      'wait for ready [\\d.]+ ms OK podgateway\\.wait\\.result=ready',
+    ]) {
+      assert.match(devOutput(), new RegExp(`\\[trace\\] ${traceId}   └ ${step}`));
+    }
   });
 
   it('shows a failed event and a 400 in one readable line each', async () => {
