@@ -23,46 +23,30 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import { CONFIG_VARIABLES } from '../src/config/config.ts';
-import { writeKubeconfigFile } from '../test/kube-api-server/auth.ts';
-import {
-  describePodState,
-  type KubeletFailure,
-  startKubelet,
-} from '../test/kube-api-server/kubelet.ts';
-import { startScheduler } from '../test/kube-api-server/scheduler.ts';
-import {
-  authorizerFromRules,
-  type KubeApiServer,
-  podGatewayWebhook,
-  startKubeApiServer,
-  type Webhook,
-} from '../test/kube-api-server/server.ts';
-import { deployedGatewayWebhooks, deployedNamespace } from '../test/support/deployed-gateways.ts';
-import { readDeployedRole } from '../test/support/deployed-role.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
   startOtlpReceiver,
 } from '../test/support/otlp-receiver.ts';
 import { makeTempDir, signalExitCode } from '../test/support/temp-dir.ts';
+import { startClusterKubernetes } from './sandbox/cluster.ts';
+import { startInMemoryKubernetes } from './sandbox/in-memory.ts';
+import type { SandboxKubernetes } from './sandbox/kubernetes.ts';
 import { sandboxLine, traceLines } from './sandbox-log.ts';
-
-/** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */
-const SANDBOX_ADMIN = 'kubernetes-admin';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
-const BANNER =
-  'LOCAL SANDBOX: pods are created in an in-memory Kubernetes API test server, not a cluster';
 
-const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--fail-init GATEWAY] [--fail-pull GATEWAY]
+const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--cluster] [--fail-init GATEWAY] [--fail-pull GATEWAY]
   --port N             where the function listens (FUNC_PORT, else 8080)
+  --cluster            against a real control plane (kube-apiserver, etcd, scheduler, kwok nodes) built
+                       from Go modules instead of the in-memory API (Go 1.26+; npm run cluster:build)
   --traces             print each event's trace, one line per span (OpenTelemetry, no collector)
   --host ADDRESS       the address it listens on (localhost; 0.0.0.0 opens it to others)
   --fail-init GATEWAY  that gateway's pods fail as a crashing gateway init would (repeatable)
   --fail-pull GATEWAY  that gateway's pods fail as an image that cannot be pulled would (repeatable)
   -h, --help           this text
-The function runs against an in-memory Kubernetes API, configured from func.yaml's run.envs (the
+The function runs against an in-memory Kubernetes API (or --cluster), configured from func.yaml's run.envs (the
 same variables in your environment win). Ctrl-C stops it all; its temporary folder goes too.`;
 
 /** Set once the sandbox is stopping: Ctrl-C and the function's exit both lead there. */
@@ -77,7 +61,7 @@ interface FuncYaml {
 }
 
 interface Sandbox {
-  readonly server: KubeApiServer;
+  readonly kubernetes: SandboxKubernetes;
   readonly function: ChildProcess;
   readonly dir: string;
   readonly traces: OtlpReceiver | undefined;
@@ -90,6 +74,7 @@ function readOptions() {
         port: { type: 'string' },
         host: { type: 'string' },
         traces: { type: 'boolean' },
+        cluster: { type: 'boolean' },
         'fail-init': { type: 'string', multiple: true },
         'fail-pull': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -124,30 +109,24 @@ async function main(): Promise<void> {
     throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
   }
 
+  const failing = { init: values['fail-init'] ?? [], pull: values['fail-pull'] ?? [] };
+  if (values.cluster && failing.init.length + failing.pull.length > 0) {
+    throw new Error('--fail-init and --fail-pull are for the in-memory sandbox, not --cluster');
+  }
   await ensurePortFree(port);
   const env = await functionEnv();
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
-  const role = await readDeployedRole();
-  const roleAllows = authorizerFromRules(role.rules, namespace);
-  const failing = { init: values['fail-init'] ?? [], pull: values['fail-pull'] ?? [] };
-  const deployed = await deployedGatewayWebhooks();
-  const server = await startKubeApiServer({
-    namespaces: [await deployedNamespace(namespace)],
-    webhooks: [...deployed, ...webhooksForFailingGateways(failing, deployed)],
-    user: `system:serviceaccount:${role.namespace}:${role.account}`,
-    // The function: what deploy/rbac.yaml's Role grants. The user's kubectl: cluster-admin.
-    authorize: (attrs, user) => user === SANDBOX_ADMIN || roleAllows(attrs),
-  });
-  startSimulatedNodes(server, env.GATEWAY_LABEL || 'setGateway', failing);
   const dir = makeTempDir('provisioner-sandbox-');
-  // The function's: what deploy/rbac.yaml's Role grants. The user's: cluster-admin.
-  const kubeconfig = await server.writeKubeconfig(dir);
-  const adminKubeconfig = await writeKubeconfigFile(join(dir, 'admin'), {
-    url: server.url,
-    caPem: server.caPem,
+  const keys = {
+    dir,
     namespace,
-    user: { token: server.issueToken(SANDBOX_ADMIN) },
-  });
+    gatewayLabel: env.GATEWAY_LABEL ?? 'setGateway',
+    gatewayAnnotation: env.GATEWAY_ANNOTATION ?? 'setGateway',
+  };
+  const kubernetes = values.cluster
+    ? await startClusterKubernetes(keys)
+    : await startInMemoryKubernetes({ ...keys, failing });
+  const { kubeconfig, adminKubeconfig } = kubernetes;
 
   const traces = values.traces ? await startOtlpReceiver(printTraces()) : undefined;
   const child = spawn(process.execPath, [RUNTIME_CLI, 'index.ts'], {
@@ -165,7 +144,7 @@ async function main(): Promise<void> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const sandbox: Sandbox = { server, function: child, dir, traces };
+  const sandbox: Sandbox = { kubernetes, function: child, dir, traces };
   running = sandbox;
   printFunctionOutput(child, Boolean(process.env.FUNC_LOG_LEVEL));
   child.once('exit', (code, signal) => {
@@ -183,13 +162,13 @@ async function main(): Promise<void> {
     await stop(sandbox, 1);
     return;
   }
-  printBanner({ url, target, server, namespace, kubeconfig, adminKubeconfig, env, failing });
+  printBanner({ url, target, kubernetes, namespace, adminKubeconfig, env });
   if (traces) {
     console.log(
       `[sandbox] traces: each event's spans print here as [trace] lines (OTLP/HTTP at ${traces.url})`,
     );
   }
-  reportNewPods(server, namespace, env);
+  kubernetes.reportPods();
 }
 
 /** Before anything starts: a port in use is one line, with the flag to pick another. */
@@ -288,35 +267,23 @@ interface BannerFacts {
   readonly url: string;
   /** Extra invoke arguments when not on the default port. */
   readonly target: string;
-  readonly server: KubeApiServer;
+  readonly kubernetes: SandboxKubernetes;
   readonly namespace: string;
-  readonly kubeconfig: string;
   readonly adminKubeconfig: string;
   readonly env: Record<string, string>;
-  readonly failing: Failing;
 }
 
 function printBanner(facts: BannerFacts): void {
-  const { url, target, server, namespace, kubeconfig, adminKubeconfig, env, failing } = facts;
-  const fails = [
-    ...failing.init.map((gateway) => `${gateway}: init fails`),
-    ...failing.pull.map((gateway) => `${gateway}: pull fails`),
-  ];
-  const line = '='.repeat(BANNER.length);
+  const { url, target, kubernetes, namespace, adminKubeconfig, env } = facts;
+  const title = kubernetes.title;
+  const line = '='.repeat(title.length);
   console.log(`
 ${line}
-${BANNER}
+${title}
 ${line}
   function        ${url}   (faas-js-runtime running index.ts)
-  Kubernetes API  ${server.url}   (in memory; namespace ${namespace})
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
-  nodes           SIMULATED scheduler and kubelet: pods are bound after 0.5 s, Running and
-                  ready 1 s later; nothing runs in them${fails.length > 0 ? ` (${fails.join('; ')})` : ''}
-  The pods are stored, admitted and validated as a real API server would. The pod-gateway
-  webhooks of deploy/pod-gateway-*-values.yaml add their containers (kubectl get pod -o yaml shows
-  gateway-init and gateway-sidecar), but nothing routes them. The function may do only what
-  deploy/rbac.yaml's Role grants (its kubeconfig: ${kubeconfig}).
-  WAIT_FOR=ready npm run dev: done once the pod is ready (--fail-init / --fail-pull GATEWAY: failed).
+${kubernetes.banner}
 
 Send an event, in another terminal:
   npm run invoke -- --gateway foo${target}
@@ -335,70 +302,6 @@ Ctrl-C stops the function and the sandbox.
 `);
 }
 
-/**
- * A gateway named only by --fail-init or --fail-pull (no deploy/pod-gateway-NAME-values.yaml)
- * gets a webhook configured as deploy/'s are, so that its pods carry the gateway's containers.
- */
-function webhooksForFailingGateways(failing: Failing, deployed: readonly Webhook[]): Webhook[] {
-  const names = new Set(deployed.map((webhook) => webhook.name));
-  return [...new Set([...failing.init, ...failing.pull])]
-    .map((gateway) =>
-      podGatewayWebhook({
-        gateway,
-        gatewayDefault: false,
-        gatewayLabelValue: gateway,
-        gatewayAnnotationValue: gateway,
-      }),
-    )
-    .filter((webhook) => !names.has(webhook.name));
-}
-
-interface Failing {
-  readonly init: readonly string[];
-  readonly pull: readonly string[];
-}
-
-/** The simulated scheduler and kubelet, and a line for each pod state they bring. */
-function startSimulatedNodes(server: KubeApiServer, gatewayLabel: string, failing: Failing) {
-  startScheduler(server, { bindAfterMs: 500 });
-  startKubelet(server, {
-    startAfterMs: 1000,
-    fail: (pod): KubeletFailure | undefined => {
-      const gateway = pod.metadata?.labels?.[gatewayLabel] ?? '';
-      if (failing.init.includes(gateway)) return { kind: 'init', message: 'simulated failure' };
-      return failing.pull.includes(gateway) ? { kind: 'pull' } : undefined;
-    },
-  });
-  const told = new Map<string, string>();
-  server.onChange((type, pod) => {
-    const name = pod.metadata?.name ?? '';
-    const state = type === 'DELETED' ? 'deleted' : describePodState(pod);
-    if (type === 'ADDED' || told.get(name) === state) return;
-    told.set(name, state);
-    console.log(`[sandbox] pod ${name}: ${state}`);
-  });
-}
-
-/** Prints each pod as it appears in the sandbox. */
-function reportNewPods(server: KubeApiServer, namespace: string, env: Record<string, string>) {
-  const labelKey = env.GATEWAY_LABEL ?? 'setGateway';
-  const annotationKey = env.GATEWAY_ANNOTATION ?? 'setGateway';
-  const seen = new Set<string>();
-  const timer = setInterval(() => {
-    for (const pod of server.pods(namespace)) {
-      const name = pod.metadata?.name ?? '';
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const gateway =
-        (labelKey && pod.metadata?.labels?.[labelKey]) ||
-        (annotationKey && pod.metadata?.annotations?.[annotationKey]) ||
-        '?';
-      console.log(`[sandbox] pod created: ${namespace}/${name} (gateway ${gateway})`);
-    }
-  }, 200);
-  timer.unref();
-}
-
 async function stop(sandbox: Sandbox, code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -412,7 +315,7 @@ async function stop(sandbox: Sandbox, code: number): Promise<void> {
   // The kubeconfigs first: closing the server waits for its clients.
   await rm(sandbox.dir, { recursive: true, force: true });
   await sandbox.traces?.close();
-  await sandbox.server.close();
+  await sandbox.kubernetes.close();
   console.log('[sandbox] stopped');
   process.exit(code);
 }
