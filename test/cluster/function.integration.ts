@@ -1,0 +1,12 @@
+// The function end to end against the real control plane (test/cluster/README.md): one cluster
+// for every case of the run, started once (about 12 s), each concern in its own module of
+// suite/. Run alone: node --test test/cluster/function.integration.ts
+import { after, before } from 'node:test';
+import { Suite } from './suite/context.ts';
+import { describeProvisioning } from './suite/provisioning.ts';
+
+const suite = new Suite();
+before(() => suite.start(), { timeout: 30 * 60_000 });
+after(() => suite.stop());
+
+describeProvisioning(suite);
