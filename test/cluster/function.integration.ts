@@ -2,6 +2,7 @@
 // for every case of the run, started once (about 12 s), each concern in its own module of
 // suite/. Run alone: node --test test/cluster/function.integration.ts
 import { after, before } from 'node:test';
+import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
 
@@ -10,3 +11,4 @@ before(() => suite.start(), { timeout: 30 * 60_000 });
 after(() => suite.stop());
 
 describeProvisioning(suite);
+describeAdmission(suite);
