@@ -5,6 +5,7 @@ import { after, before } from 'node:test';
 import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
+import { describeWatch } from './suite/watch.ts';
 
 const suite = new Suite();
 before(() => suite.start(), { timeout: 30 * 60_000 });
@@ -12,3 +13,4 @@ after(() => suite.stop());
 
 describeProvisioning(suite);
 describeAdmission(suite);
+describeWatch(suite);
