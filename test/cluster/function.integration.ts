@@ -4,6 +4,7 @@
 import { after, before } from 'node:test';
 import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
+import { describeDifferential } from './suite/differential.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
 import { describeWatch } from './suite/watch.ts';
 
@@ -14,3 +15,4 @@ after(() => suite.stop());
 describeProvisioning(suite);
 describeAdmission(suite);
 describeWatch(suite);
+describeDifferential(suite);

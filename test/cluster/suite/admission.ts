@@ -71,7 +71,10 @@ export function describeAdmission(suite: Suite): void {
         });
         const event = pendingFor('foo');
         const message = assertFailed(await send(running(), event), 'PodSecurityViolation');
-        assert.match(message, /^pods "client-[0-9a-f]{20}" is forbidden: violates PodSecurity "restricted:latest": /);
+        assert.match(
+          message,
+          /^pods "client-[0-9a-f]{20}" is forbidden: violates PodSecurity "restricted:latest": /,
+        );
         assert.match(message, /"gateway-init", "gateway-sidecar"/);
         assert.match(message, /"NET_ADMIN", "NET_RAW"/);
         assert.equal(await suite.podExists(podOf(event)), false);
@@ -100,7 +103,10 @@ export function describeAdmission(suite: Suite): void {
         const again = await send(running(), made);
         assert.equal(again.event?.type, DONE, again.text);
       } finally {
-        await suite.core.deleteNamespacedResourceQuota({ name: 'full', namespace: CLIENT_NAMESPACE });
+        await suite.core.deleteNamespacedResourceQuota({
+          name: 'full',
+          namespace: CLIENT_NAMESPACE,
+        });
         await suite.waitForAdmission('the quota gone', (dryRun) => dryRun.kind === 'admitted');
       }
     });

@@ -1,6 +1,6 @@
 // What the end-to-end cases share: the one cluster of the run, the admin's client, the function
 // as a real process pointed at the cluster, and the waits and reads the cases repeat.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -28,6 +28,9 @@ export class Suite {
   get admin(): k8s.KubeConfig {
     if (this.#admin === undefined) throw new Error('the cluster is not started');
     return this.#admin;
+  }
+  caPem(): Promise<string> {
+    return readFile(this.cluster.caFile, 'utf8');
   }
   get core(): k8s.CoreV1Api {
     return this.admin.makeApiClient(k8s.CoreV1Api);
