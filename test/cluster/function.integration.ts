@@ -5,6 +5,7 @@ import { after, before } from 'node:test';
 import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
 import { describeDifferential } from './suite/differential.ts';
+import { describeLifecycle } from './suite/lifecycle.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
 import { describeWatch } from './suite/watch.ts';
 
@@ -15,4 +16,5 @@ after(() => suite.stop());
 describeProvisioning(suite);
 describeAdmission(suite);
 describeWatch(suite);
+describeLifecycle(suite);
 describeDifferential(suite);
