@@ -2,6 +2,7 @@
 // for every case of the run, started once (about 12 s), each concern in its own module of
 // suite/. Run alone: node --test test/cluster/function.integration.ts
 import { after, before } from 'node:test';
+import { describeAccess } from './suite/access.ts';
 import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
 import { describeDifferential } from './suite/differential.ts';
@@ -17,4 +18,5 @@ describeProvisioning(suite);
 describeAdmission(suite);
 describeWatch(suite);
 describeLifecycle(suite);
+describeAccess(suite);
 describeDifferential(suite);

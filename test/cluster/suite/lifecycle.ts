@@ -154,8 +154,12 @@ export function describeLifecycle(suite: Suite): void {
         names.filter((name) => !swept.has(name)),
         [],
       );
-      assert.ok(data.deleted.every((pod) => pod.reason === 'Succeeded' || !names.includes(pod.pod_name)));
-      const left = (await suite.ownPods()).filter((pod) => names.includes(pod.metadata?.name ?? ''));
+      assert.ok(
+        data.deleted.every((pod) => pod.reason === 'Succeeded' || !names.includes(pod.pod_name)),
+      );
+      const left = (await suite.ownPods()).filter((pod) =>
+        names.includes(pod.metadata?.name ?? ''),
+      );
       assert.equal(left.length, 0);
 
       const second = await sendEvent(running().url, sweepEvent(), 'binary');
