@@ -140,6 +140,20 @@ async function serviceAccountKeys(dir: string): Promise<{ key: string; publicKey
   return { key, publicKey };
 }
 
+/**
+ * A client certificate signed by the cluster's CA (in `dir`, the PKI's): kube-apiserver reads
+ * `user` and `groups` from its subject.
+ */
+export function issueClientCertificate(
+  dir: string,
+  name: string,
+  user: string,
+  groups: readonly string[] = [],
+): Promise<KeyPair> {
+  const ca = { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') };
+  return issue(dir, ca, name, clientSubject(user, groups), CLIENT_EXTENSIONS);
+}
+
 export async function createPki(dir: string, serviceIp: string): Promise<Pki> {
   await mkdir(dir, { recursive: true });
   const ca = await makeCa(dir);

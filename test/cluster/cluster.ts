@@ -57,6 +57,12 @@ export interface Cluster {
   /** Stops (then starts with `startWebhook`) one gateway's webhook server: failurePolicy Fail. */
   stopWebhook(gateway: string): Promise<void>;
   startWebhook(gateway: string): Promise<void>;
+  /**
+   * Stops kube-controller-manager (then starts it with `startControllerManager`): without its
+   * service account controller, a namespace made meanwhile gets no `default` ServiceAccount.
+   */
+  stopControllerManager(): Promise<void>;
+  startControllerManager(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -171,14 +177,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     const component = async (file: string, pair: Pki['admin']) =>
       writeKubeconfig(file, server, pki.ca.cert, { kind: 'certificate', pair });
     const admin = manifests.loadKubeConfig(await component(paths.adminKubeconfig, pki.admin));
-    start(
-      'kube-controller-manager',
-      flags.controllerManagerArgs(
-        pki,
-        await component(paths.controllerManagerKubeconfig, pki.controllerManager),
-        ports,
-      ),
+    const controllerManagerArgs = flags.controllerManagerArgs(
+      pki,
+      await component(paths.controllerManagerKubeconfig, pki.controllerManager),
+      ports,
     );
+    const startControllerManager = () => start('kube-controller-manager', controllerManagerArgs);
+    startControllerManager();
     start(
       'kube-scheduler',
       flags.schedulerArgs(await component(paths.schedulerKubeconfig, pki.scheduler), ports),
@@ -241,6 +246,12 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       },
       startWebhook: async (name) => {
         if (!webhooks.has(name)) await startWebhook(name);
+      },
+      stopControllerManager: async () => {
+        await processes.get('kube-controller-manager')?.stop();
+      },
+      startControllerManager: async () => {
+        if (processes.get('kube-controller-manager')?.running() !== true) startControllerManager();
       },
     };
   } catch (error) {

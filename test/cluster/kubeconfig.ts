@@ -22,7 +22,7 @@ async function userEntry(credentials: Credentials): Promise<Record<string, strin
 export function kubeconfigDocument(
   server: string,
   caPem: string,
-  user: Record<string, string>,
+  user: Readonly<Record<string, unknown>>,
   namespace?: string,
 ): string {
   const context =

@@ -40,7 +40,17 @@ export async function createObjects(
   for (const object of objects) await api.create(object as k8s.KubernetesObject);
 }
 
-/** A Node for kwok to play (its annotation marks it fake); no taint, so any pod may land. */
+/**
+ * What each fake node offers. A kubelet reports ephemeral-storage from its disk; kwok's default
+ * (cpu, memory, pods) has none, and a pod limiting it (the function's client container does)
+ * would stay Pending: `Insufficient ephemeral-storage`.
+ */
+const NODE_RESOURCES = { cpu: '32', memory: '256Gi', pods: '110', 'ephemeral-storage': '100Gi' };
+
+/**
+ * A Node for kwok to play (its annotation marks it fake); no taint, so any pod may land. Its
+ * status is kept on create (a kubelet registers its node so) and kwok's node stage keeps it.
+ */
 export function fakeNode(name: string): k8s.V1Node {
   return {
     apiVersion: 'v1',
@@ -56,6 +66,7 @@ export function fakeNode(name: string): k8s.V1Node {
       },
     },
     spec: {},
+    status: { capacity: NODE_RESOURCES, allocatable: NODE_RESOURCES },
   };
 }
 

@@ -154,7 +154,8 @@ export function prepareCreate(
   delete metadata.deletionTimestamp;
   delete metadata.deletionGracePeriodSeconds;
   delete metadata.selfLink;
-  delete metadata.generation;
+  // pkg/registry/core/pod/strategy.go PrepareForCreate: a pod starts at generation 1.
+  metadata.generation = 1;
   pod.status = { phase: 'Pending', qosClass: pod.spec ? podQosClass(pod.spec) : 'BestEffort' };
   return { ok: true, value: pod };
 }

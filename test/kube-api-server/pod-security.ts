@@ -36,16 +36,27 @@ export function enforcedLevel(
     : clusterDefault;
 }
 
+/** One failed check: its ID in pod-security-admission (policy/check_*.go) and its words. */
+interface Failure {
+  readonly id: string;
+  readonly text: string;
+}
+
 /**
  * The message of the 403, after `pods "NAME" is forbidden: `, or undefined when the pod passes:
- * `violates PodSecurity "baseline:latest": non-default capabilities (...), ...`.
+ * `violates PodSecurity "baseline:latest": non-default capabilities (...), ...`. The failed
+ * checks come in the order of their IDs; restricted's capabilities check overrides baseline's.
  */
 export function podSecurityViolation(pod: PodObject, level: PodSecurityLevel): string | undefined {
   if (level === 'privileged') return undefined;
-  const failures = [...baselineFailures(pod)];
-  if (level === 'restricted') failures.push(...restrictedFailures(pod));
+  const baseline = baselineFailures(pod);
+  const failures =
+    level === 'restricted'
+      ? [...baseline.filter((f) => f.id !== 'capabilities_baseline'), ...restrictedFailures(pod)]
+      : baseline;
   if (failures.length === 0) return undefined;
-  return `violates PodSecurity "${level}:latest": ${failures.join(', ')}`;
+  const ordered = failures.toSorted((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return `violates PodSecurity "${level}:latest": ${ordered.map((f) => f.text).join(', ')}`;
 }
 
 function containersOf(pod: PodObject): Container[] {
@@ -58,16 +69,18 @@ function named(containers: readonly Container[], word = 'container'): string {
   return `${word}${containers.length === 1 ? '' : 's'} ${names}`;
 }
 
-function baselineFailures(pod: PodObject): string[] {
-  const failures: string[] = [];
+function baselineFailures(pod: PodObject): Failure[] {
+  const failures: Failure[] = [];
   const spec = pod.spec;
   const hostNamespaces = (['hostNetwork', 'hostPID', 'hostIPC'] as const).filter((f) => spec?.[f]);
   if (hostNamespaces.length > 0) {
-    failures.push(`host namespaces (${hostNamespaces.map((f) => `${f}=true`).join(', ')})`);
+    const text = `host namespaces (${hostNamespaces.map((f) => `${f}=true`).join(', ')})`;
+    failures.push({ id: 'hostNamespaces', text });
   }
   const privileged = containersOf(pod).filter((c) => c.securityContext?.privileged === true);
   if (privileged.length > 0) {
-    failures.push(`privileged (${named(privileged)} must not set securityContext.privileged=true)`);
+    const text = `privileged (${named(privileged)} must not set securityContext.privileged=true)`;
+    failures.push({ id: 'privileged', text });
   }
   const adding = containersOf(pod).filter((c) =>
     (c.securityContext?.capabilities?.add ?? []).some((cap) => !BASELINE_CAPABILITIES.has(cap)),
@@ -82,56 +95,111 @@ function baselineFailures(pod: PodObject): string[] {
         ),
       ),
     ].sort();
-    failures.push(
-      `non-default capabilities (${named(adding)} must not include ${caps.map((c) => JSON.stringify(c)).join(', ')} in securityContext.capabilities.add)`,
-    );
+    failures.push({
+      id: 'capabilities_baseline',
+      text: `non-default capabilities (${named(adding)} must not include ${caps.map((c) => JSON.stringify(c)).join(', ')} in securityContext.capabilities.add)`,
+    });
   }
   const hostPaths = (spec?.volumes ?? []).filter((v) => v.hostPath !== undefined);
   if (hostPaths.length > 0) {
     const volumes = hostPaths.map((v) => JSON.stringify(v.name)).join(', ');
-    failures.push(
-      `hostPath volume${hostPaths.length === 1 ? '' : 's'} (volume${hostPaths.length === 1 ? '' : 's'} ${volumes})`,
-    );
+    failures.push({
+      id: 'hostPathVolumes',
+      text: `hostPath volume${hostPaths.length === 1 ? '' : 's'} (volume${hostPaths.length === 1 ? '' : 's'} ${volumes})`,
+    });
   }
   return failures;
 }
 
-function restrictedFailures(pod: PodObject): string[] {
-  const failures: string[] = [];
+function restrictedFailures(pod: PodObject): Failure[] {
   const podContext = pod.spec?.securityContext;
   const containers = containersOf(pod);
+  const failures: Failure[] = [];
   const escalating = containers.filter(
     (c) => c.securityContext?.allowPrivilegeEscalation !== false,
   );
   if (escalating.length > 0) {
-    failures.push(
-      `allowPrivilegeEscalation != false (${named(escalating)} must set securityContext.allowPrivilegeEscalation=false)`,
-    );
+    failures.push({
+      id: 'allowPrivilegeEscalation',
+      text: `allowPrivilegeEscalation != false (${named(escalating)} must set securityContext.allowPrivilegeEscalation=false)`,
+    });
   }
-  const undropped = containers.filter(
-    (c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'),
-  );
-  if (undropped.length > 0) {
-    failures.push(
-      `unrestricted capabilities (${named(undropped)} must set securityContext.capabilities.drop=["ALL"])`,
-    );
+  const capabilities = restrictedCapabilities(containers);
+  if (capabilities !== undefined) {
+    failures.push({
+      id: 'capabilities_restricted',
+      text: `unrestricted capabilities (${capabilities})`,
+    });
   }
-  const rootAllowed = containers.filter(
-    (c) => (c.securityContext?.runAsNonRoot ?? podContext?.runAsNonRoot) !== true,
-  );
-  if (rootAllowed.length > 0) {
-    failures.push(
-      `runAsNonRoot != true (pod or ${named(rootAllowed)} must set securityContext.runAsNonRoot=true)`,
-    );
+  const nonRoot = runAsNonRootDetail(podContext?.runAsNonRoot, containers);
+  if (nonRoot !== undefined) {
+    failures.push({ id: 'runAsNonRoot', text: `runAsNonRoot != true (${nonRoot})` });
   }
+  const rootUser = runAsUserDetail(podContext?.runAsUser, containers);
+  if (rootUser !== undefined) failures.push({ id: 'runAsUser', text: `runAsUser=0 (${rootUser})` });
   const unconfined = containers.filter((c) => {
     const type = c.securityContext?.seccompProfile?.type ?? podContext?.seccompProfile?.type;
     return type !== 'RuntimeDefault' && type !== 'Localhost';
   });
   if (unconfined.length > 0) {
-    failures.push(
-      `seccompProfile (pod or ${named(unconfined)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
-    );
+    failures.push({
+      id: 'seccompProfile_restricted',
+      text: `seccompProfile (pod or ${named(unconfined)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")`,
+    });
   }
   return failures;
+}
+
+/** check_capabilities_restricted.go: drop ALL, and add nothing but NET_BIND_SERVICE. */
+function restrictedCapabilities(containers: readonly Container[]): string | undefined {
+  const undropped = containers.filter(
+    (c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'),
+  );
+  const forbidden = (c: Container) =>
+    (c.securityContext?.capabilities?.add ?? []).filter((cap) => cap !== 'NET_BIND_SERVICE');
+  const adding = containers.filter((c) => forbidden(c).length > 0);
+  const details: string[] = [];
+  if (undropped.length > 0) {
+    details.push(`${named(undropped)} must set securityContext.capabilities.drop=["ALL"]`);
+  }
+  if (adding.length > 0) {
+    const caps = [...new Set(adding.flatMap(forbidden))].sort();
+    details.push(
+      `${named(adding)} must not include ${caps.map((c) => JSON.stringify(c)).join(', ')} in securityContext.capabilities.add`,
+    );
+  }
+  return details.length > 0 ? details.join('; ') : undefined;
+}
+
+/**
+ * check_runAsNonRoot.go: who sets runAsNonRoot=false explicitly is named first, and alone;
+ * otherwise the containers it is unset for, when the pod does not set it true.
+ */
+function runAsNonRootDetail(
+  podValue: boolean | undefined,
+  containers: readonly Container[],
+): string | undefined {
+  const badSetters = podValue === false ? ['pod'] : [];
+  const explicit = containers.filter((c) => c.securityContext?.runAsNonRoot === false);
+  if (explicit.length > 0) badSetters.push(named(explicit));
+  if (badSetters.length > 0) {
+    return `${badSetters.join(' and ')} must not set securityContext.runAsNonRoot=false`;
+  }
+  const implicit = containers.filter(
+    (c) => c.securityContext?.runAsNonRoot === undefined && podValue !== true,
+  );
+  return implicit.length > 0
+    ? `pod or ${named(implicit)} must set securityContext.runAsNonRoot=true`
+    : undefined;
+}
+
+/** check_runAsUser.go: neither the pod nor a container may set runAsUser 0. */
+function runAsUserDetail(
+  podValue: number | undefined,
+  containers: readonly Container[],
+): string | undefined {
+  const badSetters = podValue === 0 ? ['pod'] : [];
+  const root = containers.filter((c) => c.securityContext?.runAsUser === 0);
+  if (root.length > 0) badSetters.push(named(root));
+  return badSetters.length > 0 ? `${badSetters.join(' and ')} must not set runAsUser=0` : undefined;
 }

@@ -129,6 +129,10 @@ export class PodStore {
     const metadata = terminating.metadata ?? {};
     const current = metadata.deletionTimestamp ? Date.parse(metadata.deletionTimestamp) : Infinity;
     const end = Math.min(current, Date.now() + graceSeconds * 1000);
+    // apiserver rest.BeforeDelete: a graceful deletion moves the generation on, once.
+    if (metadata.deletionTimestamp === undefined && metadata.generation !== undefined) {
+      metadata.generation += 1;
+    }
     metadata.deletionTimestamp = rfc3339(new Date(end));
     metadata.deletionGracePeriodSeconds = graceSeconds;
     terminating.metadata = metadata;
@@ -293,15 +297,19 @@ export class PodStore {
   }
 }
 
+/**
+ * apiserver pkg/registry/rest/delete.go BeforeDelete, which checks the preconditions first: its
+ * Conflict names the Kind (`on Pod "x"`, details.kind `Pod`), not the resource.
+ */
 function preconditionFailure(pod: StoredPod, name: string, value: unknown): Status | undefined {
   const preconditions = isObject(value) ? value : {};
   const uid = pod.metadata?.uid ?? '';
   const resourceVersion = pod.metadata?.resourceVersion ?? '';
   if (typeof preconditions.uid === 'string' && preconditions.uid !== uid) {
     return conflict(
-      'pods',
+      'Pod',
       name,
-      `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${uid}`,
+      `the UID in the precondition (${preconditions.uid}) does not match the UID in record (${uid}). The object might have been deleted and then recreated`,
     );
   }
   if (
@@ -309,9 +317,9 @@ function preconditionFailure(pod: StoredPod, name: string, value: unknown): Stat
     preconditions.resourceVersion !== resourceVersion
   ) {
     return conflict(
-      'pods',
+      'Pod',
       name,
-      `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${resourceVersion}`,
+      `the ResourceVersion in the precondition (${preconditions.resourceVersion}) does not match the ResourceVersion in record (${resourceVersion}). The object might have been modified`,
     );
   }
   return undefined;

@@ -135,26 +135,45 @@ function parseBool(value: string): boolean | undefined {
   return undefined;
 }
 
-/** The init container and sidecar (root, NET_ADMIN, NET_RAW), the configmap volume, and DNS. */
+/** kube-dns's Service IP, what the webhook's own pod reads from its /etc/resolv.conf. */
+const CLUSTER_DNS = '10.96.0.10';
+
+/**
+ * The init container (appended after the pod's own) and sidecar: root, NET_ADMIN and NET_RAW,
+ * runAsNonRoot false, the gateway's addresses in env; the configmap volume; DNS set to the
+ * gateway with the search list and options of the webhook's resolv.conf, moved to the pod's
+ * namespace (internal/mutation of gateway-admision-controller v3.12.0, as test/cluster/
+ * gateway-webhook.ts rewrites it and the differential check compares).
+ */
 function injectGateway(pod: PodObject, settings: PodGatewaySettings): void {
   const spec = pod.spec;
   if (spec === undefined) return;
   const image = settings.image ?? 'ghcr.io/angelnu/pod-gateway:v1.13.0';
+  const dns = settings.dns ?? '172.16.0.1';
   const gatewayContainer = (name: string, command: string): Container => ({
     name,
     image,
     command: [command],
+    env: [
+      {
+        name: 'gateway',
+        value: `pod-gateway-${settings.gateway}-main.gateway-system.svc.cluster.local`,
+      },
+      { name: 'DNS', value: dns },
+      { name: 'DNS_ips', value: dns },
+      { name: 'K8S_DNS_ips', value: CLUSTER_DNS },
+    ],
     imagePullPolicy: 'IfNotPresent',
     securityContext: {
-      privileged: false,
       runAsUser: 0,
+      runAsNonRoot: false,
       capabilities: { add: ['NET_ADMIN', 'NET_RAW'] },
     },
     volumeMounts: [{ name: 'gateway-configmap', mountPath: '/config', readOnly: true }],
   });
   spec.initContainers = [
-    gatewayContainer('gateway-init', '/bin/client_init.sh'),
     ...(spec.initContainers ?? []),
+    gatewayContainer('gateway-init', '/bin/client_init.sh'),
   ];
   spec.containers = [
     ...spec.containers,
@@ -167,6 +186,11 @@ function injectGateway(pod: PodObject, settings: PodGatewaySettings): void {
       configMap: { name: `pod-gateway-${settings.gateway}`, defaultMode: 0o777 },
     },
   ];
+  const namespace = pod.metadata?.namespace || 'default';
   spec.dnsPolicy = 'None';
-  spec.dnsConfig = { nameservers: [settings.dns ?? '172.16.0.1'] };
+  spec.dnsConfig = {
+    nameservers: [dns],
+    searches: [`${namespace}.svc.cluster.local`, 'svc.cluster.local', 'cluster.local'],
+    options: [{ name: 'ndots', value: '5' }],
+  };
 }

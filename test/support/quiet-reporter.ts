@@ -38,6 +38,7 @@ export default async function* quietReporter(
   const failures: Failure[] = [];
   const outputByFile = new Map<string, string>();
   const summary: string[] = [];
+  const todos: string[] = [];
   let dots = 0;
   const dot = (mark: string) => {
     dots += 1;
@@ -50,6 +51,12 @@ export default async function* quietReporter(
         break;
       case 'test:fail':
         if (event.data.details.type === 'suite') break;
+        // A todo's failure is known and does not fail the run: one line, apart.
+        if (event.data.todo !== undefined && event.data.todo !== false) {
+          todos.push(`todo (${String(event.data.todo)}): ${event.data.name}\n`);
+          yield dot('t');
+          break;
+        }
         failures.push({
           name: event.data.name,
           where: location(event.data.file, event.data.line),
@@ -71,6 +78,7 @@ export default async function* quietReporter(
     }
   }
   if (dots % DOTS_PER_LINE !== 0) yield '\n';
+  if (todos.length > 0) yield `\n${todos.join('')}`;
   if (failures.length > 0) yield `\n${failures.length} failed:\n\n`;
   for (const failure of failures) {
     yield describeFailure(failure, outputByFile.get(failure.where.split(':')[0] ?? ''));
