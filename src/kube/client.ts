@@ -1,8 +1,14 @@
 // The kube client: one KubeConfig and one CoreV1Api per process, and what its errors mean.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { ApiException, CoreV1Api, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import {
+  ApiException,
+  CoreV1Api,
+  EventsV1Api,
+  type KubeConfig,
+  loadYaml,
+} from '@kubernetes/client-node';
 import { type Environment, SERVICE_ACCOUNT_DIR } from '../config/config.ts';
 import { REASON } from '../formats/reasons.ts';
 import { PooledKubeConfig } from './connections.ts';
@@ -80,6 +86,10 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
   } else {
     const file = findKubeconfig(env);
     loadKubeconfig(kubeConfig, file, env);
+    // The library reads a user's token-file once, at load: a bound token rotated in that file
+    // would be sent after it was revoked. Read it as the in-cluster token file is read.
+    const tokenFile = currentUserTokenFile(file, kubeConfig.getCurrentUser()?.name);
+    if (tokenFile !== undefined) useRotatingToken(kubeConfig, resolve(dirname(file), tokenFile));
     origin = file;
   }
   const cluster = kubeConfig.getCurrentCluster();
@@ -104,6 +114,18 @@ function loadKubeconfig(kubeConfig: KubeConfig, file: string, env: Environment):
     const detail = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new Error(`${where} is not a valid kubeconfig: ${detail}`);
   }
+}
+
+/** The `token-file` of the kubeconfig's user `userName`, as the file names it; undefined if none. */
+function currentUserTokenFile(file: string, userName: string | undefined): string | undefined {
+  if (userName === undefined) return undefined;
+  const document = loadYaml<{ users?: Array<{ name?: string; user?: Record<string, unknown> }> }>(
+    readFileSync(file, 'utf8'),
+  );
+  const user = document?.users?.find((entry) => entry.name === userName)?.user;
+  const tokenFile = user?.['token-file'];
+  // A literal token wins over the file in the library: then the file is not read at all.
+  return typeof tokenFile === 'string' && user?.token === undefined ? tokenFile : undefined;
 }
 
 function findKubeconfig(env: Environment): string {

@@ -1,4 +1,5 @@
-// The in-cluster service-account token, read again as soon as the kubelet rotates it.
+// A token file (the in-cluster service-account token, or a kubeconfig user's token-file), read
+// again as soon as it is rotated.
 // @kubernetes/client-node re-reads the token file only every 60 s: after a rotation the old
 // token, which the API server may refuse by then (401), would be sent for up to a minute.
 import { readFileSync, statSync } from 'node:fs';
@@ -45,10 +46,12 @@ export class RotatingTokenFile implements Authenticator {
   }
 }
 
-/** Makes a KubeConfig loaded from the cluster send the token file through RotatingTokenFile. */
+/** Makes a KubeConfig send the token file's current token, through RotatingTokenFile. */
 export function useRotatingToken(kubeConfig: KubeConfig, tokenPath: string): void {
   const user = kubeConfig.getCurrentUser();
   if (!user) return;
   kubeConfig.addAuthenticator(new RotatingTokenFile(tokenPath));
-  Object.assign(user, { authProvider: { name: PROVIDER, config: {} } });
+  // The token the library read at load (a kubeconfig's token-file) would be sent over ours: the
+  // library sets `user.token` after the authenticator's header.
+  Object.assign(user, { authProvider: { name: PROVIDER, config: {} }, token: undefined });
 }

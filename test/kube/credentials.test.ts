@@ -2,7 +2,7 @@
 // the API test server with a client-certificate kubeconfig (kind's), an exec-plugin kubeconfig
 // (EKS's, GKE's), and in-cluster with a projected token the kubelet rotates while it runs.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -121,6 +121,31 @@ describe('an exec credential plugin kubeconfig (as EKS and GKE write them)', () 
         apiCalls().map((r) => [r.method, r.status, r.credential]),
         [['POST', 201, 'token']],
       );
+    });
+  });
+});
+
+describe('a kubeconfig whose user names a token-file (a bound token that something rotates)', () => {
+  it('sends the token the file holds now, after it was rotated and the old one revoked', async () => {
+    const dir = freshDir();
+    await mkdir(dir, { recursive: true });
+    const tokenFile = join(dir, 'token');
+    await writeFile(tokenFile, server.token);
+    const written = await readFile(await server.writeKubeconfig(dir), 'utf8');
+    const kubeconfig = join(dir, 'token-file.kubeconfig');
+    // The library reads a token-file once, at load: the function must read it again.
+    await writeFile(kubeconfig, written.replace(/token: \S+/, `token-file: ${tokenFile}`));
+    assert.match(await readFile(kubeconfig, 'utf8'), /token-file: \//);
+    await withFunction({ KUBECONFIG: kubeconfig, API_TIMEOUT_MS: '2000' }, async (fn) => {
+      assert.equal((await send(fn)).event?.type, DONE_TYPE);
+      const { token, previous } = server.rotateToken();
+      // As the kubelet's atomic writer does it: a new file renamed over the old one.
+      await writeFile(`${tokenFile}.new`, token);
+      await rename(`${tokenFile}.new`, tokenFile);
+      server.revokeToken(previous);
+      const reply = await send(fn);
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      assert.equal(apiCalls().at(-1)?.status, 201);
     });
   });
 });

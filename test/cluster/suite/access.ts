@@ -178,12 +178,9 @@ export function describeAccess(suite: Suite): void {
       }
     });
 
-    // Found here: @kubernetes/client-node reads a kubeconfig's token-file once, at load, and the
-    // function re-reads only the in-cluster token file (src/kube/token-file.ts). After the
-    // rotation the function sends the revoked token: failed Unauthorized. A todo until the
-    // function watches a kubeconfig's token-file too: it runs, and reports, without failing.
-    const TOKEN_FILE_TODO = 'the function reads a kubeconfig token-file only at start';
-    it('a bound token rotated in a kubeconfig token-file', { todo: TOKEN_FILE_TODO }, async () => {
+    // Found here: @kubernetes/client-node reads a kubeconfig's token-file once, at load; the
+    // function now re-reads it when it changes, as it does the in-cluster token file.
+    it('a bound token rotated in a kubeconfig token-file', async () => {
       const tokenFile = join(dir, 'kubeconfig-token');
       const first = await boundToken(suite, 'token-file-first');
       await writeFile(tokenFile, first);
