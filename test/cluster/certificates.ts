@@ -2,9 +2,10 @@
 // certificates (kube-apiserver, the webhooks) and the client certificates of the components and
 // of the admin; plus the key pair that signs and verifies ServiceAccount tokens. EC P-256: fast.
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { issueCertificate } from '../support/tls.ts';
 
 const run = promisify(execFile);
 
@@ -85,43 +86,14 @@ async function makeCa(dir: string): Promise<KeyPair> {
   return pair;
 }
 
-async function issue(
+function issue(
   dir: string,
   ca: KeyPair,
   name: string,
   subject: string,
   extensions: string,
 ): Promise<KeyPair> {
-  const file = (suffix: string) => join(dir, `${name}.${suffix}`);
-  await writeFile(file('ext'), `${extensions}\n`);
-  await run('openssl', [
-    'req',
-    ...EC_KEY,
-    '-keyout',
-    file('key'),
-    '-out',
-    file('csr'),
-    '-subj',
-    subject,
-  ]);
-  await run('openssl', [
-    'x509',
-    '-req',
-    '-in',
-    file('csr'),
-    '-CA',
-    ca.cert,
-    '-CAkey',
-    ca.key,
-    '-CAcreateserial',
-    '-days',
-    '365',
-    '-extfile',
-    file('ext'),
-    '-out',
-    file('crt'),
-  ]);
-  return { cert: file('crt'), key: file('key') };
+  return issueCertificate(dir, ca, name, subject, extensions);
 }
 
 async function serviceAccountKeys(dir: string): Promise<{ key: string; publicKey: string }> {

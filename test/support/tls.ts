@@ -1,7 +1,9 @@
 // A throw-away certificate authority and a server certificate for 127.0.0.1/localhost, made with
 // the openssl CLI once per process (EC P-256 keys: fast) and kept in memory only; and client
 // certificates signed by the same CA, as kubeadm and kind issue them for kubeconfig users.
+
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,15 +57,16 @@ const SERVER_EXTENSIONS = [
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
 
 /**
- * In `dir`, beside `ca.crt` and `ca.key`: a new P-256 key `<name>.key` and its certificate
- * `<name>.crt` for `subject`, with `extensions`, signed by that CA for a year.
+ * In `dir`: a new P-256 key `<name>.key` and its certificate `<name>.crt` for `subject`, with
+ * `extensions`, signed for a year by the CA whose certificate and key files `ca` names.
  */
-async function issueFromCa(
+export async function issueCertificate(
   dir: string,
+  ca: { readonly cert: string; readonly key: string },
   name: string,
   subject: string,
   extensions: string,
-): Promise<void> {
+): Promise<{ cert: string; key: string }> {
   const file = (suffix: string) => join(dir, `${name}.${suffix}`);
   await writeFile(file('ext'), `${extensions}\n`);
   await run('openssl', [
@@ -82,11 +85,12 @@ async function issueFromCa(
     '-in',
     file('csr'),
     '-CA',
-    join(dir, 'ca.crt'),
+    ca.cert,
     '-CAkey',
-    join(dir, 'ca.key'),
+    ca.key,
+    // A random serial: no serial file beside the CA, and no two certificates alike.
     '-set_serial',
-    `0x${Date.now().toString(16)}`,
+    `0x${randomBytes(8).toString('hex')}`,
     '-days',
     '365',
     '-extfile',
@@ -94,6 +98,23 @@ async function issueFromCa(
     '-out',
     file('crt'),
   ]);
+  return { cert: file('crt'), key: file('key') };
+}
+
+/** `issueCertificate` by the CA beside it in `dir` (`ca.crt`, `ca.key`). */
+async function issueFromCa(
+  dir: string,
+  name: string,
+  subject: string,
+  extensions: string,
+): Promise<void> {
+  await issueCertificate(
+    dir,
+    { cert: join(dir, 'ca.crt'), key: join(dir, 'ca.key') },
+    name,
+    subject,
+    extensions,
+  );
 }
 
 /**
