@@ -48,6 +48,8 @@ function preflight(url: string, origin: string, requestedHeaders: string): Promi
 
 describe('with the default configuration', () => {
   const h = useHarness({});
+  /** Calls on pods: the Events of an earlier test, written in the background, may still arrive. */
+  const podApiCalls = () => h.server.requests.filter((request) => request.path.startsWith('/api/'));
 
   describe('cross-origin requests', () => {
     it('refuses a browser preflight, and sends no CORS header', async () => {
@@ -134,7 +136,7 @@ describe('with the default configuration', () => {
           /must be exactly \/|is not accepted|Route POST:.* not found/,
         );
         assert.equal(h.server.pods().length, 0);
-        assert.deepEqual(h.server.requests, []);
+        assert.deepEqual(podApiCalls(), []);
       });
     }
 
@@ -255,7 +257,7 @@ describe('with the default configuration', () => {
               ? /^event id holds a control, line-separator or bidirectional character \(U\+[0-9A-F]{4} at position \d+\)/
               : /^event source holds a control|source must match format "uri-reference"/;
           assert.match(JSON.parse(reply.text).message, expected);
-          assert.deepEqual(h.server.requests, []);
+          assert.deepEqual(podApiCalls(), []);
         });
       }
     }
@@ -278,7 +280,7 @@ describe('with the default configuration', () => {
         });
         assert.equal(response.status, 400, response.body.toString());
         assert.match(response.body.toString(), /event id holds a control/);
-        assert.deepEqual(h.server.requests, []);
+        assert.deepEqual(podApiCalls(), []);
       });
     }
 
@@ -290,7 +292,7 @@ describe('with the default configuration', () => {
       );
       assert.equal(reply.status, 400, reply.text);
       assert.match(JSON.parse(reply.text).message, /^data\.message holds a control/);
-      assert.deepEqual(h.server.requests, []);
+      assert.deepEqual(podApiCalls(), []);
     });
 
     it('refuses one in a release or sweep too: one validation path for every type', async () => {
@@ -303,7 +305,7 @@ describe('with the default configuration', () => {
         assert.equal(reply.status, 400, reply.text);
         assert.match(JSON.parse(reply.text).message, /^event id holds a control/);
       }
-      assert.deepEqual(h.server.requests, []);
+      assert.deepEqual(podApiCalls(), []);
     });
 
     it('still accepts printable Unicode', async () => {
