@@ -78,12 +78,16 @@ function tracingOf(trigger: IncomingEvent): Record<string, string> {
   return tracing;
 }
 
+const NOTHING_TO_ENCODE = /^[\x21\x23\x24\x26-\x7e]*$/;
+
 /**
  * Replies travel in binary mode, their attributes as HTTP headers. The CloudEvents HTTP binding
  * asks for space, `"`, `%` and anything outside printable ASCII to be percent-encoded (UTF-8);
  * unencoded, such an id would make the reply fail (HTTP 500) on every delivery.
  */
 export function percentEncoded(value: string): string {
+  // Most ids need nothing: printable ASCII but for `"` and `%` is sent as it is.
+  if (NOTHING_TO_ENCODE.test(value)) return value;
   let encoded = '';
   for (const byte of new TextEncoder().encode(value)) {
     const safe = byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x25;
