@@ -117,12 +117,13 @@ export function postPod(
     `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
     pod,
     options,
+    (text) => JSON.parse(text) as V1Pod,
   );
 }
 
 /**
  * `createNamespacedEvent` (events.k8s.io/v1) the same way: one per created pod, so its cost is
- * the pod create's. The answer, the Event as stored, is not read beyond its status.
+ * the pod create's. The answer, the Event as stored, is not parsed: only its status counts.
  */
 export async function postEvent(
   kubeConfig: KubeConfig,
@@ -135,11 +136,12 @@ export async function postEvent(
     `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`,
     event,
     options,
+    () => undefined,
   );
 }
 
 /**
- * A create: `body` sent as JSON to `path` on the current cluster, the created object read back.
+ * A create: `body` sent as JSON to `path` on the current cluster, the answer given to `read`.
  * What the library gives stays: the KubeConfig authenticates the request (token, token file,
  * exec and auth-provider plugins with their refresh; CA, client certificate, TLS server name and
  * proxy through its dispatcher, pooled by src/kube/connections.ts), the per-call middleware of
@@ -151,6 +153,7 @@ async function postJson<T>(
   path: string,
   body: object,
   options: ConfigurationOptions,
+  read: (text: string) => T,
 ): Promise<T> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the Kubernetes configuration');
@@ -168,7 +171,7 @@ async function postJson<T>(
     response = await middleware.post(response).toPromise();
   }
   const code = response.httpStatusCode;
-  if (code >= 200 && code <= 299) return JSON.parse(await response.body.text()) as T;
+  if (code >= 200 && code <= 299) return read(await response.body.text());
   if (code === 401) throw new ApiException(401, 'Unauthorized', undefined, response.headers);
   throw new ApiException(
     code,
