@@ -1,8 +1,10 @@
 // `npm run bench`: cold start, steady-state throughput and latency, and memory of the built
-// function (build/index.js under faas-js-runtime, as `npm start` runs it, with the NODE_OPTIONS of
-// deploy/service.yaml) against the Kubernetes API test server, next to the limit of this design
-// (a bare node:http server making one keep-alive HTTPS pod create per event) and two baselines
-// started the same way: an empty faas-js-runtime CloudEvent function and a bare node:http server.
+// function (build/index.js under faas-js-runtime, as `npm start` runs it) against the Kubernetes
+// API test server, next to the floor of its design (the empty faas-js-runtime function plus one
+// keep-alive HTTPS pod create: the reference of every ratio), the node:http limit (a bare
+// node:http server making the same create) and two baselines: an empty faas-js-runtime
+// CloudEvent function and a bare node:http server. Every subject runs with the NODE_OPTIONS of
+// deploy/service.yaml.
 // Then WAIT_FOR=scheduled at concurrency 64 against an API server with a scheduler, counting its
 // open watches. Prints one markdown table on stdout (progress on stderr). Every process is
 // separate: the API server, each function, and this load generator.
@@ -13,9 +15,11 @@ import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
+import { clusterBench } from './bench/cluster.ts';
 import {
   COLD_RUNS,
   CONCURRENCIES,
+  DEPLOYED_NODE_OPTIONS,
   flags,
   KEYS,
   log,
@@ -25,6 +29,7 @@ import {
   REPEATS,
   ROOT,
   RUNTIME_CLI,
+  SCHEDULED_RUN,
   SELECTED,
   SOAK_CONCURRENCY,
   type Subject,
@@ -53,31 +58,54 @@ async function main(): Promise<void> {
   exitOnSignals();
   buildFirst();
   const dir = makeTempDir('provisioner-bench-');
+  if (flags.cluster) {
+    await clusterBench(dir);
+    return;
+  }
   const api = await startApiServer(dir);
+  const deployed: Record<string, string> = DEPLOYED_NODE_OPTIONS
+    ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }
+    : {};
+  const kube = { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
+  const runtimeOf = (script: string) => `faas-js-runtime's CLI from node_modules, ${script}`;
   const allSubjects: Subject[] = [
     {
       key: 'provisioner',
       label: 'provisioner (build/index.js)',
+      settings: settingsOf(
+        'npm start (build/start.cjs: compile cache, bundled runtime)',
+        PROVISIONER_ENV,
+      ),
       args: NPM_START.args,
-      env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE, ...PROVISIONER_ENV },
+      env: { ...kube, ...PROVISIONER_ENV },
+    },
+    {
+      key: 'floor',
+      label: 'floor (empty faas-js-runtime fn + one HTTPS create)',
+      settings: settingsOf(runtimeOf('scripts/bench/runtime-https.js'), deployed),
+      args: [RUNTIME_CLI, join(ROOT, 'scripts/bench/runtime-https.js')],
+      env: { ...kube, ...deployed },
     },
     {
       key: 'limit',
       label: 'limit (node:http + one HTTPS create)',
+      settings: settingsOf('node scripts/bench/limit.js', deployed),
       args: [join(ROOT, 'scripts/bench/limit.js')],
-      env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE },
+      env: { ...kube, ...deployed },
     },
     {
       key: 'empty',
       label: 'empty faas-js-runtime function',
+      settings: settingsOf(runtimeOf(flags['empty-function']), deployed),
       args: [RUNTIME_CLI, join(ROOT, flags['empty-function'])],
-      env: { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE },
+      env: { ...kube, ...deployed },
     },
     {
       key: 'bare',
       label: 'bare node:http',
+      settings: settingsOf('node scripts/bench/bare-http.js', deployed),
       args: [join(ROOT, 'scripts/bench/bare-http.js')],
-      env: {},
+      env: deployed,
     },
   ];
   const subjects = allSubjects.filter((subject) => SELECTED.has(subject.key));
@@ -122,7 +150,7 @@ async function main(): Promise<void> {
       }
     }
     const scheduled: ScheduledResult[] = [];
-    if (!flags['no-scheduled'] && SELECTED.has('provisioner')) {
+    if (SCHEDULED_RUN && SELECTED.has('provisioner')) {
       for (let repeat = 1; repeat <= REPEATS; repeat += 1) {
         const result = await scheduledRun(dir);
         scheduled.push(result);
@@ -140,6 +168,7 @@ async function main(): Promise<void> {
     );
 
     printTable(
+      subjects,
       cold,
       steady,
       scheduled,
@@ -154,6 +183,12 @@ async function main(): Promise<void> {
     await once(api.child, 'exit');
     // dir: removed at exit (makeTempDir).
   }
+}
+
+/** The command and the environment that matter, as the table states them. */
+function settingsOf(command: string, env: Readonly<Record<string, string>>): string {
+  const variables = Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return [command, ...variables].join('; ');
 }
 
 await main();

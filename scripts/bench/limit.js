@@ -81,13 +81,44 @@ export function createPodWithHttps(source, id) {
   );
 }
 
+/**
+ * For scripts/bench/runtime-https-event.js: the Kubernetes Event the provisioner writes on each
+ * pod it creates (events.k8s.io/v1, src/observability/pod-events.ts), sent the same way.
+ */
+export function createEventWithHttps(podName, source, id) {
+  const now = new Date();
+  const body = JSON.stringify({
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: `${podName}.${(now.getTime() * 1000).toString(16)}`, namespace },
+    eventTime: `${now.toISOString().slice(0, -1)}000Z`,
+    regarding: { apiVersion: 'v1', kind: 'Pod', namespace, name: podName },
+    reportingController: 'podgateway.io/client-provisioner',
+    reportingInstance: 'bench',
+    type: 'Normal',
+    reason: 'Provisioned',
+    action: 'Provision',
+    note: `provisioned for CloudEvent ${source}/${id} for gateway foo`,
+  });
+  return new Promise((resolve, reject) =>
+    post(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, body, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
+}
+
 function createPod(body, done) {
+  post(path, body, done);
+}
+
+/** One POST of a JSON body; `done` once its answer is read, with an error unless 201. */
+function post(target, body, done) {
   const req = request(
     {
       host: server.hostname,
       port: server.port,
       method: 'POST',
-      path,
+      path: target,
       agent,
       headers: {
         authorization: `Bearer ${token}`,
@@ -100,7 +131,7 @@ function createPod(body, done) {
       const chunks = [];
       res.on('data', (chunk) => chunks.push(chunk));
       res.on('end', () => {
-        // Read as the client does: the created pod, parsed.
+        // Read as the client does: the created object, parsed.
         JSON.parse(Buffer.concat(chunks).toString('utf8'));
         done(res.statusCode === 201 ? undefined : new Error(`HTTP ${res.statusCode}`));
       });
@@ -147,7 +178,8 @@ function answer(req, res) {
   });
 }
 
-// Run as a script: the limit subject. Imported (by runtime-https.js): only createPodWithHttps.
+// Run as a script: the limit subject. Imported (by runtime-https.js and runtime-https-event.js):
+// only createPodWithHttps and createEventWithHttps.
 if (import.meta.main) {
   http.listen(Number(process.env.FUNC_PORT ?? 8080), '::');
   process.on('SIGTERM', () => http.close(() => process.exit(0)));

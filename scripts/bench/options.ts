@@ -14,35 +14,45 @@ export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
 export const CONCURRENCIES = [1, 16, 64] as const;
 
 export const USAGE = `usage: npm run bench -- [flags]   (builds first; a markdown table on stdout)
-  --cold-runs N          cold starts measured per subject (7)
-  --repeats N            steady-state and WAIT_FOR=scheduled runs (3)
-  --duration-ms MS       length of each steady-state load (2000)
-  --soak N               events of the memory soak (10000)
+Subjects, each with the NODE_OPTIONS of deploy/service.yaml: provisioner (npm start), floor (the
+empty faas-js-runtime function plus one keep-alive HTTPS pod create: the reference of every
+ratio), limit (node:http plus the same create), empty (the empty function), bare (node:http).
+  --cold-runs N          cold starts measured per subject (7; --quick: 3)
+  --repeats N            steady-state and WAIT_FOR=scheduled runs (3; --quick: 1)
+  --duration-ms MS       length of each steady-state load (2000; --quick: 1000)
+  --soak N               events of the memory soak (10000; --quick: 2000)
   --soak-concurrency N   its concurrency (the containerConcurrency of deploy/service.yaml)
+  --quick                the preset for iterating: the figures above, no WAIT_FOR=scheduled run
   --env KEY=VALUE        set in the provisioner's environment (repeatable)
-  --subjects LIST        of provisioner,limit,empty,bare (all)
+  --subjects LIST        of provisioner,floor,limit,empty,bare (all)
   --empty-function PATH  the script of the empty column (scripts/bench/empty-function.js)
   --no-scheduled         skip the WAIT_FOR=scheduled run
+  --cluster              instead: the provisioner and the limit against the real control plane of
+                         test/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
+                         kube-apiserver's requests per event
   -h, --help             this text`;
 
 function readFlags() {
   try {
     return parseArgs({
       options: {
-        'cold-runs': { type: 'string', default: '7' },
-        repeats: { type: 'string', default: '3' },
-        'duration-ms': { type: 'string', default: '2000' },
-        soak: { type: 'string', default: '10000' },
+        'cold-runs': { type: 'string' },
+        repeats: { type: 'string' },
+        'duration-ms': { type: 'string' },
+        soak: { type: 'string' },
+        /** Fewer, shorter runs for iterating; the flags above still win. */
+        quick: { type: 'boolean', default: false },
         /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
         'soak-concurrency': { type: 'string' },
         /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
         env: { type: 'string', multiple: true, default: [] },
-        /** Subjects to run (provisioner,limit,empty,bare); the table shows n/a for the others. */
-        subjects: { type: 'string', default: 'provisioner,limit,empty,bare' },
+        /** Subjects to run (provisioner,floor,limit,empty,bare); the table shows n/a for the others. */
+        subjects: { type: 'string', default: 'provisioner,floor,limit,empty,bare' },
         /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
         'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
         /** Skip the WAIT_FOR=scheduled run. */
         'no-scheduled': { type: 'boolean', default: false },
+        cluster: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -53,10 +63,15 @@ function readFlags() {
 }
 
 export const flags = readFlags();
-export const COLD_RUNS = Number(flags['cold-runs']);
-export const REPEATS = Number(flags.repeats);
-export const DURATION_MS = Number(flags['duration-ms']);
-export const SOAK_EVENTS = Number(flags.soak);
+/** A flag's value, or its preset: the full run's, or --quick's. */
+function preset(value: string | undefined, full: number, quick: number): number {
+  return value === undefined ? (flags.quick ? quick : full) : Number(value);
+}
+export const COLD_RUNS = preset(flags['cold-runs'], 7, 3);
+export const REPEATS = preset(flags.repeats, 3, 1);
+export const DURATION_MS = preset(flags['duration-ms'], 2000, 1000);
+export const SOAK_EVENTS = preset(flags.soak, 10000, 2000);
+export const SCHEDULED_RUN = !flags['no-scheduled'] && !flags.quick;
 export const WARMUP_EVENTS = 1000;
 export const SOAK_SAMPLES = 10;
 const SERVICE = parseYaml(
@@ -71,8 +86,8 @@ const SERVICE = parseYaml(
     };
   };
 };
-/** What the deployed container gets: the same V8 flags here. */
-const DEPLOYED_NODE_OPTIONS =
+/** What the deployed container gets: the same V8 flags for every subject, like for like. */
+export const DEPLOYED_NODE_OPTIONS =
   SERVICE.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ??
   '';
 export const SOAK_CONCURRENCY = Number(
@@ -91,12 +106,16 @@ export const PROVISIONER_ENV: Record<string, string> = {
 };
 export const SELECTED = new Set(flags.subjects.split(','));
 
-export type SubjectKey = 'provisioner' | 'limit' | 'empty' | 'bare';
-export const KEYS: readonly SubjectKey[] = ['provisioner', 'limit', 'empty', 'bare'];
+export type SubjectKey = 'provisioner' | 'floor' | 'limit' | 'empty' | 'bare';
+export const KEYS: readonly SubjectKey[] = ['provisioner', 'floor', 'limit', 'empty', 'bare'];
+/** The reference of every ratio: the floor of the design, the runtime plus one create. */
+export const REFERENCE: SubjectKey = 'floor';
 
 export interface Subject {
   readonly key: SubjectKey;
   readonly label: string;
+  /** How it is started, for the table: the command and its NODE_OPTIONS. */
+  readonly settings: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;
 }

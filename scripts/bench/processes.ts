@@ -14,20 +14,22 @@ export interface Running {
   output(): string;
 }
 
+/** scripts/bench/api-server.ts; with bindAfterMs, its scheduler binds each pod that long after. */
 export async function startApiServer(
   dir: string,
-  script = 'test/kube-api-server/server.ts',
+  bindAfterMs?: number,
 ): Promise<{ child: ChildProcess; kubeconfig: string }> {
   const child = spawn(
     process.execPath,
     [
-      join(ROOT, script),
+      join(ROOT, 'scripts/bench/api-server.ts'),
       '--namespace',
       'default',
       '--namespace',
       NAMESPACE,
       '--kubeconfig-dir',
       dir,
+      ...(bindAfterMs === undefined ? [] : ['--bind-after-ms', String(bindAfterMs)]),
     ],
     { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
   );

@@ -210,7 +210,7 @@ export async function rawApi(kubeconfigPath: string, concurrency: number, count:
  * that binds each pod 5 ms after its creation, its open watches sampled every 50 ms.
  */
 export async function scheduledRun(dir: string): Promise<ScheduledResult> {
-  const api = await startApiServer(join(dir, 'scheduled'), 'test/kube-api-server/scheduler.ts');
+  const api = await startApiServer(join(dir, 'scheduled'), 5);
   const { child } = api;
   if (!child.stdin || !child.stdout) throw new Error('no stdio');
   const answers = createInterface({ input: child.stdout });
@@ -222,6 +222,7 @@ export async function scheduledRun(dir: string): Promise<ScheduledResult> {
   const running = await spawnSubject({
     key: 'provisioner',
     label: 'provisioner, WAIT_FOR=scheduled',
+    settings: 'npm start; WAIT_FOR=scheduled',
     args: NPM_START.args,
     env: {
       KUBECONFIG: api.kubeconfig,

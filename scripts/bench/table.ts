@@ -4,20 +4,35 @@ import type { LoadResult } from './load.ts';
 import {
   COLD_RUNS,
   CONCURRENCIES,
+  DEPLOYED_NODE_OPTIONS,
   DURATION_MS,
   KEYS,
   PROVISIONER_ENV,
+  REFERENCE,
   REPEATS,
   SOAK_CONCURRENCY,
   SOAK_EVENTS,
   SOAK_SAMPLES,
+  type Subject,
   type SubjectKey,
   WARMUP_EVENTS,
 } from './options.ts';
 import type { Cold, RepeatResult, ScheduledResult } from './runs.ts';
 import { type Stat, stat } from './stats.ts';
 
+/** Column heads of the subjects, in the order of KEYS. */
+const HEADS: Record<SubjectKey, string> = {
+  provisioner: 'provisioner',
+  floor: 'floor: empty faas-js-runtime fn + one HTTPS create',
+  limit: 'limit: node:http + one HTTPS create',
+  empty: 'empty faas-js-runtime fn',
+  bare: 'bare node:http',
+};
+/** The ratios: the provisioner against the floor first, then against the others for information. */
+const AGAINST: readonly SubjectKey[] = KEYS.filter((key) => key !== 'provisioner');
+
 export function printTable(
+  subjects: readonly Subject[],
   cold: Record<SubjectKey, Cold>,
   steady: Record<SubjectKey, RepeatResult[]>,
   scheduled: readonly ScheduledResult[],
@@ -29,18 +44,20 @@ export function printTable(
 ): void {
   const rows: string[][] = [];
   const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number, ratios = true) => {
-    const [p, l, e, b] = KEYS.map(pick) as [Stat, Stat, Stat, Stat];
+    const p = pick('provisioner');
     rows.push([
       name,
-      show(p, decimals),
-      show(l, decimals),
-      show(e, decimals),
-      show(b, decimals),
-      ratios ? ratio(p, l) : '',
-      ratios ? ratio(p, e) : '',
-      ratios ? ratio(p, b) : '',
+      ...KEYS.map((key) => show(pick(key), decimals)),
+      ...AGAINST.map((key) => (ratios ? ratio(p, pick(key)) : '')),
     ]);
   };
+  const settings = (key: SubjectKey) =>
+    subjects.find((subject) => subject.key === key)?.settings ?? 'not run';
+  rows.push([
+    'started as (deploy/service.yaml NODE_OPTIONS for all)',
+    ...KEYS.map(settings),
+    ...AGAINST.map(() => ''),
+  ]);
   row('cold start: spawn to first `done` (ms)', (k) => stat(cold[k].ms), 0);
   row('CPU time to first `done`, all threads (ms)', (k) => stat(cold[k].cpu), 0);
   row('RSS at first reply (MB)', (k) => stat(cold[k].rss), 0);
@@ -82,13 +99,8 @@ export function printTable(
 
   const header = [
     'metric (median of runs, min–max)',
-    'provisioner',
-    'limit: node:http + one HTTPS create',
-    'empty faas-js-runtime fn',
-    'bare node:http',
-    'provisioner / limit',
-    'provisioner / empty',
-    'provisioner / bare',
+    ...KEYS.map((key) => HEADS[key]),
+    ...AGAINST.map((key) => `provisioner / ${key}`),
   ];
   const lines = [header, header.map(() => '---'), ...rows].map(
     (cells) => `| ${cells.join(' | ')} |`,
@@ -96,6 +108,7 @@ export function printTable(
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const p50 = (k: SubjectKey) => stat(steady[k].map((r) => r.load[1]?.p50 ?? Number.NaN)).median;
   const added = p50('provisioner') - p50('empty') - rawApiMs;
+  const beyondFloor = p50('provisioner') - p50(REFERENCE);
   const scheduledLine =
     scheduled.length === 0
       ? 'WAIT_FOR=scheduled: not run.'
@@ -105,18 +118,18 @@ export function printTable(
       `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, Node ${process.version}, ` +
         `${COLD_RUNS} cold starts and ${REPEATS} steady-state runs (${DURATION_MS} ms per concurrency, after ${WARMUP_EVENTS} warm-up events) per subject; ${Math.round(elapsedMs / 1000)} s in all; ` +
         `load average ${digits(loadBefore, 2)} before and ${digits(loadavg()[0] ?? Number.NaN, 2)} after (other work on the machine shows there). ` +
-        `Provisioner environment: ${
+        `Every subject with NODE_OPTIONS=${JSON.stringify(DEPLOYED_NODE_OPTIONS)} (deploy/service.yaml); the provisioner's environment: ${
           Object.entries(PROVISIONER_ENV)
             .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
             .join(' ') || '(none)'
-        }.`,
+        }; soak at concurrency ${SOAK_CONCURRENCY}. Ratios: the provisioner against each subject, the floor first (the reference).`,
       '',
       ...lines,
       '',
       `Kubernetes API call (pod create) at concurrency 1: p50 ${digits(rawApiMs, 2)} ms sent straight to the API server over keep-alive HTTPS; ` +
         `mean ${apiMeanMs === undefined ? 'n/a' : digits(apiMeanMs, 2)} ms as the function times it through @kubernetes/client-node (podgateway_kube_api_request_duration_seconds, warm).`,
       `The API test server alone, pod creates at concurrency 16 sent straight to it over keep-alive HTTPS (not through the function and its client): ${digits(rawApiPerSecond, 0)}/s.`,
-      `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms.`,
+      `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms; beyond the floor: p50 provisioner − p50 floor = ${digits(beyondFloor, 2)} ms.`,
       scheduledLine,
       `Replies that were not \`done\`: ${KEYS.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,
       `Provisioner RSS (MB) every ${(SOAK_EVENTS / SOAK_SAMPLES).toLocaleString('en')} events of the soak, per run: ${steady.provisioner.map((r) => r.rss.map((v) => v.toFixed(0)).join(' ')).join('; ')}.`,
@@ -130,9 +143,11 @@ function digits(value: number, decimals: number): string {
 }
 
 function show(s: Stat, decimals: number): string {
+  if (!Number.isFinite(s.median)) return 'n/a';
   return `${digits(s.median, decimals)} (${digits(s.min, decimals)}–${digits(s.max, decimals)})`;
 }
 
 function ratio(a: Stat, b: Stat): string {
-  return `${digits(a.median / b.median, 2)}×`;
+  const value = a.median / b.median;
+  return Number.isFinite(value) ? `${digits(value, 2)}×` : 'n/a';
 }

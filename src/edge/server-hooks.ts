@@ -68,14 +68,24 @@ interface HookableServer {
   ): unknown;
 }
 
-/** Contexts `handle` was called with: their requests are logged and counted by the handler. */
-const handled = new WeakSet<object>();
+/**
+ * Marks `handle` leaves on the contexts it was called with (their requests are logged and
+ * counted by the handler), and the hooks on each request (whether it is a function route): a
+ * property on the object itself rather than a WeakSet or WeakMap entry per request, which the
+ * garbage collector must treat as an ephemeron and clears only in a full collection.
+ */
+const HANDLED = Symbol('podgateway.handled');
+const FUNCTION_ROUTE = Symbol('podgateway.functionRoute');
 /** Why the runtime (or the hooks here) refused a request. */
 const refusals = new WeakMap<HookRequest, string>();
 
 /** Called by `handle`: the handler reports this request itself. */
 export function markHandled(context: object): void {
-  handled.add(context);
+  Reflect.set(context, HANDLED, true);
+}
+
+function isHandled(context: object | undefined): boolean {
+  return context !== undefined && Reflect.get(context, HANDLED) === true;
 }
 
 let installed = false;
@@ -142,24 +152,24 @@ function addHooks(server: HookableServer): void {
     done(null, JSON.stringify({ error: REASONS[status] ?? REASON.BadRequest, message: refusal }));
   });
   server.addHook('onResponse', (request, reply, done) => {
-    if (isFunctionRoute(request) && !(request.fcontext && handled.has(request.fcontext))) {
+    if (isFunctionRoute(request) && !isHandled(request.fcontext)) {
       reportRuntimeAnswer(request, reply);
     }
     done();
   });
 }
 
-/** Asked twice per request; Fastify's `routeOptions` builds a new frozen object on every read. */
-const functionRoutes = new WeakMap<HookRequest, boolean>();
-
-/** The routes that call `handle` (GET and POST /); not the CORS preflight, health or metrics. */
+/**
+ * The routes that call `handle` (GET and POST /); not the CORS preflight, health or metrics.
+ * Asked twice per request and remembered on it: Fastify's `routeOptions` builds a new frozen
+ * object on every read.
+ */
 function isFunctionRoute(request: HookRequest): boolean {
-  let known = functionRoutes.get(request);
-  if (known === undefined) {
-    known = request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
-    functionRoutes.set(request, known);
-  }
-  return known;
+  const known: unknown = Reflect.get(request, FUNCTION_ROUTE);
+  if (typeof known === 'boolean') return known;
+  const answer = request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
+  Reflect.set(request, FUNCTION_ROUTE, answer);
+  return answer;
 }
 
 /** ce-* header names that occur more than once, lower-cased, in order. */

@@ -82,6 +82,8 @@ function tracingOf(trigger: IncomingEvent): Record<string, string> {
   return tracing;
 }
 
+const NOTHING_TO_ENCODE = /^[\x21\x23\x24\x26-\x7e]*$/;
+
 /**
  * The reply as a child of the function's span (tracing on): the Broker's next hop continues the
  * trace from the function, not from the producer.
@@ -98,6 +100,8 @@ export function continuedBy<T>(reply: CloudEvent<T>, parent: TraceHeaders): Clou
  * unencoded, such an id would make the reply fail (HTTP 500) on every delivery.
  */
 export function percentEncoded(value: string): string {
+  // Most ids need nothing: printable ASCII but for `"` and `%` is sent as it is.
+  if (NOTHING_TO_ENCODE.test(value)) return value;
   let encoded = '';
   for (const byte of new TextEncoder().encode(value)) {
     const safe = byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x25;

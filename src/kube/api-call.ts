@@ -54,12 +54,14 @@ export async function callApi<T>(
   for (let attempt = 0; ; attempt += 1) {
     const remaining = limits.deadline - Date.now();
     const timeoutMs = Math.max(1, Math.min(limits.timeoutMs, remaining));
-    const signal = AbortSignal.timeout(timeoutMs);
+    const { signal, cancel } = timeoutSignal(timeoutMs);
     let failure: ApiFailure;
     try {
       return await call(withSignal(signal));
     } catch (error) {
       failure = describeApiFailure(error);
+    } finally {
+      cancel();
     }
     // The deadline, not the API, cut this attempt short: the answer before it says more.
     if (previous && signal.aborted && timeoutMs < limits.timeoutMs) {
@@ -78,6 +80,20 @@ export async function callApi<T>(
     if (Date.now() + delay >= limits.deadline) throw new ApiCallError(failure, true);
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
+}
+
+/**
+ * What AbortSignal.timeout(ms) gives (aborted with a TimeoutError once `ms` have passed), with a
+ * timer that ends with the attempt: AbortSignal.timeout's runs for its whole length after the
+ * call is answered, so under load every call of the last timeoutMs kept a live timer and signal.
+ */
+export function timeoutSignal(ms: number): { signal: AbortSignal; cancel(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  }, ms);
+  timer.unref();
+  return { signal: controller.signal, cancel: () => clearTimeout(timer) };
 }
 
 /** Per-request options that abort the request with `signal`. */

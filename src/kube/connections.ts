@@ -46,12 +46,23 @@ export class PooledKubeConfig extends KubeConfig {
 
   /**
    * The authentication of one call while the pool serves: the library's own headers (bearer
-   * token, token file, exec or OIDC plugin with their refresh; basic auth), without building a
-   * dispatcher that the pool would drop (an undici Agent per call: BENCHMARKS.md).
+   * token, token file, exec or OIDC plugin with their refresh; basic auth; impersonation),
+   * without its TLS settings, which only the pool's dispatcher uses: applyToHTTPSOptions would
+   * read the CA and client certificate (files, in a cluster) and look up an agent on every call.
    */
   async #authenticate(context: RequestContext): Promise<void> {
     const options: RequestOptions = {};
-    await this.applyToHTTPSOptions(options);
+    const user = this.getCurrentUser();
+    const { applyAuthorizationHeader } = this as unknown as LibraryHeaderStep;
+    if (typeof applyAuthorizationHeader === 'function') {
+      await applyAuthorizationHeader.call(this, options);
+      if (user?.username) options.auth = `${user.username}:${user.password}`;
+      if (user?.impersonateUser != null) {
+        options.headers = { ...options.headers, 'Impersonate-User': user.impersonateUser };
+      }
+    } else {
+      await this.applyToHTTPSOptions(options);
+    }
     if (options.auth) {
       context.setHeaderParam(
         'Authorization',
@@ -62,4 +73,13 @@ export class PooledKubeConfig extends KubeConfig {
       if (value !== undefined) context.setHeaderParam(name, String(value));
     }
   }
+}
+
+/**
+ * The step of the library's applyToHTTPSOptions that sets the Authorization header (its
+ * authenticators, then the user's token): private in its types, a method of KubeConfig in its
+ * code. Should a release drop it, the whole applyToHTTPSOptions serves as before.
+ */
+interface LibraryHeaderStep {
+  readonly applyAuthorizationHeader?: (options: RequestOptions) => Promise<void>;
 }

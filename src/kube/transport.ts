@@ -6,6 +6,7 @@ import {
   type ApiType,
   type ConfigurationOptions,
   createConfiguration,
+  type EventsV1Event,
   HttpMethod,
   type KubeConfig,
   type PromiseHttpLibrary,
@@ -104,29 +105,63 @@ export function makeApiClient<T extends ApiType>(
  * type maps walked field by field, Date objects made for every timestamp), and its request
  * context through two layers of Observable middleware: a large share of the function's CPU per
  * event (BENCHMARKS.md, "What the source's choices are worth").
- *
+ */
+export function postPod(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  pod: V1Pod,
+  options: ConfigurationOptions,
+): Promise<V1Pod> {
+  return postJson(
+    kubeConfig,
+    `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
+    pod,
+    options,
+    (text) => JSON.parse(text) as V1Pod,
+  );
+}
+
+/**
+ * `createNamespacedEvent` (events.k8s.io/v1) the same way: one per created pod, so its cost is
+ * the pod create's. The answer, the Event as stored, is not parsed: only its status counts.
+ */
+export async function postEvent(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  event: EventsV1Event,
+  options: ConfigurationOptions,
+): Promise<void> {
+  await postJson(
+    kubeConfig,
+    `/apis/events.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+    event,
+    options,
+    () => undefined,
+  );
+}
+
+/**
+ * A create: `body` sent as JSON to `path` on the current cluster, the answer given to `read`.
  * What the library gives stays: the KubeConfig authenticates the request (token, token file,
  * exec and auth-provider plugins with their refresh; CA, client certificate, TLS server name and
  * proxy through its dispatcher, pooled by src/kube/connections.ts), the per-call middleware of
  * src/kube/api-call.ts (the abort signal) runs as before, and a failure is the library's ApiException
  * with the status, the body and the headers, as the generated call throws it.
  */
-export async function postPod(
+async function postJson<T>(
   kubeConfig: KubeConfig,
-  namespace: string,
-  pod: V1Pod,
+  path: string,
+  body: object,
   options: ConfigurationOptions,
-): Promise<V1Pod> {
+  read: (text: string) => T,
+): Promise<T> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the Kubernetes configuration');
-  const context = new RequestContext(
-    `${cluster.server}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`,
-    HttpMethod.POST,
-  );
+  const context = new RequestContext(`${cluster.server}${path}`, HttpMethod.POST);
   context.setHeaderParam('Accept', 'application/json, */*;q=0.8');
   context.setHeaderParam('Content-Type', 'application/json');
   context.setHeaderParam('User-Agent', USER_AGENT);
-  context.setBody(JSON.stringify(pod));
+  context.setBody(JSON.stringify(body));
   await kubeConfig.applySecurityAuthentication(context);
   for (const middleware of options.middleware ?? []) {
     await middleware.pre(context).toPromise();
@@ -136,7 +171,7 @@ export async function postPod(
     response = await middleware.post(response).toPromise();
   }
   const code = response.httpStatusCode;
-  if (code >= 200 && code <= 299) return JSON.parse(await response.body.text()) as V1Pod;
+  if (code >= 200 && code <= 299) return read(await response.body.text());
   if (code === 401) throw new ApiException(401, 'Unauthorized', undefined, response.headers);
   throw new ApiException(
     code,

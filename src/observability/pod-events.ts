@@ -22,6 +22,7 @@ import type { Environment } from '../config/config.ts';
 import { EVENT_REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits, callApi } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { postEvent } from '../kube/transport.ts';
 import { podEventsFailedTotal, reasonLabel } from './metrics.ts';
 
 /** The function's component name: the Events' reportingController. */
@@ -282,7 +283,8 @@ class PodEventRecorder {
       }
     }
     const body = series === undefined ? event : { ...event, series };
-    await callApi((options) => api.createNamespacedEvent({ namespace, body }, options), limits);
+    const { kubeConfig } = this.#kube;
+    await callApi((options) => postEvent(kubeConfig, namespace, body, options), limits);
   }
 }
 

@@ -1,7 +1,8 @@
 // A scheduler for the Kubernetes API test server: binds each new unbound pod to a node after a
 // delay, as kube-scheduler does through the pods/binding subresource. Used by the bench
-// (WAIT_FOR=scheduled under load) and by tests. Run as a script, it starts an API server with a
-// scheduler for the bench, in a process of its own.
+// (WAIT_FOR=scheduled under load, through scripts/bench/api-server.ts, which also routes the pods
+// as deploy/'s webhooks do) and by tests. Run as a script, it starts an API server with a
+// scheduler in a process of its own.
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

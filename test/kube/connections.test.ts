@@ -62,6 +62,24 @@ describe('PooledKubeConfig', () => {
     assert.equal(second.headers.Authorization, `Bearer ${server.token}`, 'still authenticated');
   });
 
+  it('sends on every pooled call the headers the library sends: basic auth and impersonation too', async () => {
+    const withUser = (config: KubeConfig) => {
+      const user = config.getCurrentUser();
+      assert.ok(user);
+      Object.assign(user, { username: 'ann', password: 'secret', impersonateUser: 'bob' });
+      return config;
+    };
+    const library = new KubeConfig();
+    library.loadFromFile(kubeconfig);
+    const expected = (await dispatcherOf(withUser(library))).headers;
+    const config = withUser(pooled());
+    await dispatcherOf(config);
+    const { headers } = await dispatcherOf(config);
+    assert.equal(headers['Impersonate-User'], 'bob');
+    assert.equal(headers.Authorization, expected.Authorization);
+    assert.deepEqual(headers, expected);
+  });
+
   it('replaces the pool after its lifetime, so new TLS settings are picked up', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const config = pooled();
