@@ -96,6 +96,9 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
   });
 }
 
+/** How long a stopped function may take to exit before it is killed. */
+const STOP_GRACE_MS = 20_000;
+
 /** The line that ends the function's access check at start (src/kube/access-check.ts). */
 export const ACCESS_CHECKED = /access check in namespace/;
 
@@ -119,9 +122,14 @@ export async function startFunction(options: FunctionOptions): Promise<RunningFu
     process: child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process a signal ended has no exit code, only a signalCode: it has exited too.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
       child.kill(signal);
-      const [code] = await once(child, 'exit');
+      // Never wait for ever: a function that ignores the signal is killed.
+      const kill = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+      const [code] = await exited;
+      clearTimeout(kill);
       return code as number | null;
     },
   };
@@ -132,8 +140,9 @@ export async function startFunction(options: FunctionOptions): Promise<RunningFu
 async function waitUntilReady(running: RunningFunction): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (running.process.exitCode !== null) {
-      throw new Error(`the function exited with ${running.process.exitCode}:\n${running.output()}`);
+    const { exitCode, signalCode } = running.process;
+    if (exitCode !== null || signalCode !== null) {
+      throw new Error(`the function exited with ${exitCode ?? signalCode}:\n${running.output()}`);
     }
     try {
       const response = await fetch(`${running.url}/health/readiness`);
