@@ -12,6 +12,7 @@ import {
   replyData,
   type Suite,
   send,
+  waitFor,
 } from './context.ts';
 
 const DONE = 'io.podgateway.client.scheduling.done';
@@ -91,7 +92,12 @@ export function describeProvisioning(suite: Suite): void {
       assert.equal(data.reason, 'NotRouted');
       assert.equal(data.pod_name, podOf(event));
       assert.match(String(data.message), /gateway-init/);
-      assert.equal(await suite.podExists(podOf(event)), false);
+      // Deleted at once, with no grace period: gone within seconds (kwok confirms it).
+      await waitFor(
+        'the unrouted pod gone',
+        async () => !(await suite.podExists(podOf(event))),
+        10_000,
+      );
     });
 
     it('answers failed NotRouted in a namespace without the routed-gateway label', async () => {
@@ -105,7 +111,11 @@ export function describeProvisioning(suite: Suite): void {
         const reply = await send(fn(), event);
         assert.equal(reply.event?.type, FAILED, reply.text);
         assert.equal(replyData(reply).reason, 'NotRouted');
-        assert.equal(await suite.podExists(podOf(event)), false);
+        await waitFor(
+          'the unrouted pod gone',
+          async () => !(await suite.podExists(podOf(event))),
+          10_000,
+        );
       } finally {
         await suite.labelNamespace('client-system', { 'routed-gateway': 'true' });
         await suite.waitForAdmission(
