@@ -28,6 +28,17 @@ async function assertServes(fn: RunningFunction): Promise<void> {
   assert.equal(reply.event?.type, DONE, reply.text);
 }
 
+/** The function started with `kubeconfig`: every permission checked at start, and `done`. */
+async function assertStartsAndServes(suite: Suite, kubeconfig: string): Promise<void> {
+  const fn = await suite.startFunction({ KUBECONFIG: kubeconfig });
+  try {
+    assert.ok(fn.output().includes(ALL_ALLOWED), fn.output());
+    await assertServes(fn);
+  } finally {
+    await fn.stop();
+  }
+}
+
 /** A RoleBinding of deploy/rbac.yaml's Role in client-system to a user of a client certificate. */
 function bindUser(user: string): k8s.V1RoleBinding {
   return {
@@ -138,13 +149,7 @@ export function describeAccess(suite: Suite): void {
       const kubeconfig = join(dir, 'certificate.kubeconfig');
       const credentials = { kind: 'certificate', pair } as const;
       await writeKubeconfig(kubeconfig, suite.cluster.server, suite.cluster.caFile, credentials);
-      const fn = await suite.startFunction({ KUBECONFIG: kubeconfig });
-      try {
-        assert.ok(fn.output().includes(ALL_ALLOWED), fn.output());
-        await assertServes(fn);
-      } finally {
-        await fn.stop();
-      }
+      await assertStartsAndServes(suite, kubeconfig);
     });
 
     it('an exec plugin that prints an ExecCredential with a bound token', async () => {
@@ -169,13 +174,7 @@ export function describeAccess(suite: Suite): void {
         kubeconfig,
         kubeconfigDocument(suite.cluster.server, await suite.caPem(), user),
       );
-      const fn = await suite.startFunction({ KUBECONFIG: kubeconfig });
-      try {
-        assert.ok(fn.output().includes(ALL_ALLOWED), fn.output());
-        await assertServes(fn);
-      } finally {
-        await fn.stop();
-      }
+      await assertStartsAndServes(suite, kubeconfig);
     });
 
     // Found here: @kubernetes/client-node reads a kubeconfig's token-file once, at load; the
