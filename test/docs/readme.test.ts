@@ -43,6 +43,14 @@ describe('README and docs/', () => {
     }
   });
 
+  it('ships the licence package.json names, in full', async () => {
+    const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    assert.equal(manifest.license, 'Apache-2.0');
+    const licence = await readFile(join(PROJECT_ROOT, 'LICENSE'), 'utf8');
+    assert.match(licence, /Apache License\s+Version 2\.0, January 2004/);
+    assert.match(licence, /END OF TERMS AND CONDITIONS/);
+  });
+
   it('names only files that exist in deploy/ and samples/', () => {
     const paths = new Set(
       [...README.matchAll(/\b((?:deploy|samples)\/[\w./*-]*\w)/g)].map((match) => match[1] ?? ''),
