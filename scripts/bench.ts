@@ -14,7 +14,7 @@
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
+import { exitOnSignals, makeTempDir } from '../testbed/temp-dir.ts';
 import { clusterBench } from './bench/cluster.ts';
 import {
   COLD_RUNS,

@@ -1,5 +1,5 @@
 // `npm run bench -- --cluster`: the built function and the node:http limit against the real
-// control plane of test/cluster/ (kube-apiserver on etcd, the scheduler, kwok nodes, the
+// control plane of testbed/cluster/ (kube-apiserver on etcd, the scheduler, kwok nodes, the
 // pod-gateway webhooks as deploy/ registers them): events/s, p50/p99 latency, CPU per event and
 // the requests kube-apiserver serves per event, side by side. What the function costs on a
 // cluster, where every create goes through etcd and admission. Both subjects use the function's
@@ -7,10 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { type Cluster, startCluster } from '../../test/cluster/cluster.ts';
-import { httpsGet } from '../../test/cluster/https-get.ts';
-import { loadKubeConfig } from '../../test/cluster/manifests.ts';
-import { writeKubeconfigFile } from '../../test/kube-api-server/auth.ts';
+import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
+import { httpsGet } from '../../testbed/cluster/https-get.ts';
+import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
+import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
 import { type LoadResult, load, sendEvent } from './load.ts';
 import { log, NAMESPACE, NPM_START, PROVISIONER_ENV, ROOT, type Subject } from './options.ts';
 import { cpuMs, spawnSubject, stop } from './processes.ts';

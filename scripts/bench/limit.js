@@ -9,7 +9,7 @@ import { Agent, request } from 'node:https';
 
 const namespace = process.env.CLIENT_NAMESPACE ?? 'default';
 const kubeconfig = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
-/** The kubeconfig written by test/kube-api-server/server.ts: JSON strings as YAML scalars. */
+/** The kubeconfig written by testbed/kube-api-server/server.ts: JSON strings as YAML scalars. */
 const field = (name) => {
   const match = new RegExp(`${name}: (".*")`).exec(kubeconfig);
   if (!match) throw new Error(`no ${name} in ${process.env.KUBECONFIG}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { npmStartCommand } from '../../test/support/function-process.ts';
+import { npmStartCommand } from '../../testbed/function-process.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
@@ -28,7 +28,7 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --empty-function PATH  the script of the empty column (scripts/bench/empty-function.js)
   --no-scheduled         skip the WAIT_FOR=scheduled run
   --cluster              instead: the provisioner and the limit against the real control plane of
-                         test/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
+                         testbed/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
                          kube-apiserver's requests per event
   -h, --help             this text`;
 

@@ -112,7 +112,7 @@ export function printTable(
   const scheduledLine =
     scheduled.length === 0
       ? 'WAIT_FOR=scheduled: not run.'
-      : `WAIT_FOR=scheduled, concurrency 64, each pod bound 5 ms after its creation by test/kube-api-server/scheduler.ts: ${show(stat(scheduled.map((s) => s.load.eventsPerSecond)), 0)} events/s, p50 ${show(stat(scheduled.map((s) => s.load.p50)), 2)} ms; the API server's open watches, sampled every 50 ms: at most ${Math.max(...scheduled.map((s) => s.maxWatches))}; replies not \`done\`: ${scheduled.reduce((sum, s) => sum + s.load.failures, 0)}.`;
+      : `WAIT_FOR=scheduled, concurrency 64, each pod bound 5 ms after its creation by testbed/kube-api-server/scheduler.ts: ${show(stat(scheduled.map((s) => s.load.eventsPerSecond)), 0)} events/s, p50 ${show(stat(scheduled.map((s) => s.load.p50)), 2)} ms; the API server's open watches, sampled every 50 ms: at most ${Math.max(...scheduled.map((s) => s.maxWatches))}; replies not \`done\`: ${scheduled.reduce((sum, s) => sum + s.load.failures, 0)}.`;
   process.stdout.write(
     [
       `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, Node ${process.version}, ` +

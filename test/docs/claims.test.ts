@@ -12,8 +12,8 @@ import { POD_ROUTES } from '../../src/kube/api-observer.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import * as metrics from '../../src/observability/metrics.ts';
 import { OTEL_VARIABLES } from '../../src/observability/tracing-settings.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import { loadCorpus } from '../corpus/corpus.ts';
-import { PROJECT_ROOT } from '../support/function-process.ts';
 
 const read = (path: string) => readFileSync(join(PROJECT_ROOT, path), 'utf8');
 const files = (pattern: string) => globSync(pattern, { cwd: PROJECT_ROOT }).sort();

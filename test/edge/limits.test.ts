@@ -11,14 +11,14 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
 import {
   freePort,
   PROJECT_ROOT,
   type RunningFunction,
   startFunction,
-} from '../support/function-process.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { keepAliveLoop, type LoopRecord, type SentRequest } from '../support/keep-alive-client.ts';
 import { sendRaw } from '../support/raw-http.ts';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { runUntilExit } from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
-import { runUntilExit } from '../support/function-process.ts';
 import { useHarness } from '../support/harness.ts';
 import { answerTo, type RawOutcome, type RawResponse, sendRaw } from '../support/raw-http.ts';
 

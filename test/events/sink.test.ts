@@ -15,14 +15,14 @@ import {
   SINK_VARIABLES,
   sinkAnswer,
 } from '../../src/events/sink.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
 import {
   freePort,
   type RunningFunction,
   runUntilExit,
   startFunction,
-} from '../support/function-process.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 import { type SinkServer, startSinkServer } from '../support/sink-server.ts';
 
 const NAMESPACE = 'client-system';

@@ -10,7 +10,7 @@ import { ApiCallError, callApi } from '../../src/kube/api-call.ts';
 import { describeApiFailure } from '../../src/kube/client.ts';
 import { PooledKubeConfig } from '../../src/kube/connections.ts';
 import { makeApiClient } from '../../src/kube/transport.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 
 let server: KubeApiServer;
 let workDir: string;

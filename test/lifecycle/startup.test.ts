@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
 import {
   CAN_UNSHARE,
   runUntilExit,
   startFunction,
   withServiceAccountDir,
-} from '../support/function-process.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 
 let server: KubeApiServer;
 let workDir: string;

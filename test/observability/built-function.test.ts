@@ -17,16 +17,20 @@ import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { type KubeApiServer, POD_CREATES, startKubeApiServer } from '../kube-api-server/server.ts';
-import { makeCommandSpy } from '../support/command-spy.ts';
-import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import {
   npmStartCommand,
   PROJECT_ROOT,
   type RunningFunction,
   startFunction,
-} from '../support/function-process.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+} from '../../testbed/function-process.ts';
+import {
+  type KubeApiServer,
+  POD_CREATES,
+  startKubeApiServer,
+} from '../../testbed/kube-api-server/server.ts';
+import { startOtlpReceiver } from '../../testbed/otlp-receiver.ts';
+import { makeCommandSpy } from '../support/command-spy.ts';
+import { pendingEvent, post, sendEvent } from '../support/events.ts';
 
 const run = promisify(execFile);
 const NAMESPACE = 'client-system';

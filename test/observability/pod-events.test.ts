@@ -17,13 +17,13 @@ import {
   type Story,
   tell,
 } from '../../src/observability/pod-events.ts';
-import { startKubelet } from '../kube-api-server/kubelet.ts';
-import { startScheduler } from '../kube-api-server/scheduler.ts';
+import { startKubelet } from '../../testbed/kube-api-server/kubelet.ts';
+import { startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
 import {
   type EventObject,
   type KubeApiServer,
   podGatewayWebhook,
-} from '../kube-api-server/server.ts';
+} from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { type Harness, useHarness } from '../support/harness.ts';
 import { ownPodMetadata } from '../support/own-pods.ts';

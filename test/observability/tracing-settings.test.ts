@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/config.ts';
 import { describeTracing, readTracingSettings } from '../../src/observability/tracing-settings.ts';
-import { startKubeApiServer } from '../kube-api-server/server.ts';
-import { runUntilExit } from '../support/function-process.ts';
+import { runUntilExit } from '../../testbed/function-process.ts';
+import { startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.observability:4318' };
 

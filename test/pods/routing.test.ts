@@ -10,7 +10,7 @@ import { readRequest } from '../../src/events/pending-request.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { buildPod } from '../../src/pods/client-pod.ts';
 import { missingRouting } from '../../src/pods/routing.ts';
-import { type EventObject, podGatewayWebhook } from '../kube-api-server/server.ts';
+import { type EventObject, podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

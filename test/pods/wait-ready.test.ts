@@ -12,9 +12,9 @@ import {
   type Kubelet,
   type KubeletFailure,
   startKubelet,
-} from '../kube-api-server/kubelet.ts';
-import { type Scheduler, startScheduler } from '../kube-api-server/scheduler.ts';
-import { podGatewayWebhook } from '../kube-api-server/server.ts';
+} from '../../testbed/kube-api-server/kubelet.ts';
+import { type Scheduler, startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
+import { podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

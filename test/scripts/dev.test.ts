@@ -12,7 +12,7 @@ import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/config.ts';
 import { readRequest } from '../../src/events/pending-request.ts';
 import { RELEASE_TYPE, readRelease } from '../../src/handlers/release.ts';
-import { freePort, PROJECT_ROOT } from '../support/function-process.ts';
+import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;

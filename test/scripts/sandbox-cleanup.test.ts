@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, PROJECT_ROOT } from '../support/function-process.ts';
+import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 /** The sandbox's temporary folders go here (TMPDIR), and nowhere else. */
 let parent: string;

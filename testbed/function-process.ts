@@ -4,13 +4,10 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type StartCommand,
-  npmStartCommand as startCommandOf,
-} from '../../scripts/start-command.ts';
-import { SERVICE_ACCOUNT_DIR } from '../../src/config/config.ts';
+import { SERVICE_ACCOUNT_DIR } from '../src/config/config.ts';
+import { type StartCommand, npmStartCommand as startCommandOf } from './start-command.ts';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 const TEST_COMPILE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'test-compile-cache');
 
@@ -33,7 +30,7 @@ export interface FunctionOptions {
   readonly asNpmStart?: boolean;
 }
 
-/** What `npm start` runs (scripts/start-command.ts), in this project. */
+/** What `npm start` runs (testbed/start-command.ts), in this project. */
 export function npmStartCommand(): StartCommand {
   return startCommandOf(PROJECT_ROOT);
 }
