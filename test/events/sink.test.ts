@@ -15,6 +15,7 @@ import {
   SINK_VARIABLES,
   sinkAnswer,
 } from '../../src/events/sink.ts';
+import { eventually } from '../../testbed/eventually.ts';
 import {
   freePort,
   type RunningFunction,
@@ -204,10 +205,7 @@ describe('the function with K_SINK set', () => {
     assert.match(first.text, /SinkUnavailable.*after 3 attempt\(s\).*HTTP 500/);
     assert.equal(sinkServer.received.length, 3);
     // The log line and the answer travel apart (stdout, HTTP): wait for the line.
-    for (let i = 0; i < 100 && !/not sent to K_SINK/.test(fn.output()); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.match(fn.output(), /not sent to K_SINK/);
+    await eventually('the log line', () => /not sent to K_SINK/.test(fn.output()));
 
     const second = await sendEvent(fn.url, event, 'binary');
     assert.equal(second.status, 202);

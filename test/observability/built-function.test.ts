@@ -17,6 +17,7 @@ import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
+import { eventually } from '../../testbed/eventually.ts';
 import {
   npmStartCommand,
   PROJECT_ROOT,
@@ -227,6 +228,8 @@ describe('metrics on the runtime’s /metrics', () => {
   it('serves no OS gauge of the runtime, and a scrape runs no command', async () => {
     const texts = await Promise.all(Array.from({ length: 4 }, async () => (await scrape()).text));
     for (const text of texts) assert.doesNotMatch(text, /faas_(cpu|mem|netio)_utilization/);
+    // What the OS gauges stood for: the process's own, from prom-client's default metrics.
+    assert.match(texts[0] ?? '', /^process_cpu_seconds_total\{/m);
     assert.match(texts[0] ?? '', /^process_resident_memory_bytes\{/m);
     // The gauges' collect() started its commands without waiting for them.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -263,10 +266,10 @@ describe('metrics on the runtime’s /metrics', () => {
     server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 1500 });
     const slow = sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
     let inflight = 0;
-    for (let i = 0; i < 50 && inflight === 0; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually('the request in flight to be counted', async () => {
       inflight = sampleSum((await scrape()).samples, 'podgateway_inflight_requests');
-    }
+      return inflight !== 0;
+    });
     assert.equal(inflight, 1);
     assert.equal((await slow).event?.type, DONE_TYPE);
     assert.equal(sampleSum((await scrape()).samples, 'podgateway_inflight_requests'), 0);
@@ -282,13 +285,11 @@ describe('logs', () => {
 
   /** The lines for the known traffic: they come on stdout, apart from the HTTP answers. */
   async function trafficLogLines(): Promise<LogLine[]> {
-    for (let i = 0; i < 100; i += 1) {
-      const rejected = logLines().filter(
-        (line) => line.msg === 'provision' && line.outcome === 'rejected',
-      );
-      if (rejected.length >= 3) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const rejected = () =>
+      logLines().filter((line) => line.msg === 'provision' && line.outcome === 'rejected');
+    await eventually('the log lines of the rejected requests', () => rejected().length >= 3, {
+      timeoutMs: 2000,
+    }).catch(() => undefined); // the assertions on the lines say what is missing
     return logLines();
   }
 
