@@ -12,7 +12,7 @@ import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
 import { type LoadResult, load, sendEvent } from './load.ts';
-import { log, NAMESPACE, NPM_START, PROVISIONER_ENV, ROOT, type Subject } from './options.ts';
+import { type BenchOptions, log, NAMESPACE, ROOT, type Subject } from './options.ts';
 import { cpuMs, spawnSubject, stop } from './processes.ts';
 
 const CONCURRENCY = 16;
@@ -26,20 +26,23 @@ interface ClusterResult {
 }
 
 /** Starts the control plane in `dir`, measures both subjects, prints the table on stdout. */
-export async function clusterBench(dir: string): Promise<void> {
+export async function clusterBench(
+  dir: string,
+  { npmStart, provisionerEnv }: BenchOptions,
+): Promise<void> {
   log('starting the control plane (the first build takes minutes)…');
   const cluster = await startCluster({ dir: join(dir, 'cluster'), log });
   try {
     const kubeconfig = await functionKubeconfig(cluster, dir);
     const kube = { KUBECONFIG: kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
     // The manifests' NODE_OPTIONS for both, as deployed.
-    const nodeOptions = PROVISIONER_ENV.NODE_OPTIONS;
+    const nodeOptions = provisionerEnv.NODE_OPTIONS;
     const provisionerSubject = {
       key: 'provisioner' as const,
       label: 'provisioner (build/index.js)',
       settings: 'npm start',
-      args: NPM_START.args,
-      env: { ...kube, ...PROVISIONER_ENV },
+      args: npmStart.args,
+      env: { ...kube, ...provisionerEnv },
     };
     const limitSubject = {
       key: 'limit' as const,
