@@ -8,6 +8,7 @@ import {
   loadConfig,
   type ProvisionerConfig,
   parseAll,
+  parseWholeNumber,
 } from '../config/config.ts';
 import { describeSinkUrl, makeSink, readSink, type Sink } from '../events/sink.ts';
 import { startAccessCheck } from '../kube/access-check.ts';
@@ -73,13 +74,7 @@ export function checkRuntimeSettings(env: Environment): void {
         `"${host}" is not an IP address (127.0.0.1, ::1, 0.0.0.0, ::) or localhost`,
       );
     },
-    () => {
-      const port = env.FUNC_PORT;
-      if (port === undefined || port === '') return;
-      const number = Number(port);
-      if (/^\d+$/.test(port) && number >= 1 && number <= 65535) return;
-      throw new ConfigError('FUNC_PORT', `"${port}" is not a port number (1 to 65535)`);
-    },
+    () => parseWholeNumber('FUNC_PORT', env.FUNC_PORT, { least: 1, most: 65535 }),
   ]);
 }
 
@@ -89,13 +84,7 @@ export function checkRuntimeSettings(env: Environment): void {
  * own default (1 MiB).
  */
 function checkBodyLimit(value: string | undefined): void {
-  if (value === undefined || value === '') return;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new ConfigError('FUNC_BODY_LIMIT', `"${value}" is not a whole number of bytes`);
-  }
-  if (Number(value) > MAX_BODY_LIMIT) {
-    throw new ConfigError('FUNC_BODY_LIMIT', `${value} is above the maximum, ${MAX_BODY_LIMIT}`);
-  }
+  parseWholeNumber('FUNC_BODY_LIMIT', value, { least: 1, most: MAX_BODY_LIMIT, unit: 'bytes' });
 }
 
 function problemLines(error: unknown): string[] {

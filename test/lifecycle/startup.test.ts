@@ -54,7 +54,7 @@ describe('start-up', () => {
     assert.match(lines[0] ?? '', /cannot start: CLIENT_NAMESPACE: "Bad_Namespace"/);
     assert.match(
       lines[1] ?? '',
-      /cannot start: API_TIMEOUT_MS: "soon" is not a positive whole number/,
+      /cannot start: API_TIMEOUT_MS: "soon" is not a whole number of milliseconds/,
     );
     assert.match(
       lines[2] ?? '',
@@ -87,7 +87,7 @@ describe('start-up', () => {
       output,
       /FUNC_LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent/,
     );
-    assert.match(output, /FUNC_PORT: "eighty" is not a port number \(1 to 65535\)/);
+    assert.match(output, /FUNC_PORT: "eighty" is not a whole number from 1 to 65535/);
     assert.equal(output.trim().split('\n').length, 2, output);
   });
 

@@ -72,7 +72,12 @@ describe('tracing settings', () => {
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_SAMPLER: 'jaeger_remote' }), /not one of/);
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_SAMPLER_ARG: '2' }), /not a ratio/);
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_EXPORTER: 'zipkin' }), /not supported/);
-    assert.match(problem({ ...ENDPOINT, OTEL_BSP_MAX_QUEUE_SIZE: '0' }), /at least 1/);
+    assert.match(problem({ ...ENDPOINT, OTEL_BSP_MAX_QUEUE_SIZE: '0' }), /"0" .* from 1 to/);
+    // Read as every other number: a delay past Node's longest timer was taken, and ran at once.
+    assert.match(
+      problem({ ...ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: '3000000000' }),
+      /3000000000 is above the maximum, 2147483647/,
+    );
   });
 
   it('an unsupported protocol stops the function at start with one plain line', async () => {
