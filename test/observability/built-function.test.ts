@@ -3,8 +3,9 @@
 // compile cache), its Prometheus metrics on the runtime's /metrics after known traffic, and
 // its JSON log lines. No timing is asserted: the machine is shared with the other tests.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -231,8 +232,13 @@ describe('metrics on the runtime’s /metrics', () => {
     // What the OS gauges stood for: the process's own, from prom-client's default metrics.
     assert.match(texts[0] ?? '', /^process_cpu_seconds_total\{/m);
     assert.match(texts[0] ?? '', /^process_resident_memory_bytes\{/m);
-    // The gauges' collect() started its commands without waiting for them.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The gauges' collect() started its commands without waiting for them: a command started by
+    // a scrape is the function's child from then on, and notes its name before it exits. Once
+    // the function has no child left, the log holds every command the scrapes ran.
+    await eventually(
+      'the function to have no child process',
+      () => childrenOf(fn.process).length === 0,
+    );
     assert.deepEqual(commands.commandsRun(), []);
   });
 
@@ -275,6 +281,20 @@ describe('metrics on the runtime’s /metrics', () => {
     assert.equal(sampleSum((await scrape()).samples, 'podgateway_inflight_requests'), 0);
   });
 });
+
+/** The processes `parent` started that are not reaped yet, from Linux's /proc. */
+function childrenOf(parent: ChildProcess): string[] {
+  const tasks = `/proc/${parent.pid}/task`;
+  return readdirSync(tasks).flatMap((task) => {
+    try {
+      return readFileSync(join(tasks, task, 'children'), 'utf8')
+        .split(' ')
+        .filter(Boolean);
+    } catch {
+      return []; // the thread ended meanwhile
+    }
+  });
+}
 
 describe('logs', () => {
   interface LogLine {
