@@ -1,7 +1,7 @@
 // A Kubernetes API server for tests: the pods of the core group, served over real HTTPS with its
 // own CA to the real @kubernetes/client-node, answering as kube-apiserver answers: authentication
 // (token, client certificate, anonymous), authorization, admission (admission.ts), validation,
-// the store and its watches (kube-store.ts), API Priority and Fairness and other faults on demand.
+// the store and its watches (store.ts), API Priority and Fairness and other faults on demand.
 //
 // Run directly (`node testbed/kube-api-server/server.ts [--port N] [--namespace NS]...
 // [--kubeconfig-dir DIR] [--token T] [--pod-gateway NAME]...`), it serves until SIGINT/SIGTERM
