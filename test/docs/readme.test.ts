@@ -5,7 +5,7 @@ import { existsSync, globSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../support/function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 const PAGES = ['README.md', 'docs/deploy.md', 'docs/troubleshooting.md', 'docs/reference.md'];
 const README = (
