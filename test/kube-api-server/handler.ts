@@ -24,6 +24,7 @@ import {
   VERSION_INFO,
 } from './http.ts';
 import { type RequestAttributes, type RequestInfo, requestInfo } from './routing.ts';
+import { DISCOVERY_PATH, JWKS_PATH, type ServiceAccountIssuer } from './service-account-issuer.ts';
 import {
   alreadyExists,
   badRequest,
@@ -52,6 +53,7 @@ export interface HandlerParts {
   /** The user an injected 403 names. */
   readonly user: string;
   readonly requests: RecordedRequest[];
+  readonly issuer: ServiceAccountIssuer;
   readonly closing: AbortSignal;
   readonly url: () => string;
   readonly port: () => number;
@@ -241,6 +243,10 @@ export class RequestHandler {
       '/apis/events.k8s.io': () => ({ kind: 'APIGroup', apiVersion: 'v1', ...EVENTS_API_GROUP }),
       '/apis/events.k8s.io/v1': () => EVENTS_API_RESOURCES,
       '/version': () => VERSION_INFO,
+      // Any authenticated user here; in a cluster, the system:service-account-issuer-discovery
+      // ClusterRole's subjects (every ServiceAccount by default).
+      [DISCOVERY_PATH]: () => this.#parts.issuer.discovery(),
+      [JWKS_PATH]: () => this.#parts.issuer.jwks(),
     };
     const document = documents[path];
     const health = ['/healthz', '/livez', '/readyz'].includes(path);
