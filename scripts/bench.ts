@@ -16,6 +16,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
 import { clusterBench } from './bench/cluster.ts';
+import { oidcBench } from './bench/oidc.ts';
 import {
   COLD_RUNS,
   CONCURRENCIES,
@@ -60,6 +61,10 @@ async function main(): Promise<void> {
   const dir = makeTempDir('provisioner-bench-');
   if (flags.cluster) {
     await clusterBench(dir);
+    return;
+  }
+  if (flags.oidc) {
+    await oidcBench(dir);
     return;
   }
   const api = await startApiServer(dir);

@@ -30,6 +30,9 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --cluster              instead: the provisioner and the limit against the real control plane of
                          test/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
                          kube-apiserver's requests per event
+  --oidc                 instead: against the same control plane, the provisioner with OIDC_AUDIENCE
+                         set and empty, every event with a TokenRequest token; then one token
+                         checked by the function's TokenVerifier and by a TokenReview
   -h, --help             this text`;
 
 function readFlags() {
@@ -53,6 +56,7 @@ function readFlags() {
         /** Skip the WAIT_FOR=scheduled run. */
         'no-scheduled': { type: 'boolean', default: false },
         cluster: { type: 'boolean', default: false },
+        oidc: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;

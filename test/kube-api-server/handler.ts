@@ -182,7 +182,9 @@ export class RequestHandler {
   #route(exchange: Exchange): Reply | undefined {
     const { info, req, url, res } = exchange;
     const method = req.method ?? 'GET';
-    if (info.kind === 'nonResource') return this.#serveNonResource(url.pathname, method);
+    if (info.kind === 'nonResource') {
+      return this.#serveNonResource(url.pathname, method, req.headers.accept);
+    }
     const { attributes: attrs, apiVersion, parts } = info;
     const contentType = req.headers['content-type'] ?? '';
     const events = this.#parts.events.answer(
@@ -228,8 +230,10 @@ export class RequestHandler {
     return undefined;
   }
 
-  #serveNonResource(pathname: string, method: string): Reply {
+  #serveNonResource(pathname: string, method: string, accept: string | undefined): Reply {
     const path = pathname.replace(/\/+$/, '') || '/';
+    // The JWKS is served as application/jwk-set+json only (pkg/routes/openidmetadata.go).
+    if (path === JWKS_PATH && !acceptsJwks(accept)) return statusReply(notAcceptable());
     const documents: Record<string, () => unknown> = {
       '/api': () => ({
         kind: 'APIVersions',
@@ -284,4 +288,22 @@ export class RequestHandler {
     if (!dryRun) this.#parts.store.store('ADDED', undefined, prepared.value);
     return { ok: true, value: copy(prepared.value) };
   }
+}
+
+/** Whether an Accept header admits application/jwk-set+json (no header admits anything). */
+function acceptsJwks(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept
+    .split(',')
+    .map((range) => range.split(';')[0]?.trim().toLowerCase())
+    .some(
+      (type) => type === 'application/jwk-set+json' || type === '*/*' || type === 'application/*',
+    );
+}
+
+/** go-restful's 406, as kube-apiserver's service error handler writes it. */
+function notAcceptable() {
+  return failure(406, 'NotAcceptable', '406: Not Acceptable', {
+    causes: [{ reason: 'UnexpectedServerResponse', message: '406: Not Acceptable' }],
+  });
 }
