@@ -301,9 +301,12 @@ function acceptsJwks(accept: string | undefined): boolean {
     );
 }
 
-/** go-restful's 406, as kube-apiserver's service error handler writes it. */
+/** go-restful's 406, as kube-apiserver's service error handler writes it (the differential check). */
 function notAcceptable() {
-  return failure(406, 'NotAcceptable', '406: Not Acceptable', {
-    causes: [{ reason: 'UnexpectedServerResponse', message: '406: Not Acceptable' }],
-  });
+  return failure(
+    406,
+    'NotAcceptable',
+    '406: Not Acceptable\n\nAvailable representations: application/jwk-set+json',
+    {},
+  );
 }
