@@ -112,17 +112,15 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
   }
   fastify.addHook('onRequest', async (request, reply) => {
     const { headers, raw } = request;
-    const refusal = refusalOf(
-      { headers, raw, routeUrl: request.routeOptions.url },
-      options.allowedOrigins,
-    );
+    const routeUrl = request.routeOptions.url;
+    const refusal = refusalOf({ headers, raw, routeUrl }, options.allowedOrigins);
     if (refusal) {
       reply.code(refusal.status).send({ error: refusal.error, message: refusal.message });
       return reply;
     }
     const { tokens } = options;
     // The event routes only: health, metrics and the CORS preflight stay open.
-    if (tokens === undefined || request.routeOptions.url !== '/' || request.method === 'OPTIONS') {
+    if (tokens === undefined || routeUrl !== '/' || request.method === 'OPTIONS') {
       return undefined;
     }
     const verdict = await tokens.verify(headers.authorization);

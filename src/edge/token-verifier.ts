@@ -2,7 +2,8 @@
 // cluster's issuer (Knative Eventing's dispatcher gets one per Trigger from TokenRequest), checked
 // here against the issuer's public keys: signature, issuer, audience, expiry and not-before, then
 // its subject against OIDC_SUBJECTS. The keys are fetched at start and again only for a key id
-// not seen before, at most once per MIN_REFETCH_INTERVAL_MS: checking a token costs no request.
+// not seen before, at most once per MIN_REFETCH_INTERVAL_MS: checking a token costs no request,
+// and a token accepted before costs a lookup until it expires.
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
 import { type OidcSettings, subjectAllowed } from '../config/config.ts';
 import { type DecodedJwt, decodeJwt } from '../formats/jwt.ts';
@@ -30,6 +31,12 @@ export type TokenVerdict =
 export const CLOCK_SKEW_SECONDS = 60;
 /** A flood of made-up key ids makes at most one fetch of the keys per this long. */
 export const MIN_REFETCH_INTERVAL_MS = 10_000;
+/**
+ * Tokens accepted, remembered until they expire: the Broker sends one token for many events (it
+ * asks TokenRequest again near expiry), and a remembered one costs a lookup instead of a
+ * signature check. The oldest goes first beyond this many; all go when the keys change.
+ */
+export const ACCEPTED_TOKENS_KEPT = 256;
 /** Longest claim or header value repeated in a message. */
 const MAX_QUOTED = 120;
 
@@ -69,6 +76,8 @@ export class TokenVerifier {
   readonly #onRefetch: (why: string) => void;
   #keySet: KeySet;
   #refetching: Promise<void> | undefined;
+  /** Accepted tokens and their verdicts, by the token's text; see ACCEPTED_TOKENS_KEPT. */
+  readonly #accepted = new Map<string, { readonly verdict: TokenVerdict; readonly exp: number }>();
 
   private constructor(
     settings: OidcSettings,
@@ -119,7 +128,13 @@ export class TokenVerifier {
     if (match?.[1] === undefined) {
       return unauthorized('the Authorization header is not "Bearer <token>"');
     }
-    const decoded = decodeJwt(match[1]);
+    const token = match[1];
+    const remembered = this.#accepted.get(token);
+    if (remembered !== undefined) {
+      if (this.#now() / 1000 <= remembered.exp + CLOCK_SKEW_SECONDS) return remembered.verdict;
+      this.#accepted.delete(token);
+    }
+    const decoded = decodeJwt(token);
     if (typeof decoded === 'string') return unauthorized(decoded);
     const { alg, kid } = decoded.header;
     if (typeof alg !== 'string' || !isAlgorithm(alg)) {
@@ -142,7 +157,18 @@ export class TokenVerifier {
     if (key === undefined) {
       return unauthorized(`the token's key id ${quote(kid)} is not one of the issuer's keys`);
     }
-    return this.#checkToken(decoded, alg, key);
+    const verdict = this.#checkToken(decoded, alg, key);
+    if (verdict.ok) this.#remember(token, verdict, decoded.claims.exp);
+    return verdict;
+  }
+
+  #remember(token: string, verdict: TokenVerdict, exp: unknown): void {
+    if (typeof exp !== 'number') return;
+    if (this.#accepted.size >= ACCEPTED_TOKENS_KEPT) {
+      const [oldest] = this.#accepted.keys();
+      if (oldest !== undefined) this.#accepted.delete(oldest);
+    }
+    this.#accepted.set(token, { verdict, exp });
   }
 
   #checkToken(token: DecodedJwt, alg: Algorithm, key: VerificationKey): TokenVerdict {
@@ -207,6 +233,8 @@ export class TokenVerifier {
       throw error;
     }
     this.#keySet = toKeySet(fetched, startedAt);
+    // A key gone from the JWKS takes the tokens it signed with it.
+    this.#accepted.clear();
     const found = this.#keySet.keys.has(kid) ? 'found' : 'still unknown';
     this.#onRefetch(
       `the issuer's keys fetched again for the new key id ${quote(kid)}: ${this.#keySet.keys.size} keys, the key ${found}`,

@@ -246,6 +246,18 @@ describe('the issuer’s keys', () => {
     );
   });
 
+  it('once fetched again, no longer accept a token accepted before whose key left them', async () => {
+    const verifier = await startVerifier();
+    const retired = server.issuer.signingKey;
+    const earlier = triggerToken();
+    assert.equal((await verifier.verify(`Bearer ${earlier}`)).ok, true);
+    server.issuer.rotateSigningKey();
+    server.issuer.retireKey(retired.kid);
+    clock += MIN_REFETCH_INTERVAL_MS;
+    assert.equal((await verifier.verify(`Bearer ${triggerToken()}`)).ok, true);
+    refused(await verifier.verify(`Bearer ${earlier}`), 401, /is not one of the issuer's keys/);
+  });
+
   it('are fetched at most once per interval however many unknown key ids arrive', async () => {
     const verifier = await startVerifier();
     const stranger = makeSigningKey();

@@ -84,6 +84,11 @@ export class ServiceAccountIssuer {
     return key;
   }
 
+  /** The key leaves the JWKS (a retired key): tokens it signed no longer verify. */
+  retireKey(kid: string): void {
+    this.#keys = this.#keys.filter((key) => key.kid !== kid);
+  }
+
   discovery(): object {
     return {
       issuer: SERVICE_ACCOUNT_ISSUER,
