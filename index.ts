@@ -76,6 +76,7 @@ export async function init(): Promise<void> {
     allowedOrigins: provisioner.config.allowedOrigins,
     runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
     listenHost: process.env.LISTEN_HOST,
+    tokens: provisioner.tokens,
   });
 }
 

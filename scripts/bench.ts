@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { exitOnSignals, makeTempDir } from '../testbed/temp-dir.ts';
 import { clusterBench } from './bench/cluster.ts';
 import { limitPodProblem } from './bench/limit-check.ts';
+import { oidcBench } from './bench/oidc.ts';
 import {
   type BenchOptions,
   CONCURRENCIES,
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
   const dir = makeTempDir('provisioner-bench-');
   if (options.cluster) {
     await clusterBench(dir, options);
+    return;
+  }
+  if (options.oidc) {
+    await oidcBench(dir, options);
     return;
   }
   await localBench(dir, options);

@@ -12,7 +12,8 @@
 // is printed once its event's span is in, one line per span.
 //
 // The function is configured as `func run` would configure it (func.yaml run.envs, overridden by
-// the same variables from the environment), and may do only what deploy/rbac.yaml's Role grants.
+// the same variables from the environment), but with the token check off (no Broker sends tokens
+// here), and may do only what deploy/rbac.yaml's Role grants.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
@@ -46,8 +47,8 @@ const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--c
   --fail-init GATEWAY  that gateway's pods fail as a crashing gateway init would (repeatable)
   --fail-pull GATEWAY  that gateway's pods fail as an image that cannot be pulled would (repeatable)
   -h, --help           this text
-The function runs against an in-memory Kubernetes API (or --cluster), configured from func.yaml's run.envs (the
-same variables in your environment win). Ctrl-C stops it all; its temporary folder goes too.`;
+The function runs against an in-memory Kubernetes API (or --cluster), configured from func.yaml's run.envs but
+the token check, off (OIDC_AUDIENCE; the same variables in your environment win). Ctrl-C stops it all; its temporary folder goes too.`;
 
 /** Set once the sandbox is stopping: Ctrl-C and the function's exit both lead there. */
 let stopping = false;
@@ -191,12 +192,22 @@ async function ensurePortFree(port: number): Promise<void> {
   }
 }
 
-/** func.yaml run.envs, as `func run` sets them; the same names from our environment win. */
+/**
+ * func.yaml's settings that the sandbox changes: no Broker sends tokens here, so the token check
+ * (on in func.yaml, for the Broker's Triggers) is off unless our environment sets it.
+ */
+const SANDBOX_ENV: Readonly<Record<string, string>> = { OIDC_AUDIENCE: '', OIDC_SUBJECTS: '' };
+
+/**
+ * func.yaml run.envs, as `func run` sets them, but SANDBOX_ENV; the same names from our
+ * environment win.
+ */
 async function functionEnv(): Promise<Record<string, string>> {
   const funcYaml = parse(await readFile(join(ROOT, 'func.yaml'), 'utf8')) as FuncYaml | null;
   const envs = funcYaml?.run?.envs;
   const env: Record<string, string> = {};
   for (const { name, value } of envs ?? []) env[name] = value;
+  Object.assign(env, SANDBOX_ENV);
   for (const name of CONFIG_VARIABLES) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
@@ -283,6 +294,7 @@ ${title}
 ${line}
   function        ${url}   (faas-js-runtime running index.ts)
   gateways        ${env.GATEWAYS || '(any)'}   (GATEWAYS, from func.yaml)
+  tokens          ${env.OIDC_AUDIENCE ? `asked for, audience ${env.OIDC_AUDIENCE} (OIDC_AUDIENCE, from your environment)` : 'not asked for (OIDC_AUDIENCE: no Broker sends tokens in the sandbox)'}
 ${kubernetes.banner}
 
 Send an event, in another terminal:

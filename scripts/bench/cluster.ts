@@ -11,7 +11,7 @@ import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
 import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
-import { type LoadResult, load, sendEvent } from './load.ts';
+import { type ExtraHeaders, type LoadResult, load, sendEvent } from './load.ts';
 import { type BenchOptions, log, NAMESPACE, ROOT, type Subject } from './options.ts';
 import { cpuMs, spawnSubject, stop } from './processes.ts';
 
@@ -19,7 +19,7 @@ const CONCURRENCY = 16;
 const WARMUP_EVENTS = 50;
 const MEASURED_EVENTS = 600;
 
-interface ClusterResult {
+export interface ClusterResult {
   readonly load: LoadResult;
   /** kube-apiserver's own count of the requests it served, all clients, per event. */
   readonly apiRequestsPerEvent: number;
@@ -63,7 +63,7 @@ export async function clusterBench(
  * The function's bound token in a kubeconfig of the form the limit reads (the in-memory API
  * server's: JSON-quoted scalars, the CA inline), which the function reads as well.
  */
-async function functionKubeconfig(cluster: Cluster, dir: string): Promise<string> {
+export async function functionKubeconfig(cluster: Cluster, dir: string): Promise<string> {
   const token = loadKubeConfig(cluster.functionKubeconfig).getCurrentUser()?.token;
   if (!token) throw new Error(`no token in ${cluster.functionKubeconfig}`);
   return writeKubeconfigFile(join(dir, 'bench-kubeconfig'), {
@@ -74,21 +74,32 @@ async function functionKubeconfig(cluster: Cluster, dir: string): Promise<string
   });
 }
 
-async function measure(cluster: Cluster, subject: Subject): Promise<ClusterResult> {
+/** Loads `subject` against the cluster; every event carries `extra` (an Authorization header). */
+export async function measure(
+  cluster: Cluster,
+  subject: Subject,
+  extra: ExtraHeaders = {},
+): Promise<ClusterResult> {
   log(`cluster: ${subject.label}`);
   const running = await spawnSubject(subject);
   try {
     const deadline = performance.now() + 60_000;
-    while (!(await sendEvent(running.port, false).catch(() => false))) {
+    while (!(await sendEvent(running.port, false, extra).catch(() => false))) {
       if (running.child.exitCode !== null || performance.now() > deadline) {
         throw new Error(`${subject.label} did not serve against the cluster:\n${running.output()}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await load(running.port, CONCURRENCY, { count: WARMUP_EVENTS });
+    await load(running.port, CONCURRENCY, { count: WARMUP_EVENTS }, undefined, extra);
     const requestsBefore = await apiServerRequests(cluster);
     const cpuBefore = cpuMs(running.child.pid);
-    const result = await load(running.port, CONCURRENCY, { count: MEASURED_EVENTS });
+    const result = await load(
+      running.port,
+      CONCURRENCY,
+      { count: MEASURED_EVENTS },
+      undefined,
+      extra,
+    );
     result.cpuPerEvent = (cpuMs(running.child.pid) - cpuBefore) / result.events;
     // What the event set going (the scheduler's binding, kwok's status, the function's Event)
     // is served within moments of the reply: counted once it has settled.
@@ -102,7 +113,12 @@ async function measure(cluster: Cluster, subject: Subject): Promise<ClusterResul
 }
 
 /** The sum of kube-apiserver's apiserver_request_total, every client and verb. */
-async function apiServerRequests(cluster: Cluster): Promise<number> {
+function apiServerRequests(cluster: Cluster): Promise<number> {
+  return apiServerMetric(cluster, 'apiserver_request_total{');
+}
+
+/** The sum of the samples of kube-apiserver's /metrics whose line starts with `prefix`. */
+export async function apiServerMetric(cluster: Cluster, prefix: string): Promise<number> {
   const pki = join(cluster.dir, 'pki');
   const { status, body } = await httpsGet(`${cluster.server}/metrics`, {
     ca: cluster.caFile,
@@ -111,7 +127,7 @@ async function apiServerRequests(cluster: Cluster): Promise<number> {
   if (status !== 200) throw new Error(`kube-apiserver /metrics answered ${status}`);
   let total = 0;
   for (const line of body.split('\n')) {
-    if (line.startsWith('apiserver_request_total{')) total += Number(line.split(' ').at(-1));
+    if (line.startsWith(prefix)) total += Number(line.split(' ').at(-1));
   }
   return total;
 }
@@ -121,14 +137,19 @@ async function deleteClientPods(cluster: Cluster): Promise<void> {
   await pods.deleteCollectionNamespacedPod({ namespace: NAMESPACE, gracePeriodSeconds: 0 });
 }
 
-function tableOf(provisioner: ClusterResult, limit: ClusterResult): string {
+export function tableOf(
+  provisioner: ClusterResult,
+  limit: ClusterResult,
+  columns = ['provisioner', 'limit'],
+): string {
   const row = (what: string, of: (result: ClusterResult) => number, digits: number) => {
     const [p, l] = [of(provisioner), of(limit)];
     const ratio = l === 0 ? '–' : (p / l).toFixed(2);
     return `| ${what} | ${p.toFixed(digits)} | ${l.toFixed(digits)} | ${ratio} |`;
   };
+  const [first, second] = columns;
   return `${[
-    `| against the real kube-apiserver (concurrency ${CONCURRENCY}, ${MEASURED_EVENTS} events) | provisioner | limit | provisioner / limit |`,
+    `| against the real kube-apiserver (concurrency ${CONCURRENCY}, ${MEASURED_EVENTS} events) | ${first} | ${second} | ${first} / ${second} |`,
     '| --- | --- | --- | --- |',
     row('events/s', (r) => r.load.eventsPerSecond, 0),
     row('p50 latency (ms)', (r) => r.load.p50, 1),

@@ -17,9 +17,13 @@ let sequence = 0;
 export const RUN_TAG = `${process.pid}-${Date.now()}`;
 const BODY = JSON.stringify({ gateway_name: 'foo' });
 
-function eventHeaders(): Record<string, string | number> {
+/** Headers every event of a load carries besides its own (an Authorization header). */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
+function eventHeaders(extra: ExtraHeaders): Record<string, string | number> {
   sequence += 1;
   return {
+    ...extra,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(BODY),
     'ce-specversion': '1.0',
@@ -30,10 +34,15 @@ function eventHeaders(): Record<string, string | number> {
 }
 
 /** Sends one pending event; resolves whether the reply was a `done` event. */
-export function sendEvent(port: number, agent: Agent | false): Promise<boolean> {
+export function sendEvent(
+  port: number,
+  agent: Agent | false,
+  extra: ExtraHeaders = {},
+): Promise<boolean> {
   return new Promise((resolve, reject) => {
+    const headers = eventHeaders(extra);
     const req = request(
-      { host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: eventHeaders() },
+      { host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers },
       (res) => {
         res.resume();
         res.on('end', () =>
@@ -53,6 +62,7 @@ export async function load(
   concurrency: number,
   limit: { count?: number; durationMs?: number },
   onEvent?: (sent: number) => void,
+  extra: ExtraHeaders = {},
 ): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const latencies: number[] = [];
@@ -65,7 +75,7 @@ export async function load(
     while (sent < count && performance.now() < deadline) {
       sent += 1;
       const t0 = performance.now();
-      const done = await sendEvent(port, agent);
+      const done = await sendEvent(port, agent, extra);
       latencies.push(performance.now() - t0);
       if (!done) failures += 1;
       onEvent?.(latencies.length);

@@ -30,6 +30,9 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --cluster              instead: the provisioner and the limit against the real control plane of
                          testbed/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
                          kube-apiserver's requests per event
+  --oidc                 instead: against the same control plane, the provisioner with OIDC_AUDIENCE
+                         set and empty, every event with a TokenRequest token; then one token
+                         checked by the function's TokenVerifier and by a TokenReview
   -h, --help             this text`;
 
 /** The bench's settings: its flags, and what follows from them and from deploy/service.yaml. */
@@ -37,6 +40,8 @@ export interface BenchOptions {
   readonly help: boolean;
   /** --cluster: the provisioner and the limit against the real control plane instead. */
   readonly cluster: boolean;
+  /** --oidc: the cost of checking the Broker's tokens, against the real control plane instead. */
+  readonly oidc: boolean;
   readonly coldRuns: number;
   readonly repeats: number;
   readonly durationMs: number;
@@ -71,6 +76,7 @@ export function readOptions(args: readonly string[]): BenchOptions {
       'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
       'no-scheduled': { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
+      oidc: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -83,6 +89,7 @@ export function readOptions(args: readonly string[]): BenchOptions {
   return {
     help: flags.help,
     cluster: flags.cluster,
+    oidc: flags.oidc,
     coldRuns: preset(flags['cold-runs'], 7, 3),
     repeats: preset(flags.repeats, 3, 1),
     durationMs: preset(flags['duration-ms'], 2000, 1000),

@@ -3,6 +3,7 @@
 // both are re-exported here, so src/config/config.ts stays the one import for the configuration.
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseAll } from './errors.ts';
+import { type OidcSettings, parseOidcSettings } from './oidc.ts';
 import { parseAllowedOrigins } from './origins.ts';
 import {
   type ContainerResources,
@@ -29,6 +30,7 @@ import {
 } from './values.ts';
 
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
+export { type OidcSettings, subjectAllowed } from './oidc.ts';
 export {
   type ContainerResources,
   OVERRIDE_FIELDS,
@@ -93,6 +95,8 @@ export interface ProvisionerConfig {
   readonly sweepIntervalSeconds: number;
   /** The only `source` whose `dev.knative.sources.ping` events are served (as a sweep). */
   readonly pingSource: string;
+  /** With OIDC_AUDIENCE: the token every event must bring, and who may send it; undefined: none. */
+  readonly oidc: OidcSettings | undefined;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -126,6 +130,8 @@ export const CONFIG_VARIABLES = [
   'GATEWAY_SIDECAR_CONTAINER',
   'SWEEP_INTERVAL_SECONDS',
   'PING_SOURCE',
+  'OIDC_AUDIENCE',
+  'OIDC_SUBJECTS',
 ] as const;
 
 export const DEFAULTS = {
@@ -255,6 +261,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           unit: 'seconds',
         }) ?? DEFAULTS.sweepIntervalSeconds,
       pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
+      oidc: () => parseOidcSettings(env.OIDC_AUDIENCE, env.OIDC_SUBJECTS),
     },
     [
       () => requireGatewayKey(env),

@@ -6,6 +6,8 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { REASON } from '../formats/reasons.ts';
+import { noteRefusal } from './server-hooks.ts';
+import type { TokenVerdict, TokenVerifier } from './token-verifier.ts';
 
 /** faas-js-runtime's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES. */
 export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT'] as const;
@@ -37,6 +39,8 @@ export interface GuardOptions {
   readonly runtimeBodyLimit: string | undefined;
   /** LISTEN_HOST: the address to listen on; unset, the runtime's (`::`, every interface). */
   readonly listenHost: string | undefined;
+  /** With OIDC_AUDIENCE: the bearer token every request to the function's route must bring. */
+  readonly tokens?: TokenVerifier | undefined;
 }
 
 /** As much of Fastify's request, reply and instance as the guard uses. */
@@ -108,15 +112,21 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
   }
   fastify.addHook('onRequest', async (request, reply) => {
     const { headers, raw } = request;
-    const refusal = refusalOf(
-      { headers, raw, routeUrl: request.routeOptions.url },
-      options.allowedOrigins,
-    );
+    const routeUrl = request.routeOptions.url;
+    const refusal = refusalOf({ headers, raw, routeUrl }, options.allowedOrigins);
     if (refusal) {
       reply.code(refusal.status).send({ error: refusal.error, message: refusal.message });
       return reply;
     }
-    return undefined;
+    const { tokens } = options;
+    // The event routes only: health, metrics and the CORS preflight stay open.
+    if (tokens === undefined || routeUrl !== '/' || request.method === 'OPTIONS') {
+      return undefined;
+    }
+    const verdict = await tokens.verify(headers.authorization);
+    if (verdict.ok) return undefined;
+    refuseToken(request, reply, verdict);
+    return reply;
   });
   fastify.addHook('onSend', async (request, reply, payload) => {
     // No longer accepting: the answer closes its connection, and the client's next connection
@@ -129,6 +139,25 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     }
     return payload;
   });
+}
+
+/**
+ * A request without a good token: 401 with WWW-Authenticate (RFC 6750), 403 for a subject not
+ * allowed, 503 when new keys could not be fetched. Nothing of the token is logged or answered
+ * but the verifier's bounded line.
+ */
+function refuseToken(
+  request: GuardRequest,
+  reply: GuardReply,
+  verdict: Exclude<TokenVerdict, { ok: true }>,
+): void {
+  noteRefusal(request, verdict.reason, verdict.message);
+  if (verdict.status === 401) {
+    const error = request.headers.authorization === undefined ? '' : ' error="invalid_token"';
+    reply.header('www-authenticate', `Bearer${error}`);
+  }
+  if (verdict.status === 503) reply.header('retry-after', '1');
+  reply.code(verdict.status).send({ error: verdict.reason, message: verdict.message });
 }
 
 interface Refusal {

@@ -76,8 +76,19 @@ interface HookableServer {
  */
 const HANDLED = Symbol('podgateway.handled');
 const FUNCTION_ROUTE = Symbol('podgateway.functionRoute');
-/** Why the runtime (or the hooks here) refused a request. */
-const refusals = new WeakMap<HookRequest, string>();
+/** Why the runtime (or the hooks here, or the guard's token check) refused a request. */
+const refusals = new WeakMap<object, string>();
+/** The reason of a refusal whose status alone does not say it (a 503 of the token check). */
+const refusalReasons = new WeakMap<object, string>();
+
+/**
+ * Called by the guard (src/edge/http-guard.ts) for a request it answers itself: the log line and
+ * the count of the request say why, with this reason.
+ */
+export function noteRefusal(request: object, reason: string, message: string): void {
+  refusals.set(request, message);
+  refusalReasons.set(request, reason);
+}
 
 /** Called by `handle`: the handler reports this request itself. */
 export function markHandled(context: object): void {
@@ -149,7 +160,8 @@ function addHooks(server: HookableServer): void {
       return done(null, payload);
     }
     reply.header('content-type', 'application/json; charset=utf-8');
-    done(null, JSON.stringify({ error: REASONS[status] ?? REASON.BadRequest, message: refusal }));
+    const error = refusalReasons.get(request) ?? REASONS[status] ?? REASON.BadRequest;
+    done(null, JSON.stringify({ error, message: refusal }));
   });
   server.addHook('onResponse', (request, reply, done) => {
     if (isFunctionRoute(request) && !isHandled(request.fcontext)) {
@@ -197,6 +209,7 @@ function describeRuntimeError(request: HookRequest, error: Error): string {
 /** Kubernetes-style reasons for the statuses the runtime answers with. */
 const REASONS: Readonly<Record<number, string>> = {
   400: REASON.BadRequest,
+  401: REASON.Unauthorized,
   403: REASON.Forbidden,
   404: REASON.NotFound,
   408: REASON.RequestTimeout,
@@ -213,7 +226,10 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
     {
       ...headerAttributes(request.headers),
       outcome: serverError ? 'unavailable' : 'rejected',
-      reason: REASONS[status] ?? (serverError ? REASON.InternalError : REASON.BadRequest),
+      reason:
+        refusalReasons.get(request) ??
+        REASONS[status] ??
+        (serverError ? REASON.InternalError : REASON.BadRequest),
       gateway: undefined,
       pod: undefined,
       namespace: undefined,

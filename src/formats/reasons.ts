@@ -40,6 +40,8 @@ export const REASON = {
   WebhookUnavailable: 'WebhookUnavailable',
   TooManyRequests: 'TooManyRequests',
   // What the HTTP edge answers before the function sees the request.
+  // No bearer token, or one that does not verify (OIDC_AUDIENCE): HTTP 401.
+  Unauthorized: 'Unauthorized',
   RequestTimeout: 'RequestTimeout',
   NotAcceptable: 'NotAcceptable',
   RequestEntityTooLarge: 'RequestEntityTooLarge',

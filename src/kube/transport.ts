@@ -148,20 +148,45 @@ export async function postEvent(
  * src/kube/api-call.ts (the abort signal) runs as before, and a failure is the library's ApiException
  * with the status, the body and the headers, as the generated call throws it.
  */
-async function postJson<T>(
+function postJson<T>(
   kubeConfig: KubeConfig,
   path: string,
   body: object,
   options: ConfigurationOptions,
   read: (text: string) => T,
 ): Promise<T> {
+  return sendJson(kubeConfig, HttpMethod.POST, path, body, options, read);
+}
+
+/**
+ * A GET of `path` on the current cluster (a non-resource path such as the service-account
+ * issuer's discovery document), sent and authenticated as postJson's creates are.
+ */
+export function getJson(
+  kubeConfig: KubeConfig,
+  path: string,
+  options: ConfigurationOptions,
+): Promise<unknown> {
+  return sendJson(kubeConfig, HttpMethod.GET, path, undefined, options, (text) => JSON.parse(text));
+}
+
+async function sendJson<T>(
+  kubeConfig: KubeConfig,
+  method: HttpMethod,
+  path: string,
+  body: object | undefined,
+  options: ConfigurationOptions,
+  read: (text: string) => T,
+): Promise<T> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the Kubernetes configuration');
-  const context = new RequestContext(`${cluster.server}${path}`, HttpMethod.POST);
+  const context = new RequestContext(`${cluster.server}${path}`, method);
   context.setHeaderParam('Accept', 'application/json, */*;q=0.8');
-  context.setHeaderParam('Content-Type', 'application/json');
   context.setHeaderParam('User-Agent', USER_AGENT);
-  context.setBody(JSON.stringify(body));
+  if (body !== undefined) {
+    context.setHeaderParam('Content-Type', 'application/json');
+    context.setBody(JSON.stringify(body));
+  }
   await kubeConfig.applySecurityAuthentication(context);
   for (const middleware of options.middleware ?? []) {
     await middleware.pre(context).toPromise();

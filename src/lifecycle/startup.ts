@@ -10,9 +10,11 @@ import {
   parseAll,
   parseWholeNumber,
 } from '../config/config.ts';
+import { TokenVerifier } from '../edge/token-verifier.ts';
 import { describeSinkUrl, makeSink, readSink, type Sink } from '../events/sink.ts';
 import { startAccessCheck } from '../kube/access-check.ts';
 import { type KubeClient, makeKubeClient } from '../kube/client.ts';
+import { fetchIssuerKeys } from '../kube/issuer-keys.ts';
 import { PodWatch } from '../kube/pod-watch.ts';
 import { apiCallMetrics, recordAccess } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
@@ -32,10 +34,12 @@ export interface Provisioner {
   readonly pods: PodWatch | undefined;
   /** With an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): the spans of each event. */
   readonly tracing: Tracing | undefined;
+  /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/http-guard.ts). */
+  readonly tokens: TokenVerifier | undefined;
 }
 
-/** What start-up read, before tracing (when asked for) is loaded. */
-export interface StartedUp extends Omit<Provisioner, 'tracing'> {
+/** What start-up read, before tracing (when asked for) is loaded and the issuer's keys fetched. */
+export interface StartedUp extends Omit<Provisioner, 'tracing' | 'tokens'> {
   readonly tracingSettings: TracingSettings | undefined;
 }
 
@@ -182,15 +186,22 @@ export function settingsWarnings(config: ProvisionerConfig): string[] {
 export async function startOrExit(env: Environment = process.env): Promise<Provisioner> {
   let started: StartedUp;
   let tracing: Tracing | undefined;
+  let tokens: TokenVerifier | undefined;
   try {
     started = startUp(env);
     tracing = started.tracingSettings && (await loadTracing(started.tracingSettings));
+    tokens = await startTokenVerifier(started);
   } catch (error) {
     const problems = error instanceof StartupFailure ? error.problems : problemLines(error);
     for (const problem of problems) console.error(`${PREFIX}: cannot start: ${problem}`);
     process.exit(1);
   }
   console.log(settingsLine(started));
+  console.log(
+    tokens
+      ? `${PREFIX}: ${tokens.describe()}`
+      : `${PREFIX}: OIDC_AUDIENCE is empty: events are not asked for a token; whoever the NetworkPolicy lets reach the function may post`,
+  );
   for (const warning of settingsWarnings(started.config)) console.warn(warning);
   void startAccessCheck(
     started.kube.kubeConfig,
@@ -199,7 +210,25 @@ export async function startOrExit(env: Environment = process.env): Promise<Provi
     recordAccess,
   );
   const { tracingSettings: _settings, ...provisioner } = started;
-  return { ...provisioner, tracing };
+  return { ...provisioner, tracing, tokens };
+}
+
+/** With OIDC_AUDIENCE: the verifier, once the issuer's keys are fetched (a StartupFailure if not). */
+async function startTokenVerifier({ config, kube }: StartedUp): Promise<TokenVerifier | undefined> {
+  if (config.oidc === undefined) return undefined;
+  const timeoutMs = config.apiTimeoutMs;
+  try {
+    return await TokenVerifier.start(
+      config.oidc,
+      () => fetchIssuerKeys(kube.kubeConfig, timeoutMs),
+      {
+        onRefetch: (why) => console.log(`${PREFIX}: ${why}`),
+      },
+    );
+  } catch (error) {
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new StartupFailure([`OIDC_AUDIENCE: the tokens cannot be checked: ${cause}`]);
+  }
 }
 
 /** The SDK, imported only now that tracing is asked for: tracing off never loads it. */

@@ -7,6 +7,7 @@ import { describeAdmission } from './suite/admission.ts';
 import { Suite } from './suite/context.ts';
 import { describeDifferential } from './suite/differential.ts';
 import { describeLifecycle } from './suite/lifecycle.ts';
+import { describeOidc } from './suite/oidc.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
 import { describeWatch } from './suite/watch.ts';
 
@@ -19,4 +20,5 @@ describeAdmission(suite);
 describeWatch(suite);
 describeLifecycle(suite);
 describeAccess(suite);
+describeOidc(suite);
 describeDifferential(suite);

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, ConfigErrors, DEFAULTS, parseConfig } from '../../src/config/config.ts';
+import {
+  ConfigError,
+  ConfigErrors,
+  DEFAULTS,
+  parseConfig,
+  subjectAllowed,
+} from '../../src/config/config.ts';
 
 function configError(env: Record<string, string>, ownNamespace?: string): ConfigError {
   try {
@@ -199,6 +205,59 @@ describe('configuration', () => {
     assert.deepEqual(
       error.problems.map((problem) => problem.variable),
       ['WAIT_FOR', 'GATEWAY_LABEL'],
+    );
+  });
+});
+
+describe('OIDC_AUDIENCE and OIDC_SUBJECTS', () => {
+  const settingsOf = (subjects: string) => {
+    const oidc = parseConfig({ OIDC_AUDIENCE: 'aud', OIDC_SUBJECTS: subjects }).oidc;
+    assert.ok(oidc);
+    return oidc;
+  };
+
+  it('are off by default, and when both are empty', () => {
+    assert.equal(parseConfig({}).oidc, undefined);
+    assert.equal(parseConfig({ OIDC_AUDIENCE: '', OIDC_SUBJECTS: ' , ' }).oidc, undefined);
+  });
+
+  it('allow exact subjects, and a namespace with :* only as the whole name', () => {
+    const oidc = settingsOf(
+      ' system:serviceaccount:eventing:a.b-trigger , system:serviceaccount:producers:* ',
+    );
+    assert.ok(subjectAllowed(oidc, 'system:serviceaccount:eventing:a.b-trigger'));
+    assert.ok(subjectAllowed(oidc, 'system:serviceaccount:producers:anyone'));
+    assert.ok(!subjectAllowed(oidc, 'system:serviceaccount:eventing:other'));
+    assert.ok(!subjectAllowed(oidc, 'system:serviceaccount:producers:'));
+    assert.ok(!subjectAllowed(oidc, 'system:serviceaccount:producers:a:b'));
+    assert.ok(!subjectAllowed(oidc, 'system:serviceaccount:producers-evil:x'));
+    assert.ok(!subjectAllowed(oidc, 'producers:x'));
+    assert.ok(!subjectAllowed(oidc, 'system:node:producers'));
+  });
+
+  it('refuse other wildcards and forms, naming each entry', () => {
+    for (const [entry, pattern] of [
+      ['system:serviceaccount:ns:trig*', /not a ServiceAccount name/],
+      ['system:serviceaccount:*:x', /"\*" is not a namespace name/],
+      ['system:serviceaccounts:ns', /expected system:serviceaccount:NAMESPACE:NAME/],
+      ['system:serviceaccount:ns', /expected system:serviceaccount:NAMESPACE:NAME/],
+      ['ns:*', /expected system:serviceaccount:NAMESPACE:NAME/],
+    ] as const) {
+      const error = configError({ OIDC_AUDIENCE: 'aud', OIDC_SUBJECTS: entry });
+      assert.match(error.message, pattern, entry);
+      assert.match(error.message, /^OIDC_SUBJECTS: /);
+    }
+  });
+
+  it('refuse an audience that is not one printable word, or is too long', () => {
+    const subjects = 'system:serviceaccount:a:b';
+    assert.match(
+      configError({ OIDC_AUDIENCE: 'a,b', OIDC_SUBJECTS: subjects }).message,
+      /OIDC_AUDIENCE: "a,b" is not one audience/,
+    );
+    assert.match(
+      configError({ OIDC_AUDIENCE: 'x'.repeat(513), OIDC_SUBJECTS: subjects }).message,
+      /OIDC_AUDIENCE: is 513 characters long; at most 512/,
     );
   });
 });

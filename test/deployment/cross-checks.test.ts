@@ -19,6 +19,11 @@ import {
   SWEEP_TYPE,
 } from '../../src/handlers/sweep.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
+import {
+  addressableAudience,
+  childName,
+  triggerOidcServiceAccount,
+} from '../../testbed/eventing-names.ts';
 import { arr, at, obj, str } from '../support/manifests.ts';
 import {
   assertSameNames,
@@ -58,6 +63,49 @@ describe('cross-checks between the code and the manifests', () => {
       // alone: the same names keep one Trigger per type whichever way the function is deployed.
       assert.equal(trigger.name, `${service.name}-function-trigger-${n}`);
     }
+  });
+
+  it('with OIDC, the function expects the audience its Triggers name, from exactly their ServiceAccounts', () => {
+    const triggers = kustomized.filter(
+      (m) =>
+        m.kind === 'Trigger' && at(m.doc, 'spec', 'subscriber', 'ref', 'name') === service.name,
+    );
+    const oidc = config.oidc;
+    assert.ok(oidc, 'deploy/service.yaml sets OIDC_AUDIENCE');
+    // Eventing's own form of a Knative Service's audience, which it would use had Serving
+    // announced one.
+    assert.equal(
+      oidc.audience,
+      addressableAudience('serving.knative.dev', 'Service', str(service.namespace), service.name),
+    );
+    for (const trigger of triggers) {
+      assert.equal(at(trigger.doc, 'spec', 'subscriber', 'audience'), oidc.audience, trigger.name);
+    }
+    assert.deepEqual(
+      [...oidc.subjects].sort(),
+      triggers
+        .map(
+          (trigger) =>
+            `system:serviceaccount:${str(trigger.namespace)}:${triggerOidcServiceAccount(trigger.name)}`,
+        )
+        .sort(),
+    );
+    assert.deepEqual([...oidc.namespaces], [], 'no whole namespace is let in');
+  });
+
+  it('Eventing’s ServiceAccount names, as its own tests give them (pkg/auth/serviceaccount_test.go)', () => {
+    assert.equal(
+      triggerOidcServiceAccount('my-trigger'),
+      'my-trigger-oidc-eventing.knative.dev-trigger',
+    );
+    assert.equal(childName('name', '-oidc-group-kind'), 'name-oidc-group-kind');
+    assert.equal(
+      childName(
+        'my-loooooooooooooooooooooooooooooooooooooog-Broker',
+        '-oidc-eventing.knative.dev-Broker',
+      ).toLowerCase(),
+      'my-looooooooooooooooooooooooooo2dfc2a3825b8d82077b0f25518b36884',
+    );
   });
 
   it('no Trigger to the function matches a reply it sends (the Broker would loop it back)', () => {

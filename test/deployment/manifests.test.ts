@@ -27,6 +27,7 @@ import {
   config,
   container,
   DEAD_LETTER_SINK,
+  envOf,
   funcYaml,
   gatewayValues,
   HELM_VALUES,
@@ -183,5 +184,19 @@ describe('rendering', () => {
       kind: 'Service',
       name: service.name,
     });
+    // The Sensor sends no token: the example turns the token check off, and only that.
+    const rendered = parseAllDocuments(result.stdout)
+      .map((document): unknown => document.toJS())
+      .filter(isDoc)
+      .find((doc) => doc.kind === 'Service' && obj(doc.metadata).name === service.name);
+    const env = envOf(at(rendered, 'spec', 'template', 'spec', 'containers', 0));
+    const changed = env.filter(
+      (entry, index) =>
+        entry.value !== serviceEnv[index]?.value || entry.name !== serviceEnv[index]?.name,
+    );
+    assert.deepEqual(changed, [
+      { name: 'OIDC_AUDIENCE', value: '' },
+      { name: 'OIDC_SUBJECTS', value: '' },
+    ]);
   });
 });

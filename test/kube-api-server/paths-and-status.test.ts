@@ -328,4 +328,22 @@ describe('kube API test server through the real client', () => {
     const version = JSON.parse((await raw(server, 'GET', '/version')).body) as { major: string };
     assert.equal(version.major, '1');
   });
+
+  it('serves the service-account issuer: discovery, and the JWKS as application/jwk-set+json only', async () => {
+    const discovery = await raw(server, 'GET', '/.well-known/openid-configuration');
+    assert.equal(discovery.status, 200);
+    const document = JSON.parse(discovery.body) as Record<string, unknown>;
+    assert.equal(document.issuer, 'https://kubernetes.default.svc.cluster.local');
+    assert.deepEqual(document.id_token_signing_alg_values_supported, ['ES256']);
+    const jwks = await raw(server, 'GET', '/openid/v1/jwks', { accept: 'application/json, */*' });
+    assert.equal(jwks.status, 200);
+    const [key] = (JSON.parse(jwks.body) as { keys: Array<Record<string, unknown>> }).keys;
+    assert.equal(key?.kid, server.issuer.signingKey.kid);
+    assert.equal(key?.kty, 'EC');
+    const refused = await raw(server, 'GET', '/openid/v1/jwks', { accept: 'application/json' });
+    assert.equal(refused.status, 406);
+    assert.equal((JSON.parse(refused.body) as Status).reason, 'NotAcceptable');
+    const anonymous = await raw(server, 'GET', '/openid/v1/jwks', { token: null, accept: '*/*' });
+    assert.equal(anonymous.status, 403);
+  });
 });

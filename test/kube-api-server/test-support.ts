@@ -91,10 +91,16 @@ export function raw(
   server: KubeApiServer,
   method: string,
   path: string,
-  options: { body?: string; token?: string | null; contentType?: string; timeoutMs?: number } = {},
+  options: {
+    body?: string;
+    token?: string | null;
+    contentType?: string;
+    timeoutMs?: number;
+    accept?: string;
+  } = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json' };
     const token = options.token === undefined ? server.token : options.token;
     if (token !== null) headers.authorization = `Bearer ${token}`;
     if (options.body !== undefined)

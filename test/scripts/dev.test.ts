@@ -149,6 +149,8 @@ describe('npm run dev, then npm run invoke', () => {
       /export KUBECONFIG=\S+admin\/kubeconfig\n\s+kubectl get pods -n client-system/,
     );
     assert.match(output, /SIMULATED scheduler and kubelet: .*\n.*\(broken: init fails\)/);
+    // func.yaml asks for the Broker's tokens; the sandbox, with no Broker, does not.
+    assert.match(output, /tokens\s+not asked for \(OIDC_AUDIENCE/);
   });
 
   it('WAIT_FOR=ready: done with the pod IP once the kubelet readies it, failed when the init fails', async () => {

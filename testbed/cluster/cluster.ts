@@ -50,8 +50,12 @@ export interface Cluster {
   /** A bearer token of the static user `admin` (system:masters), as in the token file. */
   readonly adminToken: string;
   readonly nodeNames: readonly string[];
-  /** Stops kube-apiserver and starts it again on the same port; resolves once it is ready. */
-  restartApiServer(): Promise<void>;
+  /**
+   * Stops kube-apiserver and starts it again on the same port; resolves once it is ready. With
+   * `keys`, it signs and verifies ServiceAccount tokens with those keys too (a key rotation),
+   * until the next restart without them.
+   */
+  restartApiServer(keys?: flags.ServiceAccountKeys): Promise<void>;
   /** Compacts etcd up to its current revision (older resourceVersions get 410 Gone); returns it. */
   compactEtcd(): Promise<number>;
   /** Stops (then starts with `startWebhook`) one gateway's webhook server: failurePolicy Fail. */
@@ -134,8 +138,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       'kube-apiserver /readyz',
       async () => (await httpsGet(`${server}/readyz`, tls)).status === 200,
     );
-  const startApiServer = () =>
-    start('kube-apiserver', flags.apiServerArgs(pki, paths.tokenFile, ports));
+  const startApiServer = (keys?: flags.ServiceAccountKeys) =>
+    start('kube-apiserver', flags.apiServerArgs(pki, paths.tokenFile, ports, keys));
 
   const stop = async () => {
     await Promise.all([...webhooks.values()].map((webhook) => webhook.close()));
@@ -227,9 +231,9 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       adminToken,
       nodeNames,
       stop,
-      restartApiServer: async () => {
+      restartApiServer: async (keys) => {
         await processes.get('kube-apiserver')?.stop();
-        startApiServer();
+        startApiServer(keys);
         await apiServerReady();
       },
       compactEtcd: async () => {

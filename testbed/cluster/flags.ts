@@ -37,7 +37,20 @@ export function etcdArgs(dataDir: string, ports: Ports): string[] {
   ];
 }
 
-export function apiServerArgs(pki: Pki, tokenFile: string, ports: Ports): string[] {
+/** kube-apiserver's ServiceAccount keys other than the PKI's own (a rotation). */
+export interface ServiceAccountKeys {
+  /** The private key that signs new tokens, in place of the PKI's. */
+  readonly signingKeyFile?: string;
+  /** Public keys that verify tokens besides the PKI's (and that the JWKS serves). */
+  readonly extraKeyFiles?: readonly string[];
+}
+
+export function apiServerArgs(
+  pki: Pki,
+  tokenFile: string,
+  ports: Ports,
+  keys: ServiceAccountKeys = {},
+): string[] {
   return [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1',
@@ -53,7 +66,8 @@ export function apiServerArgs(pki: Pki, tokenFile: string, ports: Ports): string
     '--enable-admission-plugins=NodeRestriction',
     `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
     `--service-account-key-file=${pki.serviceAccountPublicKey}`,
-    `--service-account-signing-key-file=${pki.serviceAccountKey}`,
+    ...(keys.extraKeyFiles ?? []).map((file) => `--service-account-key-file=${file}`),
+    `--service-account-signing-key-file=${keys.signingKeyFile ?? pki.serviceAccountKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     // No kubelet or kube-proxy runs: nothing would serve the `kubernetes` Service's endpoints.
     '--endpoint-reconciler-type=none',

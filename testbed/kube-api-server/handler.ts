@@ -24,6 +24,7 @@ import {
   VERSION_INFO,
 } from './http.ts';
 import { type RequestAttributes, type RequestInfo, requestInfo } from './routing.ts';
+import { DISCOVERY_PATH, JWKS_PATH, type ServiceAccountIssuer } from './service-account-issuer.ts';
 import {
   alreadyExists,
   badRequest,
@@ -52,6 +53,7 @@ export interface HandlerParts {
   /** The user an injected 403 names. */
   readonly user: string;
   readonly requests: RecordedRequest[];
+  readonly issuer: ServiceAccountIssuer;
   readonly closing: AbortSignal;
   readonly url: () => string;
   readonly port: () => number;
@@ -180,7 +182,9 @@ export class RequestHandler {
   #route(exchange: Exchange): Reply | undefined {
     const { info, req, url, res } = exchange;
     const method = req.method ?? 'GET';
-    if (info.kind === 'nonResource') return this.#serveNonResource(url.pathname, method);
+    if (info.kind === 'nonResource') {
+      return this.#serveNonResource(url.pathname, method, req.headers.accept);
+    }
     const { attributes: attrs, apiVersion, parts } = info;
     const contentType = req.headers['content-type'] ?? '';
     const events = this.#parts.events.answer(
@@ -226,8 +230,10 @@ export class RequestHandler {
     return undefined;
   }
 
-  #serveNonResource(pathname: string, method: string): Reply {
+  #serveNonResource(pathname: string, method: string, accept: string | undefined): Reply {
     const path = pathname.replace(/\/+$/, '') || '/';
+    // The JWKS is served as application/jwk-set+json only (pkg/routes/openidmetadata.go).
+    if (path === JWKS_PATH && !acceptsJwks(accept)) return statusReply(notAcceptable());
     const documents: Record<string, () => unknown> = {
       '/api': () => ({
         kind: 'APIVersions',
@@ -241,6 +247,10 @@ export class RequestHandler {
       '/apis/events.k8s.io': () => ({ kind: 'APIGroup', apiVersion: 'v1', ...EVENTS_API_GROUP }),
       '/apis/events.k8s.io/v1': () => EVENTS_API_RESOURCES,
       '/version': () => VERSION_INFO,
+      // Any authenticated user here; in a cluster, the system:service-account-issuer-discovery
+      // ClusterRole's subjects (every ServiceAccount by default).
+      [DISCOVERY_PATH]: () => this.#parts.issuer.discovery(),
+      [JWKS_PATH]: () => this.#parts.issuer.jwks(),
     };
     const document = documents[path];
     const health = ['/healthz', '/livez', '/readyz'].includes(path);
@@ -278,4 +288,25 @@ export class RequestHandler {
     if (!dryRun) this.#parts.store.store('ADDED', undefined, prepared.value);
     return { ok: true, value: copy(prepared.value) };
   }
+}
+
+/** Whether an Accept header admits application/jwk-set+json (no header admits anything). */
+function acceptsJwks(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept
+    .split(',')
+    .map((range) => range.split(';')[0]?.trim().toLowerCase())
+    .some(
+      (type) => type === 'application/jwk-set+json' || type === '*/*' || type === 'application/*',
+    );
+}
+
+/** go-restful's 406, as kube-apiserver's service error handler writes it (the differential check). */
+function notAcceptable() {
+  return failure(
+    406,
+    'NotAcceptable',
+    '406: Not Acceptable\n\nAvailable representations: application/jwk-set+json',
+    {},
+  );
 }

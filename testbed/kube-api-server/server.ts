@@ -28,6 +28,7 @@ import { copy, isObject, sendReply, statusReply } from './http.ts';
 import type { ContainerLimitRange, ResourceQuota } from './limits.ts';
 import { rfc3339 } from './pods.ts';
 import type { RequestAttributes } from './routing.ts';
+import { ServiceAccountIssuer } from './service-account-issuer.ts';
 import { internalError } from './status.ts';
 import { mergePodStatus, type PodStatus, PodStore, type StoredPod } from './store.ts';
 import type {
@@ -73,6 +74,7 @@ const DEFAULT_USER = 'system:serviceaccount:default:provisioner';
 class ApiServer implements KubeApiServer {
   readonly host = HOST;
   readonly requests: RecordedRequest[] = [];
+  readonly issuer = new ServiceAccountIssuer();
   readonly #tls: TestCertificates;
   readonly #user: string;
   readonly #authorize: (attrs: RequestAttributes, user: string) => boolean;
@@ -109,6 +111,7 @@ class ApiServer implements KubeApiServer {
       authorize: this.#authorize,
       user: this.#user,
       requests: this.requests,
+      issuer: this.issuer,
       closing: this.#closing.signal,
       url: () => this.url,
       port: () => this.#port,

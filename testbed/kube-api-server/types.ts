@@ -8,6 +8,7 @@ import type { Fault } from './faults.ts';
 import type { ContainerLimitRange, ResourceQuota } from './limits.ts';
 import type { PodSecurityLevel } from './pod-security.ts';
 import type { RequestAttributes } from './routing.ts';
+import type { ServiceAccountIssuer } from './service-account-issuer.ts';
 import type { PodStatus, StoredPod } from './store.ts';
 import type { Webhook, WebhookState } from './webhooks.ts';
 
@@ -63,6 +64,8 @@ export interface KubeApiServer {
   readonly caPem: string;
   /** Every request received, in order of arrival. */
   readonly requests: RecordedRequest[];
+  /** The ServiceAccount token issuer: its discovery document, its JWKS, tokens it signs. */
+  readonly issuer: ServiceAccountIssuer;
   /** The requests to the core API, without the Kubernetes Events a function reports late. */
   coreRequests(): RecordedRequest[];
   /** Deep copies of the stored pods (of one namespace, or all), ordered by namespace and name. */

@@ -19,11 +19,12 @@ export function callTarget(
   method: string,
   path: string,
   body?: object,
+  accept = 'application/json',
 ): Promise<ApiAnswer> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = {
     authorization: `Bearer ${target.token}`,
-    accept: 'application/json',
+    accept,
     ...(payload === undefined
       ? {}
       : {

@@ -3,11 +3,17 @@
 // the pod as stored). Every difference it found was fixed in the model (test/cluster/README.md
 // lists them); a new one fails the check.
 import assert from 'node:assert/strict';
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
 import { createObjects } from '../../../testbed/cluster/manifests.ts';
 import { deployedGatewayWebhooks } from '../../../testbed/deployed-gateways.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../../testbed/kube-api-server/server.ts';
+import {
+  DISCOVERY_PATH,
+  JWKS_PATH,
+  keyId,
+} from '../../../testbed/kube-api-server/service-account-issuer.ts';
 import {
   type ApiAnswer,
   type ApiTarget,
@@ -81,6 +87,36 @@ function pageShape(answer: ApiAnswer): ApiAnswer {
   };
 }
 
+/**
+ * The discovery document and the JWKS, as far as a verifier reads them: every field, the
+ * jwks_uri's path (its host is where the server is reached), and for each key its fields, the
+ * values that say how it is used, and whether its kid is the SHA-256 of the key, as
+ * kube-apiserver computes it (pkg/serviceaccount/jwt.go keyIDFromPublicKey).
+ */
+function issuerShape(discovery: ApiAnswer, jwks: ApiAnswer): ApiAnswer[] {
+  const { jwks_uri: uri, ...fields } = discovery.body;
+  const keys = Array.isArray(jwks.body.keys)
+    ? (jwks.body.keys as Array<Record<string, unknown>>)
+    : [];
+  return [
+    { status: discovery.status, body: { ...fields, jwksPath: new URL(String(uri)).pathname } },
+    {
+      status: jwks.status,
+      body: {
+        keys: keys.map((key) => ({
+          fields: Object.keys(key).sort(),
+          use: key.use,
+          kty: key.kty,
+          crv: key.crv,
+          alg: key.alg,
+          kidIsKeyHash:
+            key.kid === keyId(createPublicKey({ key: key as JsonWebKey, format: 'jwk' })),
+        })),
+      },
+    },
+  ];
+}
+
 interface DifferentialCase {
   readonly name: string;
   run(target: ApiTarget): Promise<ApiAnswer[]>;
@@ -148,6 +184,21 @@ const CASES: readonly DifferentialCase[] = [
   {
     name: 'a Pod Security refusal',
     run: async (target) => [await create(target, 'diff-restricted', clientPod('refused', 'foo'))],
+  },
+  {
+    name: 'the service-account issuer’s discovery document and JWKS',
+    run: async (target) =>
+      issuerShape(
+        await callTarget(target, 'GET', DISCOVERY_PATH),
+        // The Accept header the function's client sends.
+        await callTarget(target, 'GET', JWKS_PATH, undefined, 'application/json, */*;q=0.8'),
+      ),
+  },
+  {
+    name: 'the JWKS asked for as application/json only',
+    run: async (target) => [
+      await callTarget(target, 'GET', JWKS_PATH, undefined, 'application/json'),
+    ],
   },
   {
     name: 'a quota refusal',
