@@ -21,6 +21,7 @@ import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.t
 import { continuedBy } from './src/events/replies.ts';
 import { sinkAnswer } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
+import { quoted } from './src/formats/bounded-text.ts';
 import { REASON } from './src/formats/reasons.ts';
 import { handlePending } from './src/handlers/pending.ts';
 import { handleRelease, RELEASE_TYPE } from './src/handlers/release.ts';
@@ -34,6 +35,7 @@ import {
   startRecord,
   tell,
 } from './src/observability/event-log.ts';
+import { boundNextLogBuffer } from './src/observability/log-buffer.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
 import {
@@ -71,6 +73,7 @@ export async function init(): Promise<void> {
   exposeMetrics();
   labelRuntimeMetrics();
   hookRuntimeServer();
+  boundNextLogBuffer();
   provisioner = await startOrExit();
   guardNextServer({
     allowedOrigins: provisioner.config.allowedOrigins,
@@ -221,7 +224,7 @@ function validateInSpan(
 }
 
 function unhandledTypeMessage(type: string): string {
-  return `event type "${type}" is not handled; expected ${HANDLED_TYPES}`;
+  return `event type ${quoted(type)} is not handled; expected ${HANDLED_TYPES}`;
 }
 
 /** Fastify's reply, as much of it as the health checks use. */

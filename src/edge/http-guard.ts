@@ -5,6 +5,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
+import { MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
 
 /** faas-js-runtime's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES. */
@@ -156,7 +157,7 @@ export function refusalOf(
     return {
       status: 403,
       error: REASON.Forbidden,
-      message: `cross-origin requests are not accepted (origin ${JSON.stringify(origin)} is not in ALLOWED_ORIGINS)`,
+      message: `cross-origin requests are not accepted (origin ${quoted(origin)} is not in ALLOWED_ORIGINS)`,
     };
   }
   return targetRefusal(request.raw.url ?? '', request.routeUrl);
@@ -175,7 +176,7 @@ function targetRefusal(target: string, route: string | undefined): Refusal | und
     return {
       status: 404,
       error: REASON.NotFound,
-      message: `nothing is served at ${JSON.stringify(path.slice(0, 200))}: the path must be exactly ${route}, with no ';' parameters, encoded characters or extra slashes`,
+      message: `nothing is served at ${quoted(path, 200)}: the path must be exactly ${route}, with no ';' parameters, encoded characters or extra slashes`,
     };
   }
   if (route !== '/' || queryAt === -1) return undefined;
@@ -190,7 +191,7 @@ function targetRefusal(target: string, route: string | undefined): Refusal | und
     message:
       name === ''
         ? 'a query string is not accepted: the function reads none'
-        : `the query parameter ${JSON.stringify(safeDecode(name))} is not accepted: the function reads no query string`,
+        : `the query parameter ${quoted(safeDecode(name), MAX_NAME_SHOWN)} is not accepted: the function reads no query string`,
   };
 }
 
