@@ -3,6 +3,7 @@
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { guardNextServer, stopAccepting } from './src/edge/http-guard.ts';
+import { chooseListenAddress } from './src/edge/listen-address.ts';
 import { asResponse, badRequest, unavailable } from './src/edge/responses.ts';
 import {
   adjustRuntime,
@@ -78,7 +79,10 @@ export async function init(): Promise<void> {
   guardNextServer({
     allowedOrigins: provisioner.config.allowedOrigins,
     runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
-    listenHost: process.env.LISTEN_HOST,
+    listenAddress: chooseListenAddress({
+      listenHost: process.env.LISTEN_HOST,
+      kubernetesServiceHost: process.env.KUBERNETES_SERVICE_HOST,
+    }),
   });
 }
 

@@ -7,9 +7,14 @@ import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
+import { type ListenAddress, listeningLine } from './listen-address.ts';
 
-/** faas-js-runtime's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES. */
-export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT'] as const;
+/**
+ * The HTTP server's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES:
+ * faas-js-runtime's body limit, and where to listen (func.yaml's run.envs are all `func run`
+ * sets in its container, which is not a cluster: src/edge/listen-address.ts).
+ */
+export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT', 'LISTEN_HOST'] as const;
 
 /** A `pending` event is a few hundred bytes; the runtime's own default is 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -36,8 +41,8 @@ export interface GuardOptions {
   readonly allowedOrigins: ReadonlySet<string>;
   /** FUNC_BODY_LIMIT as the runtime reads it: when set, the runtime's limit stands. */
   readonly runtimeBodyLimit: string | undefined;
-  /** LISTEN_HOST: the address to listen on; unset, the runtime's (`::`, every interface). */
-  readonly listenHost: string | undefined;
+  /** Where to listen, instead of the runtime's `::` (src/edge/listen-address.ts). */
+  readonly listenAddress: ListenAddress;
 }
 
 /** As much of Fastify's request, reply and instance as the guard uses. */
@@ -97,11 +102,14 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     headersTimeout: REQUEST_TIMEOUT_MS,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
   });
-  const host = options.listenHost;
-  if (host !== undefined && host !== '') {
-    const listen = fastify.listen.bind(fastify);
-    fastify.listen = (listenOptions) => listen({ ...listenOptions, host });
-  }
+  const listen = fastify.listen.bind(fastify);
+  fastify.listen = async (listenOptions) => {
+    const url = await listen({ ...listenOptions, host: options.listenAddress.host });
+    const address = fastify.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : undefined;
+    console.log(`podgateway client provisioner: ${listeningLine(options.listenAddress, port)}`);
+    return url;
+  };
   if (options.runtimeBodyLimit === undefined || options.runtimeBodyLimit === '') {
     fastify.addHook('onRoute', (route) => {
       route.bodyLimit ??= DEFAULT_BODY_LIMIT;
