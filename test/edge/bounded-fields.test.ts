@@ -10,7 +10,7 @@ const BIG = 'x'.repeat(60_000);
 /** Longest reply body or log line a hostile field may give: a message is at most 2 KiB. */
 const MAX_TOLD = 6 * 1024;
 /** Characters a log viewer or terminal would act on or show reordered. */
-const UNSAFE = /[\u001b\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const UNSAFE = new RegExp(`[${String.fromCharCode(0x1b)}\u2028\u2029\u202a-\u202e\u2066-\u2069]`);
 
 let sequence = 0;
 
