@@ -3,6 +3,7 @@
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import { guardNextServer, stopAccepting } from './src/edge/http-guard.ts';
+import { chooseListenAddress } from './src/edge/listen-address.ts';
 import { asResponse, badRequest, unavailable } from './src/edge/responses.ts';
 import {
   adjustRuntime,
@@ -20,6 +21,7 @@ import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.t
 import { continuedBy } from './src/events/replies.ts';
 import { sinkAnswer } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
+import { quoted } from './src/formats/bounded-text.ts';
 import type { Headers } from './src/formats/headers.ts';
 import { REASON } from './src/formats/reasons.ts';
 import { handlePending } from './src/handlers/pending.ts';
@@ -34,6 +36,7 @@ import {
   startRecord,
   tell,
 } from './src/observability/event-log.ts';
+import { boundNextLogBuffer } from './src/observability/log-buffer.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
 import {
@@ -71,12 +74,16 @@ export async function init(): Promise<void> {
   exposeMetrics();
   labelRuntimeMetrics();
   hookRuntimeServer();
+  boundNextLogBuffer();
   provisioner = await startOrExit();
   guardNextServer({
     allowedOrigins: provisioner.config.allowedOrigins,
     runtimeBodyLimit: process.env.FUNC_BODY_LIMIT,
-    listenHost: process.env.LISTEN_HOST,
     tokens: provisioner.tokens,
+    listenAddress: chooseListenAddress({
+      listenHost: process.env.LISTEN_HOST,
+      kubernetesServiceHost: process.env.KUBERNETES_SERVICE_HOST,
+    }),
   });
 }
 
@@ -222,7 +229,7 @@ function validateInSpan(
 }
 
 function unhandledTypeMessage(type: string): string {
-  return `event type "${type}" is not handled; expected ${HANDLED_TYPES}`;
+  return `event type ${quoted(type)} is not handled; expected ${HANDLED_TYPES}`;
 }
 
 /** Fastify's reply, as much of it as the health checks use. */

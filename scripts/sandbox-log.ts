@@ -1,15 +1,23 @@
 // The sandbox's view of the function's output: one readable line per event from the function's
 // JSON `provision` lines, the runtime's per-request info lines left out, everything else as is.
+// Nothing reaches the terminal raw: a value a request brought (an id, a type) may hold ESC
+// sequences that clear the screen or forge a line, JSON-escaped in the log and decoded here.
+import { bounded, MAX_MESSAGE_LENGTH } from '../src/formats/bounded-text.ts';
 
 /** What to print for one line of the function's output; undefined: nothing. */
 export function sandboxLine(line: string, verbose: boolean): string | undefined {
   const entry = parseJsonLine(line);
-  if (entry === undefined) return `[function] ${line}`;
+  if (entry === undefined) return `[function] ${printable(line)}`;
   if (entry.msg === 'provision') return `[sandbox] ${describeEvent(entry)}`;
   // The runtime's own request lines (info) are the function's at FUNC_LOG_LEVEL=info and below.
   const level = typeof entry.level === 'number' ? entry.level : 0;
   if (!verbose && level < 40) return undefined;
-  return `[function] ${line}`;
+  return `[function] ${printable(line)}`;
+}
+
+/** A line as the terminal may show it: control and invisible characters as `<U+001B>`. */
+function printable(line: string): string {
+  return bounded(line, Number.MAX_SAFE_INTEGER);
 }
 
 type Entry = Readonly<Record<string, unknown>>;
@@ -27,7 +35,7 @@ function parseJsonLine(line: string): Entry | undefined {
 }
 
 function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value !== '' ? bounded(value, MAX_MESSAGE_LENGTH) : undefined;
 }
 
 /** `event 42 from /src (gateway foo): done, pod created client-… in client-system`. */
@@ -54,7 +62,7 @@ export function describeEvent(entry: Entry): string {
     case 'unavailable':
       return `${head}: HTTP 503, to be sent again (${reason}): ${message}`;
     default:
-      return `${head}: ${String(entry.outcome)} ${reason} ${message}`.trim();
+      return `${head}: ${printable(String(entry.outcome))} ${reason} ${message}`.trim();
   }
 }
 
@@ -105,9 +113,10 @@ function spanLine(span: TracedSpan, depth: number): string {
   const ms = Number(span.endNs - span.startNs) / 1e6;
   const failed = span.status.code === 'error';
   const attributes = KEY_ATTRIBUTES.filter((key) => span.attributes[key] !== undefined).map(
-    (key) => `${key}=${span.attributes[key]}`,
+    (key) => `${key}=${printable(String(span.attributes[key]))}`,
   );
-  if (failed && span.status.message) attributes.push(JSON.stringify(span.status.message));
-  const name = `${'  '.repeat(depth)}${depth > 0 ? '└ ' : ''}${span.name}`;
+  if (failed && span.status.message)
+    attributes.push(JSON.stringify(printable(span.status.message)));
+  const name = `${'  '.repeat(depth)}${depth > 0 ? '└ ' : ''}${printable(span.name)}`;
   return `[trace] ${span.traceId} ${name} ${ms.toFixed(1)} ms ${failed ? 'ERROR' : 'OK'} ${attributes.join(' ')}`.trimEnd();
 }

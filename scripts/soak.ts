@@ -6,12 +6,18 @@
 //
 //   npm run soak -- [--events 10000] [--concurrency 64] [--dup-rate 0.1] [--fault-rate 0.05]
 //                   [--faults all|benign] [--seed N] [--time-limit 600] [--max-attempts 10]
+//   npm run soak -- --hostile [--events 10000] [--concurrency 16] [--time-limit 600]
+//
+// --hostile: issue 25's soak instead (scripts/soak-hostile.ts): ~60 KB fields, the manifests'
+// heap, tracing to a collector that never answers; passes when the function still serves and its
+// RSS stayed at most 160 MB.
 import { parseArgs } from 'node:util';
 import { startFunction } from '../testbed/function-process.ts';
 import { startKubeApiServer } from '../testbed/kube-api-server/server.ts';
 import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../testbed/load/load.ts';
 import { exitOnSignals, makeTempDir } from '../testbed/temp-dir.ts';
 import { buildFirst } from './build-first.ts';
+import { RSS_CEILING_MB, runHostileSoak } from './soak-hostile.ts';
 
 const NAMESPACE = 'clients';
 const ENTRY = 'build/index.js';
@@ -19,6 +25,7 @@ const ENTRY = 'build/index.js';
 const GRACE_MS = 60_000;
 
 interface SoakOptions {
+  readonly hostile: boolean;
   readonly events: number;
   readonly concurrency: number;
   readonly dupRate: number;
@@ -33,7 +40,8 @@ function readOptions(): SoakOptions {
   const { values } = parseArgs({
     options: {
       events: { type: 'string', default: '10000' },
-      concurrency: { type: 'string', default: '64' },
+      concurrency: { type: 'string' },
+      hostile: { type: 'boolean', default: false },
       'dup-rate': { type: 'string', default: '0.1' },
       'fault-rate': { type: 'string', default: '0.05' },
       faults: { type: 'string', default: 'all' },
@@ -62,9 +70,11 @@ function readOptions(): SoakOptions {
   if (values.faults !== 'all' && values.faults !== 'benign') {
     throw new Error(`--faults ${values.faults}: expected "all" or "benign"`);
   }
+  const concurrency = values.concurrency ?? (values.hostile ? '16' : '64');
   return {
+    hostile: values.hostile,
     events: integer('events', values.events, 1, 1_000_000),
-    concurrency: integer('concurrency', values.concurrency, 1, 1024),
+    concurrency: integer('concurrency', concurrency, 1, 1024),
     dupRate: number('dup-rate', values['dup-rate'], 0, 1),
     faultRate: number('fault-rate', values['fault-rate'], 0, 1),
     faults: values.faults,
@@ -75,8 +85,11 @@ function readOptions(): SoakOptions {
 }
 
 const USAGE = `usage: npm run soak -- [flags]   (builds first, then runs ${ENTRY})
+  --hostile           ~60 KB fields against npm start with the manifests' NODE_OPTIONS, tracing
+                      to a collector that never answers: fails if it stops serving or its RSS
+                      goes above ${RSS_CEILING_MB} MB (uses --events, --concurrency, --time-limit)
   --events N          distinct events (10000)
-  --concurrency N     deliveries in flight (64)
+  --concurrency N     deliveries in flight (64; 16 with --hostile, containerConcurrency)
   --dup-rate R        share of events delivered a second time (0.1)
   --fault-rate R      probability that a delivery attempt comes with an API fault (0.05)
   --faults all|benign all: 500, 503, 429, dropped connections, delays, create races;
@@ -89,6 +102,10 @@ async function main(): Promise<number> {
   const options = readOptions();
   exitOnSignals();
   buildFirst();
+  if (options.hostile) {
+    const ok = await runHostileSoak(options);
+    return ok ? 0 : 1;
+  }
   const workDir = makeTempDir('provisioner-soak-');
   const server = await startKubeApiServer({ namespaces: [NAMESPACE] });
   const fn = await startFunction({

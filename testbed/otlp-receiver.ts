@@ -3,7 +3,7 @@
 // `npm run dev -- --traces`.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { eventually } from './eventually.ts';
 
 export type AttributeValue = string | number | boolean;
@@ -80,6 +80,37 @@ export async function startOtlpReceiver(
     },
     async close() {
       server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A collector that takes connections and requests and never answers, until closed. */
+export interface SilentCollector {
+  readonly url: string;
+  /** Connections it has taken so far. */
+  connections(): number;
+  close(): Promise<void>;
+}
+
+export async function startSilentCollector(): Promise<SilentCollector> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createNetServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('data', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => connections,
+    async close() {
+      for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
   };

@@ -5,12 +5,18 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
+import { MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
+import { type ListenAddress, listeningLine } from './listen-address.ts';
 import { noteRefusal } from './server-hooks.ts';
 import type { TokenVerdict, TokenVerifier } from './token-verifier.ts';
 
-/** faas-js-runtime's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES. */
-export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT'] as const;
+/**
+ * The HTTP server's variables the manifests set, beside src/config/config.ts CONFIG_VARIABLES:
+ * faas-js-runtime's body limit, and where to listen (func.yaml's run.envs are all `func run`
+ * sets in its container, which is not a cluster: src/edge/listen-address.ts).
+ */
+export const RUNTIME_VARIABLES = ['FUNC_BODY_LIMIT', 'LISTEN_HOST'] as const;
 
 /** A `pending` event is a few hundred bytes; the runtime's own default is 1 MiB. */
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
@@ -37,10 +43,10 @@ export interface GuardOptions {
   readonly allowedOrigins: ReadonlySet<string>;
   /** FUNC_BODY_LIMIT as the runtime reads it: when set, the runtime's limit stands. */
   readonly runtimeBodyLimit: string | undefined;
-  /** LISTEN_HOST: the address to listen on; unset, the runtime's (`::`, every interface). */
-  readonly listenHost: string | undefined;
   /** With OIDC_AUDIENCE: the bearer token every request to the function's route must bring. */
   readonly tokens?: TokenVerifier | undefined;
+  /** Where to listen, instead of the runtime's `::` (src/edge/listen-address.ts). */
+  readonly listenAddress: ListenAddress;
 }
 
 /** As much of Fastify's request, reply and instance as the guard uses. */
@@ -100,11 +106,14 @@ function guard(fastify: FastifyInstance, options: GuardOptions): void {
     headersTimeout: REQUEST_TIMEOUT_MS,
     connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
   });
-  const host = options.listenHost;
-  if (host !== undefined && host !== '') {
-    const listen = fastify.listen.bind(fastify);
-    fastify.listen = (listenOptions) => listen({ ...listenOptions, host });
-  }
+  const listen = fastify.listen.bind(fastify);
+  fastify.listen = async (listenOptions) => {
+    const url = await listen({ ...listenOptions, host: options.listenAddress.host });
+    const address = fastify.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : undefined;
+    console.log(`podgateway client provisioner: ${listeningLine(options.listenAddress, port)}`);
+    return url;
+  };
   if (options.runtimeBodyLimit === undefined || options.runtimeBodyLimit === '') {
     fastify.addHook('onRoute', (route) => {
       route.bodyLimit ??= DEFAULT_BODY_LIMIT;
@@ -185,7 +194,7 @@ export function refusalOf(
     return {
       status: 403,
       error: REASON.Forbidden,
-      message: `cross-origin requests are not accepted (origin ${JSON.stringify(origin)} is not in ALLOWED_ORIGINS)`,
+      message: `cross-origin requests are not accepted (origin ${quoted(origin)} is not in ALLOWED_ORIGINS)`,
     };
   }
   return targetRefusal(request.raw.url ?? '', request.routeUrl);
@@ -204,7 +213,7 @@ function targetRefusal(target: string, route: string | undefined): Refusal | und
     return {
       status: 404,
       error: REASON.NotFound,
-      message: `nothing is served at ${JSON.stringify(path.slice(0, 200))}: the path must be exactly ${route}, with no ';' parameters, encoded characters or extra slashes`,
+      message: `nothing is served at ${quoted(path, 200)}: the path must be exactly ${route}, with no ';' parameters, encoded characters or extra slashes`,
     };
   }
   if (route !== '/' || queryAt === -1) return undefined;
@@ -219,7 +228,7 @@ function targetRefusal(target: string, route: string | undefined): Refusal | und
     message:
       name === ''
         ? 'a query string is not accepted: the function reads none'
-        : `the query parameter ${JSON.stringify(safeDecode(name))} is not accepted: the function reads no query string`,
+        : `the query parameter ${quoted(safeDecode(name), MAX_NAME_SHOWN)} is not accepted: the function reads no query string`,
   };
 }
 

@@ -2,6 +2,7 @@
 // Each is told to the event's record, so the log line and the metrics say what was answered.
 import type { CloudEvent } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
+import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
 import type { HandlerAnswer } from '../handlers/types.ts';
 import { type EventRecord, tell } from '../observability/event-log.ts';
@@ -25,7 +26,8 @@ export function asResponse(
 }
 
 /** Not retried by Knative: goes to the dead letter sink. */
-export function badRequest(message: string, record?: EventRecord): StructuredReturn {
+export function badRequest(told: string, record?: EventRecord): StructuredReturn {
+  const message = bounded(told, MAX_MESSAGE_LENGTH);
   if (record) tell(record, { outcome: 'rejected', reason: REASON.BadRequest, message });
   return { statusCode: 400, body: { error: REASON.BadRequest, message } };
 }
@@ -33,10 +35,11 @@ export function badRequest(message: string, record?: EventRecord): StructuredRet
 /** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
 export function unavailable(
   error: string,
-  message: string,
+  told: string,
   retryAfterSeconds: number,
   record?: EventRecord,
 ): StructuredReturn {
+  const message = bounded(told, MAX_MESSAGE_LENGTH);
   if (record) tell(record, { outcome: 'unavailable', reason: error, message });
   return {
     statusCode: 503,

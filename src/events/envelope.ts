@@ -3,6 +3,7 @@
 // version 1.0 (any other passes unchecked), and turns a `time` it cannot parse into "now". These
 // checks look at what the producer actually sent.
 import { CloudEvent, HTTP } from 'cloudevents';
+import { bounded, MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import type { Headers } from '../formats/headers.ts';
 import { attributeProblem } from './event-data.ts';
 import { describeJsonType, type IncomingEvent } from './pending-request.ts';
@@ -45,11 +46,11 @@ function attributesProblem(
     }
   }
   if (read('specversion') !== '1.0') {
-    return `${prefix}specversion ${JSON.stringify(read('specversion'))} is not supported; expected "1.0"`;
+    return `${prefix}specversion ${quoted(String(read('specversion')))} is not supported; expected "1.0"`;
   }
   const time = read('time');
   if (time !== undefined && !(typeof time === 'string' && isTimestamp(time))) {
-    return `${prefix}time ${JSON.stringify(time)} is not an RFC 3339 timestamp`;
+    return `${prefix}time ${typeof time === 'string' ? quoted(time) : JSON.stringify(time)} is not an RFC 3339 timestamp`;
   }
   if (read('data_base64') !== undefined) {
     return 'data_base64 is not supported: send the data as JSON, e.g. {"gateway_name": "foo"}';
@@ -57,7 +58,7 @@ function attributesProblem(
   for (const name of names) {
     const value = read(name);
     if (name !== 'data' && !['string', 'number', 'boolean'].includes(typeof value)) {
-      return `${prefix}${name} must be a string, number or boolean (the CloudEvents type system)`;
+      return `${prefix}${bounded(name, MAX_NAME_SHOWN)} must be a string, number or boolean (the CloudEvents type system)`;
     }
   }
   return undefined;

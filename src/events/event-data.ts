@@ -1,4 +1,5 @@
 // The data of an incoming event as a JSON object, read field by field.
+import { MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { controlCharacterIn } from '../formats/control-characters.ts';
 
 /** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
@@ -15,7 +16,7 @@ export function readDataObject(
 ): DataField | string {
   const expected = `expected a JSON object such as ${example}`;
   if (typeof contentType === 'string' && !isJsonType(contentType)) {
-    return `datacontenttype "${contentType}" is not JSON; ${expected}, as application/json`;
+    return `datacontenttype ${quoted(contentType)} is not JSON; ${expected}, as application/json`;
   }
   if (data === undefined || data === null) return `the event has no data; ${expected}`;
   if (ArrayBuffer.isView(data)) return `the event data is binary; ${expected}`;
@@ -71,7 +72,7 @@ export function unknownFieldWarnings(data: unknown, known: readonly string[]): s
     .map((name) => {
       const near = known.find((candidate) => editDistance(candidate, name) <= 2);
       const hint = near === undefined ? '' : ` (did you mean "${near}"?)`;
-      return `data.${JSON.stringify(name.slice(0, 64)).slice(1, -1)} is not a field of this event and was ignored${hint}; the fields are ${known.join(', ')}`;
+      return `data.${quoted(name, MAX_NAME_SHOWN).slice(1, -1)} is not a field of this event and was ignored${hint}; the fields are ${known.join(', ')}`;
     });
 }
 

@@ -1,5 +1,6 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import { OVERRIDE_FIELDS, type ProvisionerConfig } from '../config/config.ts';
+import { bounded, quoted } from '../formats/bounded-text.ts';
 import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
@@ -49,7 +50,7 @@ export type RequestVerdict =
 
 export function readRequest(event: IncomingEvent, config: ProvisionerConfig): RequestVerdict {
   if (event.type !== PENDING_TYPE) {
-    return reject(`event type "${event.type}" is not handled; expected "${PENDING_TYPE}"`);
+    return reject(`event type ${quoted(event.type)} is not handled; expected "${PENDING_TYPE}"`);
   }
   const field = readDataObject(event.data, event.datacontenttype, '{"gateway_name": "foo"}');
   if (typeof field === 'string') return reject(field);
@@ -72,7 +73,8 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
     return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };
   }
   const problem = gatewayNameProblem(gatewayName, config);
-  if (problem) return { kind: 'failed', ...problem, gatewayName };
+  // Told back in the reply and the log: an invalid name may be kilobytes long.
+  if (problem) return { kind: 'failed', ...problem, gatewayName: bounded(gatewayName) };
 
   const overrides = readOverrides(field, config);
   if (overrides.kind !== 'accepted') {
@@ -115,13 +117,13 @@ function gatewayNameProblem(
   if (!isLabelValue(gatewayName)) {
     return {
       reason: REASON.InvalidGatewayName,
-      message: `data.gateway_name ${JSON.stringify(gatewayName)} is not a valid label value: at most 63 characters, letters and digits at both ends, '-', '_' or '.' inside`,
+      message: `data.gateway_name ${quoted(gatewayName)} is not a valid label value: at most 63 characters, letters and digits at both ends, '-', '_' or '.' inside`,
     };
   }
   if (config.allowedGateways && !config.allowedGateways.has(gatewayName)) {
     return {
       reason: REASON.UnknownGateway,
-      message: `gateway "${gatewayName}" is not one of the configured gateways (${[...config.allowedGateways].join(', ')})`,
+      message: `gateway ${quoted(gatewayName)} is not one of the configured gateways (${[...config.allowedGateways].join(', ')})`,
     };
   }
   return undefined;

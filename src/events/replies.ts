@@ -1,5 +1,6 @@
 // The reply: the `done` and `failed` events sent back for each `pending` event.
 import { CloudEvent } from 'cloudevents';
+import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { TraceHeaders } from '../observability/tracing.ts';
 import type { IncomingEvent } from './pending-request.ts';
 
@@ -49,7 +50,9 @@ export function failedReply(
   trigger: IncomingEvent,
   data: FailedData,
 ): CloudEvent<FailedData> {
-  return reply(source, trigger, FAILED_TYPE, data, undefined);
+  // The message may repeat the API server's or a kubelet's words, which may repeat the request's.
+  const message = bounded(data.message, MAX_MESSAGE_LENGTH);
+  return reply(source, trigger, FAILED_TYPE, { ...data, message }, undefined);
 }
 
 export function reply<T>(

@@ -165,7 +165,7 @@ async function postInSpan(
 ): Promise<number> {
   const span = parent.child('POST', 'client', {
     [ATTRIBUTE.method]: 'POST',
-    ...urlAttributes(url.href),
+    ...urlAttributes(url.href, true),
     ...(resends > 0 ? { [ATTRIBUTE.resendCount]: resends } : {}),
   });
   const traced = { ...message, headers: { ...message.headers, ...span.traceHeaders() } };

@@ -2,6 +2,7 @@
 // Context) is copied into the reply's headers. A value that cannot be a header (CR, LF, NUL,
 // anything outside printable ASCII) would make every reply fail after the pod was made, so it is
 // checked before anything happens, against the W3C forms.
+import { quoted } from '../formats/bounded-text.ts';
 
 /** `version-traceid-parentid-flags`, lowercase hex; a later version may append `-…` fields. */
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-[\x21-\x7e]*)?$/;
@@ -51,6 +52,7 @@ export function isTracestate(value: string): boolean {
 
 /** The value for a message: JSON-quoted (control characters escaped), long ones cut. */
 function shown(value: unknown): string {
+  if (typeof value === 'string') return quoted(value, 80);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }

@@ -5,6 +5,7 @@ import type { ProvisionerConfig } from '../config/config.ts';
 import { readDataObject } from '../events/event-data.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
+import { quoted } from '../formats/bounded-text.ts';
 import { isDns1123Subdomain } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
@@ -79,7 +80,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.InvalidPodName,
-      message: `data.pod_name ${JSON.stringify(podName.slice(0, 300))} is not a pod name: lowercase letters, digits, '-' and '.', at most 253 characters`,
+      message: `data.pod_name ${quoted(podName, 300)} is not a pod name: lowercase letters, digits, '-' and '.', at most 253 characters`,
       podName: undefined,
     };
   }
@@ -87,7 +88,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.NotManaged,
-      message: `pod "${podName}" is in namespace ${JSON.stringify(namespace.slice(0, 100))}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
+      message: `pod "${podName}" is in namespace ${quoted(namespace, 100)}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
       podName,
     };
   }

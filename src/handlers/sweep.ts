@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
 import { reply } from '../events/replies.ts';
+import { quoted } from '../formats/bounded-text.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
@@ -113,7 +114,7 @@ export async function handleSweep({
   if (event.type === PING_TYPE && event.source !== config.pingSource) {
     return {
       kind: 'rejected',
-      message: `events of type "${PING_TYPE}" are accepted only from the PingSource ${JSON.stringify(config.pingSource)} (PING_SOURCE), not from ${JSON.stringify(event.source.slice(0, 200))}`,
+      message: `events of type "${PING_TYPE}" are accepted only from the PingSource ${JSON.stringify(config.pingSource)} (PING_SOURCE), not from ${quoted(event.source, 200)}`,
     };
   }
   // The sweep takes no data: whatever a producer (or the PingSource) sends is ignored.

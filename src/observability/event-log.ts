@@ -1,4 +1,5 @@
 // What the function tells about each event: one JSON log line and the provisioning metrics.
+import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import {
   gatewayLabel,
   inflightRequests,
@@ -66,9 +67,6 @@ export interface EventLogger {
 /** Outcomes that answered `done` (of any event type): logged at `info`. */
 const DONE_OUTCOMES: ReadonlySet<Outcome> = new Set(['created', 'existed', 'released', 'swept']);
 
-/** Longest event id, source or gateway name written to a log line. */
-const MAX_LOGGED_LENGTH = 256;
-
 export function startRecord(): EventRecord {
   inflightRequests.inc();
   return {
@@ -114,21 +112,21 @@ export function reportEvent(
   provisionDuration.observe({ outcome: record.outcome }, seconds);
   const line = {
     msg: 'provision',
-    eventId: clip(record.eventId),
-    source: clip(record.source),
-    gateway: clip(record.gateway),
+    eventId: shown(record.eventId),
+    source: shown(record.source),
+    gateway: shown(record.gateway),
     pod: record.pod,
     namespace: record.namespace,
     outcome: record.outcome,
     reason: record.reason,
-    message: record.message,
+    message: shown(record.message, MAX_MESSAGE_LENGTH),
     durationMs: Math.round(seconds * 1e6) / 1e3,
   };
   if (DONE_OUTCOMES.has(record.outcome)) log.info(line);
   else log.warn(line);
 }
 
-function clip(value: string | undefined): string | undefined {
-  if (value === undefined || value.length <= MAX_LOGGED_LENGTH) return value;
-  return `${value.slice(0, MAX_LOGGED_LENGTH)}…`;
+/** A value of the record as the log line shows it: bounded, nothing a terminal acts on. */
+export function shown(value: string | undefined, max?: number): string | undefined {
+  return value === undefined ? undefined : bounded(value, max);
 }

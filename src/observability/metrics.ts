@@ -68,6 +68,12 @@ export const podEventsFailedTotal = new Counter({
   registers: [],
 });
 
+export const logLinesDroppedTotal = new Counter({
+  name: 'podgateway_log_lines_dropped_total',
+  help: 'Log lines dropped because stdout was backed up (its buffer in the process was full): lost, not written later',
+  registers: [],
+});
+
 const OUR_METRICS: readonly Metric[] = [
   provisionsTotal,
   provisionDuration,
@@ -78,6 +84,7 @@ const OUR_METRICS: readonly Metric[] = [
   podsSweptTotal,
   podAgeAtRelease,
   podEventsFailedTotal,
+  logLinesDroppedTotal,
 ];
 
 /**

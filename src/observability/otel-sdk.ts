@@ -5,6 +5,7 @@
 // instrumentation of Node's modules, nothing global registered.
 import type { Attributes, Context, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import type { Sampler, SpanExporter } from '@opentelemetry/sdk-trace';
+import { bounded } from '../formats/bounded-text.ts';
 import type {
   EventSpanStart,
   SpanAttributes,
@@ -38,11 +39,12 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing> 
       .merge(resources.resourceFromAttributes({ 'service.name': INSTRUMENTATION_SCOPE }))
       .merge(resources.detectResources({ detectors: [resources.envDetector] })),
     sampler: makeSampler(sdk, settings.sampler, settings.ratio),
+    spanLimits: { attributeValueLengthLimit: settings.attributeValueLengthLimit },
     spanProcessors: [new sdk.BatchSpanProcessor({ exporter, ...settings.batch })],
   });
   const tracer = provider.getTracer(INSTRUMENTATION_SCOPE);
   const propagator = new core.W3CTraceContextPropagator();
-  const tools: Tools = { api, tracer, propagator };
+  const tools: Tools = { api, tracer, propagator, limit: settings.attributeValueLengthLimit };
   return {
     startEvent(start: EventSpanStart): TraceSpan {
       const parent = propagator.extract(api.ROOT_CONTEXT, start.parent, api.defaultTextMapGetter);
@@ -83,6 +85,8 @@ interface Tools {
   readonly api: Api;
   readonly tracer: Tracer;
   readonly propagator: InstanceType<typeof import('@opentelemetry/core').W3CTraceContextPropagator>;
+  /** The attribute value length limit, for the status message, which the SDK does not cut. */
+  readonly limit: number;
 }
 
 function wrap(tools: Tools, span: Span): TraceSpan {
@@ -101,7 +105,9 @@ function wrap(tools: Tools, span: Span): TraceSpan {
       span.setAttributes(defined(attributes));
     },
     fail(problem) {
-      const { type, message } = describeProblem(problem);
+      const described = describeProblem(problem);
+      const type = bounded(described.type, tools.limit);
+      const message = bounded(described.message, tools.limit);
       span.recordException({ name: type, message });
       span.setStatus({ code: api.SpanStatusCode.ERROR, message });
       span.setAttribute('error.type', type);

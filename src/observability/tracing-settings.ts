@@ -33,7 +33,17 @@ export const OTEL_VARIABLES = [
   'OTEL_BSP_EXPORT_TIMEOUT',
   'OTEL_BSP_MAX_QUEUE_SIZE',
   'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+  'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT',
+  'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT',
 ] as const;
+
+/**
+ * Longest attribute value (and status message) on a span, unless OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT
+ * or OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT says otherwise. The standard's default is no limit: with a
+ * collector that does not answer, the export queue (2,048 spans) of events carrying 60 KB values
+ * outgrew the heap (issue 25). Values from a request are cut shorter before (src/formats/bounded-text.ts).
+ */
+export const DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT = 1024;
 
 /** OTLP over HTTP, as protobuf (the standard's default) or JSON. gRPC is not supported. */
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
@@ -65,6 +75,8 @@ export interface TracingSettings {
   /** OTEL_TRACES_SAMPLER_ARG, for the ratio samplers. */
   readonly ratio: number;
   readonly batch: BatchSettings;
+  /** The span limit on attribute values' length, in characters. */
+  readonly attributeValueLengthLimit: number;
 }
 
 const TRACES_PATH = 'v1/traces';
@@ -81,6 +93,7 @@ export function readTracingSettings(env: Environment): TracingSettings | undefin
     sampler: () => readSampler(env.OTEL_TRACES_SAMPLER),
     ratio: () => readRatio(env.OTEL_TRACES_SAMPLER_ARG),
     batch: () => readBatch(env),
+    attributeValueLengthLimit: () => readAttributeValueLengthLimit(env),
   });
 }
 
@@ -172,6 +185,24 @@ function readBatch(env: Environment): BatchSettings {
   }
   return settings;
 }
+
+/** The span-specific variable over the general one, as the standard orders them. */
+function readAttributeValueLengthLimit(env: Environment): number {
+  const specific = value(env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT);
+  const variable = specific
+    ? 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT'
+    : 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT';
+  const text = specific ?? value(env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT);
+  if (text === undefined) return DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT;
+  if (/^\d+$/.test(text) && Number(text) >= MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT) return Number(text);
+  throw new ConfigError(
+    variable,
+    `"${text}" is not a whole number of at least ${MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT} (characters; ${DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT} when unset)`,
+  );
+}
+
+/** Below this, a pod name or a URL would not fit on a span. */
+const MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT = 64;
 
 /** A set, non-blank value, trimmed. */
 function value(text: string | undefined): string | undefined {

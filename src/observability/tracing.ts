@@ -2,7 +2,7 @@
 // when tracing is off there is no Tracing at all, and every traced step is one `undefined` check
 // (src/observability/otel-sdk.ts is the implementation, imported at start only when tracing is on).
 import type { Headers } from '../formats/headers.ts';
-import type { EventRecord } from './event-log.ts';
+import { type EventRecord, shown } from './event-log.ts';
 
 export type SpanAttributes = Readonly<Record<string, string | number | boolean | undefined>>;
 
@@ -87,11 +87,12 @@ export function eventSpanStart(
       : withTracestate(header(headers, 'traceparent'), header(headers, 'tracestate'));
   return {
     name: type !== undefined && handledTypes.has(type) ? `process ${type}` : 'process CloudEvent',
+    // The span starts before the event is checked: its attributes are what was sent, bounded.
     attributes: {
-      [ATTRIBUTE.eventId]: read('id'),
-      [ATTRIBUTE.eventSource]: read('source'),
-      [ATTRIBUTE.eventType]: type,
-      [ATTRIBUTE.eventSpecVersion]: read('specversion'),
+      [ATTRIBUTE.eventId]: shown(read('id')),
+      [ATTRIBUTE.eventSource]: shown(read('source')),
+      [ATTRIBUTE.eventType]: shown(type),
+      [ATTRIBUTE.eventSpecVersion]: shown(read('specversion')),
     },
     parent,
   };
@@ -116,9 +117,9 @@ function header(headers: Headers, name: string): string | undefined {
 /** What the event's record tells, as its span's attributes. */
 export function recordAttributes(record: EventRecord): SpanAttributes {
   return {
-    [ATTRIBUTE.eventId]: record.eventId,
-    [ATTRIBUTE.eventSource]: record.source,
-    [ATTRIBUTE.gateway]: record.gateway,
+    [ATTRIBUTE.eventId]: shown(record.eventId),
+    [ATTRIBUTE.eventSource]: shown(record.source),
+    [ATTRIBUTE.gateway]: shown(record.gateway),
     [ATTRIBUTE.podName]: record.pod,
     [ATTRIBUTE.namespace]: record.namespace,
     [ATTRIBUTE.outcome]: record.outcome,
@@ -138,8 +139,11 @@ export function endEventSpan(span: TraceSpan, record: EventRecord): void {
   span.end();
 }
 
-/** `url.full` and the server's address for a span: no user, password or query string. */
-export function urlAttributes(url: string): SpanAttributes {
+/**
+ * `url.full` and the server's address for a span: no user, password or query string, and with
+ * `hidePath`, no path either (K_SINK's may carry a token: `/hooks/<secret>`).
+ */
+export function urlAttributes(url: string, hidePath = false): SpanAttributes {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -148,8 +152,12 @@ export function urlAttributes(url: string): SpanAttributes {
   }
   const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
   return {
-    [ATTRIBUTE.urlFull]: `${parsed.origin}${parsed.pathname}${parsed.search ? '?REDACTED' : ''}`,
+    [ATTRIBUTE.urlFull]: `${parsed.origin}${shownPath(parsed.pathname, hidePath)}${parsed.search ? '?REDACTED' : ''}`,
     [ATTRIBUTE.serverAddress]: parsed.hostname,
     [ATTRIBUTE.serverPort]: port,
   };
+}
+
+function shownPath(path: string, hidePath: boolean): string {
+  return hidePath && path !== '/' ? '/REDACTED' : path;
 }

@@ -6,6 +6,7 @@ import {
   type OverrideField,
   type ProvisionerConfig,
 } from '../config/config.ts';
+import { bounded, MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { isEnvName, isRiskyEnvName } from '../formats/env-names.ts';
 import { imageMatches, isImageReference } from '../formats/images.ts';
 import {
@@ -78,7 +79,7 @@ function readOverride(name: OverrideField, value: unknown, config: ProvisionerCo
 
 function readImage(value: unknown, allowedImages: readonly string[]): FieldResult {
   if (typeof value !== 'string' || value.length > 512 || !isImageReference(value)) {
-    const shown = typeof value === 'string' && value.length <= 200 ? JSON.stringify(value) : '';
+    const shown = typeof value === 'string' ? quoted(value, 200) : '';
     return malformed(
       `data.image must be an image reference such as "alpine/curl:8.5.0"${shown ? `, got ${shown}` : ''}`,
     );
@@ -114,7 +115,8 @@ function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined):
   const entries = Object.entries(value);
   if (entries.length > MAX_ENV) return malformed(`data.env has more than ${MAX_ENV} variables`);
   for (const [name, text] of entries) {
-    if (!isEnvName(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
+    if (!isEnvName(name))
+      return malformed(`data.env: ${quoted(name, MAX_NAME_SHOWN)} is not a valid variable name`);
     if (typeof text !== 'string') return malformed(`data.env.${name} must be a string`);
   }
   for (const [name] of entries) {
@@ -177,7 +179,7 @@ function readResourceShape(value: unknown): ResourceShape {
     for (const [resource, quantity] of Object.entries(list)) {
       if (!isResourceName(resource) || typeof quantity !== 'string' || !isQuantity(quantity)) {
         return malformed(
-          `data.resources.${kind}.${resource}: expected one of ${RESOURCE_NAMES.join(', ')} with a quantity such as "100m" or "64Mi"`,
+          `data.resources.${kind}.${bounded(resource, MAX_NAME_SHOWN)}: expected one of ${RESOURCE_NAMES.join(', ')} with a quantity such as "100m" or "64Mi"`,
         );
       }
       quantities[resource] = quantity;

@@ -12,10 +12,6 @@ import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
 import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import { POD_CREATES } from '../../testbed/kube-api-server/faults.ts';
-import { pendingEvent, post, sendEvent } from '../support/events.ts';
-import { type Harness, useHarness } from '../support/harness.ts';
-import { arr, at, DEPLOY_DIR, type Doc, isDoc, obj, str } from '../support/manifests.ts';
-import { ownPodMetadata } from '../support/own-pods.ts';
 import {
   type Exposition,
   type LabelMatcher,
@@ -25,7 +21,11 @@ import {
   readVariableQuery,
   type Sample,
   seriesNames,
-} from '../support/prometheus.ts';
+} from '../../testbed/prometheus.ts';
+import { pendingEvent, post, sendEvent } from '../support/events.ts';
+import { type Harness, useHarness } from '../support/harness.ts';
+import { arr, at, DEPLOY_DIR, type Doc, isDoc, obj, str } from '../support/manifests.ts';
+import { ownPodMetadata } from '../support/own-pods.ts';
 import { container, loadDeployment, service } from './support.ts';
 
 const MONITORING_DIR = join(DEPLOY_DIR, 'monitoring');

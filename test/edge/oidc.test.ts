@@ -10,9 +10,9 @@ import { HTTP } from 'cloudevents';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { type RunningFunction, runUntilExit } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { parseExposition } from '../../testbed/prometheus.ts';
 import { pendingEvent, post, type Reply } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
-import { parseExposition } from '../support/prometheus.ts';
 
 const AUDIENCE = 'podgateway/provisioner';
 const NAMESPACE = 'podgateway-provisioner';

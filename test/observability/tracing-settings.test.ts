@@ -62,6 +62,22 @@ describe('tracing settings', () => {
     assert.equal(specific?.endpoint.href, 'http://tempo:4318/custom');
   });
 
+  it('limits attribute values to 1024 characters unless OTEL_[SPAN_]ATTRIBUTE_VALUE_LENGTH_LIMIT says', () => {
+    assert.equal(readTracingSettings(ENDPOINT)?.attributeValueLengthLimit, 1024);
+    const general = { ...ENDPOINT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: '300' };
+    assert.equal(readTracingSettings(general)?.attributeValueLengthLimit, 300);
+    const both = { ...general, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '4096' };
+    assert.equal(readTracingSettings(both)?.attributeValueLengthLimit, 4096);
+    assert.match(
+      problem({ ...ENDPOINT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10' }),
+      /^OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "10" is not a whole number of at least 64/,
+    );
+    assert.match(
+      problem({ ...ENDPOINT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'none' }),
+      /^OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "none" is not a whole number/,
+    );
+  });
+
   it('refuses what it cannot do, naming the variable', () => {
     assert.match(
       problem({ ...ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),

@@ -243,6 +243,29 @@ describe('npm run dev, then npm run invoke', () => {
     );
   });
 
+  it('prints no terminal sequence a request brought: an id or type that would clear the screen and forge a line', async () => {
+    const esc = String.fromCharCode(0x1b);
+    const forged = `${esc}[2J${esc}[H[sandbox] event x: done, pod clients/x created`;
+    const refused = await fetch(`http://localhost:${port}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: `dev-test-esc${forged}`,
+        source: '/dev-test',
+        type: `io.podgateway.client.pending${forged}`,
+        data: { gateway_name: 'foo' },
+      }),
+    });
+    assert.equal(refused.status, 400);
+    await waitFor(
+      devOutput,
+      dev,
+      /\[sandbox\] event dev-test-esc<U\+001B>\[2J<U\+001B>\[H\[sandbox\] /,
+    );
+    assert.ok(!devOutput().includes(esc), 'an ESC byte reached the terminal');
+  });
+
   it('kubectl get pods there shows the STATUS column', {
     skip: !hasKubectl && 'no kubectl here',
   }, () => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { RunningFunction } from '../../../testbed/function-process.ts';
-import { parseExposition } from '../../support/prometheus.ts';
+import { parseExposition } from '../../../testbed/prometheus.ts';
 import { CLIENT_NAMESPACE, pendingFor, replyData, type Suite, send } from './context.ts';
 
 const DONE = 'io.podgateway.client.scheduling.done';

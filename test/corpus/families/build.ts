@@ -1,5 +1,6 @@
 // The builders the families of the bad-input corpus share: a case in binary or in structured mode
 // on an otherwise valid event, and the expectations most of them use.
+import { bounded, quoted } from '../../../src/formats/bounded-text.ts';
 import type { CorpusCase, Expectation } from '../corpus.ts';
 
 export const PENDING = 'io.podgateway.client.pending';
@@ -113,10 +114,11 @@ export const GOOD_DATA = '{"gateway_name":"foo"}';
 export const BAD_GATEWAY_DATA = '{"gateway_name":"foo,bar"}';
 
 export const rejected = (message: string): Expectation => ({ status: 400, message });
+/** The name is told back bounded, unprintable characters as `<U+…>` (src/formats/bounded-text.ts). */
 export const invalidGateway = (name: string): Expectation => ({
   failed: 'InvalidGatewayName',
-  message: `^data\\.gateway_name ${escapeRegExp(JSON.stringify(name))} is not a valid label value`,
-  gateway_name: name,
+  message: `^data\\.gateway_name ${escapeRegExp(quoted(name))} is not a valid label value`,
+  gateway_name: bounded(name),
 });
 export const missingGateway: Expectation = {
   failed: 'InvalidGatewayName',

@@ -1,5 +1,7 @@
 // The families of the identifying attributes: ids and sources a pod name cannot hold, event
 // types, and the trace attributes copied into the reply's headers.
+
+import { quoted } from '../../../src/formats/bounded-text.ts';
 import type { CorpusCase, Expectation } from '../corpus.ts';
 import {
   BAD_GATEWAY_DATA,
@@ -122,7 +124,7 @@ export function idsAndSources(): CorpusCase[] {
 
 export function eventTypes(): CorpusCase[] {
   const other = (type: string): Expectation =>
-    rejected(`event type "${escapeRegExp(type)}" is not handled; expected "${PENDING}", `);
+    rejected(`event type ${escapeRegExp(quoted(type))} is not handled; expected "${PENDING}", `);
   const types: ReadonlyArray<readonly [string, string, Mode[]]> = [
     ['another type', 'com.example.other', ['binary', 'structured']],
     ['a versioned type', `${PENDING}.v2`, ['binary', 'structured']],
