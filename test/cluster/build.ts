@@ -77,7 +77,9 @@ async function goOutput(args: readonly string[], cwd: string): Promise<string> {
 export async function moduleCacheDir(module: string, goVersion: string): Promise<string> {
   const dir = join(WRAPPER_MODULES_DIR, module);
   const hash = createHash('sha256').update(goVersion);
-  for (const file of ['go.mod', 'go.sum']) hash.update(await readFile(join(dir, file)));
+  // go.mod and go.sum, and the sources of a module with its own program (go/cloudevents).
+  const files = (await readdir(dir)).filter((name) => /^go\.(mod|sum)$|\.go$/.test(name)).sort();
+  for (const file of files) hash.update(await readFile(join(dir, file)));
   for (const component of componentsOf(module)) hash.update(JSON.stringify(component));
   return join(cacheRoot(), `${module}-${hash.digest('hex').slice(0, 16)}`);
 }

@@ -75,5 +75,13 @@ export const COMPONENTS: readonly Component[] = [
   { name: 'etcd', module: 'etcd', mainPackage: 'go.etcd.io/etcd/server/v3', ldflags: [] },
   ...KUBERNETES_COMPONENTS,
   { name: 'kwok', module: 'kwok', mainPackage: 'sigs.k8s.io/kwok/cmd/kwok', ldflags: [] },
+  // Our own program (go/cloudevents/main.go): sends an event and reads the answer with
+  // CloudEvents' Go SDK, as Knative Eventing's broker does.
+  {
+    name: 'cloudevents',
+    module: 'cloudevents',
+    mainPackage: 'podgateway.test/cluster/cloudevents',
+    ldflags: [],
+  },
   ...KNATIVE_COMPONENTS,
 ];
