@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../support/function-process.ts';
 import { type Cluster, startCluster } from './cluster.ts';
 import { loadKubeConfig, readManifests } from './manifests.ts';
 import { waitUntil } from './processes.ts';
+import { describeQueueProxy } from './queue-proxy-cases.ts';
 
 const NAMESPACE = 'podgateway-provisioner';
 const SERVICE = 'client-provisioner';
@@ -33,7 +34,9 @@ function kubectl(kubeconfig: string, args: readonly string[], input?: string): P
       { cwd: PROJECT_ROOT, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        if (error !== null && code === -1) reject(error);
+        if (error !== null && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new Error('kubectl not found on PATH: these cases run it as docs/deploy.md does'));
+        } else if (error !== null && code === -1) reject(error);
         else resolve({ code, stdout, stderr });
       },
     );
@@ -260,4 +263,6 @@ describe('Knative Serving in the test cluster', { timeout: 30 * 60_000 }, () => 
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /configmap\/client-provisioner-dashboard created/);
   });
+
+  describeQueueProxy(() => cluster, `${SERVICE}-00001-deployment`, NAMESPACE);
 });

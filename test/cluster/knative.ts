@@ -14,15 +14,14 @@ const WEBHOOK_SERVICE = 'webhook';
 
 /**
  * Registries whose images the controller does not resolve to a digest (it would ask the
- * registry over the network): Knative's defaults, and those deploy/ and the tests name.
+ * registry over the network): Knative's defaults, and those deploy/ and examples/ name (the
+ * function's, the event_display of the dead letter sink and the replies, cloudevents-player's).
  */
-export const REGISTRIES_SKIPPING_TAG_RESOLVING = [
+const REGISTRIES_SKIPPING_TAG_RESOLVING = [
   'kind.local',
   'ko.local',
   'dev.local',
   'localhost:5001',
-  'docker.io',
-  'index.docker.io',
   'gcr.io',
   'quay.io',
 ].join(',');
