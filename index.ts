@@ -13,7 +13,6 @@ import { hookRuntimeServer, markHandled } from './src/edge/server-hooks.ts';
 import {
   envelopeProblem,
   eventAttributesProblem,
-  type Headers,
   isIncomingEvent,
   notAnEventMessage,
 } from './src/events/envelope.ts';
@@ -21,6 +20,7 @@ import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.t
 import { continuedBy } from './src/events/replies.ts';
 import { sinkAnswer } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
+import type { Headers } from './src/formats/headers.ts';
 import { REASON } from './src/formats/reasons.ts';
 import { handlePending } from './src/handlers/pending.ts';
 import { handleRelease, RELEASE_TYPE } from './src/handlers/release.ts';

@@ -10,28 +10,23 @@
 // separate: the API server, each function, and this load generator.
 //
 // The parts are in scripts/bench/: options.ts the flags, processes.ts the processes, load.ts the
-// load generator, runs.ts the measurements, stats.ts the statistics, table.ts the table.
+// load generator, runs.ts the measurements, stats.ts the statistics, table.ts the table,
+// limit-check.ts the check that the limit creates the provisioner's pod.
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
+import { exitOnSignals, makeTempDir } from '../testbed/temp-dir.ts';
 import { clusterBench } from './bench/cluster.ts';
+import { limitPodProblem } from './bench/limit-check.ts';
 import {
-  COLD_RUNS,
+  type BenchOptions,
   CONCURRENCIES,
-  DEPLOYED_NODE_OPTIONS,
-  flags,
   KEYS,
   log,
   NAMESPACE,
-  NPM_START,
-  PROVISIONER_ENV,
-  REPEATS,
   ROOT,
   RUNTIME_CLI,
-  SCHEDULED_RUN,
-  SELECTED,
-  SOAK_CONCURRENCY,
+  readOptions,
   type Subject,
   type SubjectKey,
   USAGE,
@@ -51,20 +46,39 @@ import { printTable } from './bench/table.ts';
 import { buildFirst } from './build-first.ts';
 
 async function main(): Promise<void> {
-  if (flags.help) {
+  let options: BenchOptions;
+  try {
+    options = readOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`npm run bench: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (options.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
+  }
+  // The limit is the provisioner's own create, less the provisioner: the same pod.
+  const drift = limitPodProblem();
+  if (drift) {
+    process.stderr.write(`npm run bench: ${drift}\n`);
+    process.exit(1);
   }
   exitOnSignals();
   buildFirst();
   const dir = makeTempDir('provisioner-bench-');
-  if (flags.cluster) {
-    await clusterBench(dir);
+  if (options.cluster) {
+    await clusterBench(dir, options);
     return;
   }
+  await localBench(dir, options);
+}
+
+/** The subjects against the in-memory API server: the table of BENCHMARKS.md. */
+async function localBench(dir: string, options: BenchOptions): Promise<void> {
+  const { coldRuns, repeats, provisionerEnv, npmStart, emptyFunction } = options;
   const api = await startApiServer(dir);
-  const deployed: Record<string, string> = DEPLOYED_NODE_OPTIONS
-    ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS }
+  const deployed: Record<string, string> = options.deployedNodeOptions
+    ? { NODE_OPTIONS: options.deployedNodeOptions }
     : {};
   const kube = { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
   const runtimeOf = (script: string) => `faas-js-runtime's CLI from node_modules, ${script}`;
@@ -74,10 +88,10 @@ async function main(): Promise<void> {
       label: 'provisioner (build/index.js)',
       settings: settingsOf(
         'npm start (build/start.cjs: compile cache, bundled runtime)',
-        PROVISIONER_ENV,
+        provisionerEnv,
       ),
-      args: NPM_START.args,
-      env: { ...kube, ...PROVISIONER_ENV },
+      args: npmStart.args,
+      env: { ...kube, ...provisionerEnv },
     },
     {
       key: 'floor',
@@ -96,8 +110,8 @@ async function main(): Promise<void> {
     {
       key: 'empty',
       label: 'empty faas-js-runtime function',
-      settings: settingsOf(runtimeOf(flags['empty-function']), deployed),
-      args: [RUNTIME_CLI, join(ROOT, flags['empty-function'])],
+      settings: settingsOf(runtimeOf(emptyFunction), deployed),
+      args: [RUNTIME_CLI, join(ROOT, emptyFunction)],
       env: { ...kube, ...deployed },
     },
     {
@@ -108,11 +122,11 @@ async function main(): Promise<void> {
       env: deployed,
     },
   ];
-  const subjects = allSubjects.filter((subject) => SELECTED.has(subject.key));
+  const subjects = allSubjects.filter((subject) => options.subjects.has(subject.key));
   const began = Date.now();
   const loadBefore = loadavg()[0] ?? Number.NaN;
   log(
-    `provisioner environment: ${JSON.stringify(PROVISIONER_ENV)}; soak at concurrency ${SOAK_CONCURRENCY}`,
+    `provisioner environment: ${JSON.stringify(provisionerEnv)}; soak at concurrency ${options.soakConcurrency}`,
   );
   try {
     const cold = Object.fromEntries(
@@ -120,14 +134,14 @@ async function main(): Promise<void> {
     ) as unknown as Record<SubjectKey, Cold>;
     // One unmeasured start each first, so every measured one finds the files in the page cache.
     for (const subject of subjects) await coldStart(subject);
-    for (let run = 1; run <= COLD_RUNS; run += 1) {
+    for (let run = 1; run <= coldRuns; run += 1) {
       for (const subject of subjects) {
         const { ms, rss, cpu } = await coldStart(subject);
         cold[subject.key].ms.push(ms);
         cold[subject.key].rss.push(rss);
         cold[subject.key].cpu.push(cpu);
         log(
-          `cold start ${run}/${COLD_RUNS} ${subject.label}: ${ms.toFixed(0)} ms, ${rss.toFixed(0)} MB`,
+          `cold start ${run}/${coldRuns} ${subject.label}: ${ms.toFixed(0)} ms, ${rss.toFixed(0)} MB`,
         );
       }
     }
@@ -136,26 +150,26 @@ async function main(): Promise<void> {
       SubjectKey,
       RepeatResult[]
     >;
-    for (let repeat = 1; repeat <= REPEATS; repeat += 1) {
+    for (let repeat = 1; repeat <= repeats; repeat += 1) {
       for (const subject of subjects) {
-        const result = await steadyState(subject);
+        const result = await steadyState(subject, options);
         steady[subject.key].push(result);
         const summary = CONCURRENCIES.map(
           (c) =>
             `c${c} ${result.load[c]?.eventsPerSecond.toFixed(0)}/s p50 ${result.load[c]?.p50.toFixed(2)} ms`,
         ).join(', ');
         log(
-          `steady ${repeat}/${REPEATS} ${subject.label}: ${summary}; RSS ${result.rss.map((r) => r.toFixed(0)).join(' ')} MB`,
+          `steady ${repeat}/${repeats} ${subject.label}: ${summary}; RSS ${result.rss.map((r) => r.toFixed(0)).join(' ')} MB`,
         );
       }
     }
     const scheduled: ScheduledResult[] = [];
-    if (SCHEDULED_RUN && SELECTED.has('provisioner')) {
-      for (let repeat = 1; repeat <= REPEATS; repeat += 1) {
-        const result = await scheduledRun(dir);
+    if (options.scheduledRun && options.subjects.has('provisioner')) {
+      for (let repeat = 1; repeat <= repeats; repeat += 1) {
+        const result = await scheduledRun(dir, options);
         scheduled.push(result);
         log(
-          `WAIT_FOR=scheduled ${repeat}/${REPEATS}: c64 ${result.load.eventsPerSecond.toFixed(0)}/s p50 ${result.load.p50.toFixed(2)} ms, at most ${result.maxWatches} open watches, ${result.load.failures} not done`,
+          `WAIT_FOR=scheduled ${repeat}/${repeats}: c64 ${result.load.eventsPerSecond.toFixed(0)}/s p50 ${result.load.p50.toFixed(2)} ms, at most ${result.maxWatches} open watches, ${result.load.failures} not done`,
         );
       }
     }
@@ -168,15 +182,18 @@ async function main(): Promise<void> {
     );
 
     printTable(
-      subjects,
-      cold,
-      steady,
-      scheduled,
-      apiMean,
-      raw1.p50,
-      raw16.perSecond,
-      Date.now() - began,
-      loadBefore,
+      {
+        subjects,
+        cold,
+        steady,
+        scheduled,
+        apiMeanMs: apiMean,
+        rawApiMs: raw1.p50,
+        rawApiPerSecond: raw16.perSecond,
+        elapsedMs: Date.now() - began,
+        loadBefore,
+      },
+      options,
     );
   } finally {
     api.child.kill('SIGTERM');

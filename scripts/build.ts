@@ -13,7 +13,7 @@ import { isBuiltin } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
-import { npmStartCommand } from './start-command.ts';
+import { npmStartCommand } from '../testbed/start-command.ts';
 
 const USAGE = `usage: npm run build
 Bundles the function into build/index.js and faas-js-runtime into build/runtime.cjs, copies

@@ -1,5 +1,5 @@
-// `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test server
-// of test/support), with no cluster. A local sandbox: pods are stored, admitted (the pod-gateway
+// `npm run dev`: the function on localhost, against an in-memory Kubernetes API (the test
+// server of testbed/kube-api-server/), with no cluster. A local sandbox: pods are stored, admitted (the pod-gateway
 // webhooks of deploy/ add their containers), validated and answered for as kube-apiserver would;
 // a simulated scheduler and kubelet "run" them (nothing runs: only their status changes, and
 // nothing is routed). `--fail-init GATEWAY` / `--fail-pull GATEWAY`: the kubelet fails that
@@ -27,8 +27,8 @@ import {
   type OtlpReceiver,
   type ReceivedSpan,
   startOtlpReceiver,
-} from '../test/support/otlp-receiver.ts';
-import { makeTempDir, signalExitCode } from '../test/support/temp-dir.ts';
+} from '../testbed/otlp-receiver.ts';
+import { makeTempDir, signalExitCode } from '../testbed/temp-dir.ts';
 import { startClusterKubernetes } from './sandbox/cluster.ts';
 import { startInMemoryKubernetes } from './sandbox/in-memory.ts';
 import type { SandboxKubernetes } from './sandbox/kubernetes.ts';

@@ -58,7 +58,7 @@ export function describeEvent(entry: Entry): string {
   }
 }
 
-/** What `npm run dev -- --traces` prints of a span: see test/support/otlp-receiver.ts. */
+/** What `npm run dev -- --traces` prints of a span: see testbed/otlp-receiver.ts. */
 export interface TracedSpan {
   readonly traceId: string;
   readonly spanId: string;

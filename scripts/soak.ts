@@ -7,10 +7,10 @@
 //   npm run soak -- [--events 10000] [--concurrency 64] [--dup-rate 0.1] [--fault-rate 0.05]
 //                   [--faults all|benign] [--seed N] [--time-limit 600] [--max-attempts 10]
 import { parseArgs } from 'node:util';
-import { startKubeApiServer } from '../test/kube-api-server/server.ts';
-import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../test/load/load.ts';
-import { startFunction } from '../test/support/function-process.ts';
-import { exitOnSignals, makeTempDir } from '../test/support/temp-dir.ts';
+import { startFunction } from '../testbed/function-process.ts';
+import { startKubeApiServer } from '../testbed/kube-api-server/server.ts';
+import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../testbed/load/load.ts';
+import { exitOnSignals, makeTempDir } from '../testbed/temp-dir.ts';
 import { buildFirst } from './build-first.ts';
 
 const NAMESPACE = 'clients';

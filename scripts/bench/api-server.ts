@@ -7,12 +7,9 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { startScheduler } from '../../test/kube-api-server/scheduler.ts';
-import { startKubeApiServer } from '../../test/kube-api-server/server.ts';
-import {
-  deployedGatewayWebhooks,
-  deployedNamespace,
-} from '../../test/support/deployed-gateways.ts';
+import { deployedGatewayWebhooks, deployedNamespace } from '../../testbed/deployed-gateways.ts';
+import { startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
+import { startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 
 const { values } = parseArgs({
   options: {

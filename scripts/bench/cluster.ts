@@ -1,5 +1,5 @@
 // `npm run bench -- --cluster`: the built function and the node:http limit against the real
-// control plane of test/cluster/ (kube-apiserver on etcd, the scheduler, kwok nodes, the
+// control plane of testbed/cluster/ (kube-apiserver on etcd, the scheduler, kwok nodes, the
 // pod-gateway webhooks as deploy/ registers them): events/s, p50/p99 latency, CPU per event and
 // the requests kube-apiserver serves per event, side by side. What the function costs on a
 // cluster, where every create goes through etcd and admission. Both subjects use the function's
@@ -7,12 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { type Cluster, startCluster } from '../../test/cluster/cluster.ts';
-import { httpsGet } from '../../test/cluster/https-get.ts';
-import { loadKubeConfig } from '../../test/cluster/manifests.ts';
-import { writeKubeconfigFile } from '../../test/kube-api-server/auth.ts';
+import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
+import { httpsGet } from '../../testbed/cluster/https-get.ts';
+import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
+import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
 import { type LoadResult, load, sendEvent } from './load.ts';
-import { log, NAMESPACE, NPM_START, PROVISIONER_ENV, ROOT, type Subject } from './options.ts';
+import { type BenchOptions, log, NAMESPACE, ROOT, type Subject } from './options.ts';
 import { cpuMs, spawnSubject, stop } from './processes.ts';
 
 const CONCURRENCY = 16;
@@ -26,20 +26,23 @@ interface ClusterResult {
 }
 
 /** Starts the control plane in `dir`, measures both subjects, prints the table on stdout. */
-export async function clusterBench(dir: string): Promise<void> {
+export async function clusterBench(
+  dir: string,
+  { npmStart, provisionerEnv }: BenchOptions,
+): Promise<void> {
   log('starting the control plane (the first build takes minutes)…');
   const cluster = await startCluster({ dir: join(dir, 'cluster'), log });
   try {
     const kubeconfig = await functionKubeconfig(cluster, dir);
     const kube = { KUBECONFIG: kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
     // The manifests' NODE_OPTIONS for both, as deployed.
-    const nodeOptions = PROVISIONER_ENV.NODE_OPTIONS;
+    const nodeOptions = provisionerEnv.NODE_OPTIONS;
     const provisionerSubject = {
       key: 'provisioner' as const,
       label: 'provisioner (build/index.js)',
       settings: 'npm start',
-      args: NPM_START.args,
-      env: { ...kube, ...PROVISIONER_ENV },
+      args: npmStart.args,
+      env: { ...kube, ...provisionerEnv },
     };
     const limitSubject = {
       key: 'limit' as const,

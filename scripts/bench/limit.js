@@ -2,14 +2,15 @@
 // event, sends one pod create over keep-alive HTTPS to the Kubernetes API server of KUBECONFIG
 // and replies with a binary-mode `done` CloudEvent: no runtime, no CloudEvents SDK, no client
 // library, no validation. Whatever the provisioner spends beyond this is its own overhead.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Agent, request } from 'node:https';
+import { limitPod } from './limit-pod.js';
 
 const namespace = process.env.CLIENT_NAMESPACE ?? 'default';
 const kubeconfig = readFileSync(process.env.KUBECONFIG ?? '', 'utf8');
-/** The kubeconfig written by test/kube-api-server/server.ts: JSON strings as YAML scalars. */
+/** The kubeconfig written by testbed/kube-api-server/server.ts: JSON strings as YAML scalars. */
 const field = (name) => {
   const match = new RegExp(`${name}: (".*")`).exec(kubeconfig);
   if (!match) throw new Error(`no ${name} in ${process.env.KUBECONFIG}`);
@@ -23,54 +24,10 @@ const agent = new Agent({
 });
 const path = `/api/v1/namespaces/${namespace}/pods`;
 
-/** The pod the provisioner makes for gateway foo (src/pods/client-pod.ts), with the event's own name. */
+/** The provisioner's pod for the event (scripts/bench/limit-pod.js), as the body of a create. */
 function podBody(source, id) {
-  const digest = createHash('sha256')
-    .update(JSON.stringify([source, id]))
-    .digest('hex')
-    .slice(0, 20);
-  const name = `client-${digest}`;
-  return {
-    name,
-    body: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: {
-        name,
-        namespace,
-        labels: {
-          'app.kubernetes.io/name': 'podgateway-client',
-          'app.kubernetes.io/instance': name,
-          'app.kubernetes.io/managed-by': 'podgateway-client-provisioner',
-          setGateway: 'foo',
-        },
-        annotations: {
-          'podgateway.io/event-source': source,
-          'podgateway.io/event-id': id,
-          setGateway: 'foo',
-        },
-      },
-      spec: {
-        automountServiceAccountToken: false,
-        containers: [
-          {
-            name: 'client',
-            image: 'alpine/curl',
-            command: ['sleep', 'infinity'],
-            resources: {
-              requests: { cpu: '10m', memory: '16Mi' },
-              limits: { cpu: '100m', memory: '64Mi' },
-            },
-            securityContext: {
-              allowPrivilegeEscalation: false,
-              capabilities: { drop: ['ALL'] },
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
-          },
-        ],
-      },
-    }),
-  };
+  const { name, pod } = limitPod(namespace, source, id);
+  return { name, body: JSON.stringify(pod) };
 }
 
 /** For scripts/bench/runtime-https.js: the same create, as a promise of the pod's name. */

@@ -1,6 +1,6 @@
 // The load generator: pending events over keep-alive HTTP, and their latencies.
 import { Agent, request } from 'node:http';
-import { DONE_TYPE } from './options.ts';
+import { DONE_TYPE } from '../../src/events/replies.ts';
 import { percentile } from './stats.ts';
 
 export interface LoadResult {

@@ -1,16 +1,16 @@
-// The bench's flags, and what follows from them and from deploy/service.yaml: read once, when the
-// bench starts.
+// The bench's flags, and what follows from them and from deploy/service.yaml: read by main, once,
+// and handed to each part.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
-import { npmStartCommand } from '../../test/support/function-process.ts';
+import { npmStartCommand } from '../../testbed/function-process.ts';
+import type { StartCommand } from '../../testbed/start-command.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 export const NAMESPACE = 'client-system';
-export const DONE_TYPE = 'io.podgateway.client.scheduling.done';
 export const CONCURRENCIES = [1, 16, 64] as const;
 
 export const USAGE = `usage: npm run bench -- [flags]   (builds first; a markdown table on stdout)
@@ -28,83 +28,98 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --empty-function PATH  the script of the empty column (scripts/bench/empty-function.js)
   --no-scheduled         skip the WAIT_FOR=scheduled run
   --cluster              instead: the provisioner and the limit against the real control plane of
-                         test/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
+                         testbed/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
                          kube-apiserver's requests per event
   -h, --help             this text`;
 
-function readFlags() {
-  try {
-    return parseArgs({
-      options: {
-        'cold-runs': { type: 'string' },
-        repeats: { type: 'string' },
-        'duration-ms': { type: 'string' },
-        soak: { type: 'string' },
-        /** Fewer, shorter runs for iterating; the flags above still win. */
-        quick: { type: 'boolean', default: false },
-        /** Concurrency of the soak; default: the containerConcurrency of deploy/service.yaml. */
-        'soak-concurrency': { type: 'string' },
-        /** KEY=VALUE set in the provisioner's environment (over deploy/service.yaml's NODE_OPTIONS). */
-        env: { type: 'string', multiple: true, default: [] },
-        /** Subjects to run (provisioner,floor,limit,empty,bare); the table shows n/a for the others. */
-        subjects: { type: 'string', default: 'provisioner,floor,limit,empty,bare' },
-        /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
-        'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
-        /** Skip the WAIT_FOR=scheduled run. */
-        'no-scheduled': { type: 'boolean', default: false },
-        cluster: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    }).values;
-  } catch (error) {
-    process.stderr.write(`npm run bench: ${(error as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+/** The bench's settings: its flags, and what follows from them and from deploy/service.yaml. */
+export interface BenchOptions {
+  readonly help: boolean;
+  /** --cluster: the provisioner and the limit against the real control plane instead. */
+  readonly cluster: boolean;
+  readonly coldRuns: number;
+  readonly repeats: number;
+  readonly durationMs: number;
+  readonly soakEvents: number;
+  readonly soakConcurrency: number;
+  /** The WAIT_FOR=scheduled run. */
+  readonly scheduledRun: boolean;
+  /** What the deployed container gets: the same V8 flags for every subject, like for like. */
+  readonly deployedNodeOptions: string;
+  /** The provisioner's environment: the deployed NODE_OPTIONS, then every --env. */
+  readonly provisionerEnv: Readonly<Record<string, string>>;
+  readonly subjects: ReadonlySet<string>;
+  /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
+  readonly emptyFunction: string;
+  /** What `npm start` runs: the start file (compile cache on, the bundled runtime) and the function. */
+  readonly npmStart: StartCommand;
 }
 
-export const flags = readFlags();
-/** A flag's value, or its preset: the full run's, or --quick's. */
-function preset(value: string | undefined, full: number, quick: number): number {
-  return value === undefined ? (flags.quick ? quick : full) : Number(value);
+/** Reads the flags (`args`, without node and the script): throws, saying which, on a bad one. */
+export function readOptions(args: readonly string[]): BenchOptions {
+  const { values: flags } = parseArgs({
+    args: [...args],
+    options: {
+      'cold-runs': { type: 'string' },
+      repeats: { type: 'string' },
+      'duration-ms': { type: 'string' },
+      soak: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      'soak-concurrency': { type: 'string' },
+      env: { type: 'string', multiple: true, default: [] },
+      subjects: { type: 'string', default: 'provisioner,floor,limit,empty,bare' },
+      'empty-function': { type: 'string', default: 'scripts/bench/empty-function.js' },
+      'no-scheduled': { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  /** A flag's value, or its preset: the full run's, or --quick's. */
+  const preset = (value: string | undefined, full: number, quick: number): number =>
+    value === undefined ? (flags.quick ? quick : full) : Number(value);
+  const service = readService();
+  const deployedNodeOptions =
+    service.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  return {
+    help: flags.help,
+    cluster: flags.cluster,
+    coldRuns: preset(flags['cold-runs'], 7, 3),
+    repeats: preset(flags.repeats, 3, 1),
+    durationMs: preset(flags['duration-ms'], 2000, 1000),
+    soakEvents: preset(flags.soak, 10000, 2000),
+    soakConcurrency: Number(flags['soak-concurrency'] ?? (service.containerConcurrency || 64)),
+    scheduledRun: !flags['no-scheduled'] && !flags.quick,
+    deployedNodeOptions,
+    provisionerEnv: {
+      ...(deployedNodeOptions ? { NODE_OPTIONS: deployedNodeOptions } : {}),
+      ...Object.fromEntries(
+        flags.env.map((pair) => {
+          const at = pair.indexOf('=');
+          return [pair.slice(0, at), pair.slice(at + 1)];
+        }),
+      ),
+    },
+    subjects: new Set(flags.subjects.split(',')),
+    emptyFunction: flags['empty-function'],
+    npmStart: npmStartCommand(),
+  };
 }
-export const COLD_RUNS = preset(flags['cold-runs'], 7, 3);
-export const REPEATS = preset(flags.repeats, 3, 1);
-export const DURATION_MS = preset(flags['duration-ms'], 2000, 1000);
-export const SOAK_EVENTS = preset(flags.soak, 10000, 2000);
-export const SCHEDULED_RUN = !flags['no-scheduled'] && !flags.quick;
+
 export const WARMUP_EVENTS = 1000;
 export const SOAK_SAMPLES = 10;
-const SERVICE = parseYaml(
-  readFileSync(join(ROOT, 'deploy/service.yaml'), 'utf8').split('\n---')[0] ?? '',
-) as {
-  spec: {
-    template: {
-      spec: {
-        containerConcurrency?: number;
-        containers: Array<{ env?: Array<{ name: string; value: string }> }>;
-      };
-    };
-  };
-};
-/** What the deployed container gets: the same V8 flags for every subject, like for like. */
-export const DEPLOYED_NODE_OPTIONS =
-  SERVICE.spec.template.spec.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ??
-  '';
-export const SOAK_CONCURRENCY = Number(
-  flags['soak-concurrency'] ?? (SERVICE.spec.template.spec.containerConcurrency || 64),
-);
-/** What `npm start` runs: the start file (compile cache on, the bundled runtime) and the function. */
-export const NPM_START = npmStartCommand();
-export const PROVISIONER_ENV: Record<string, string> = {
-  ...(DEPLOYED_NODE_OPTIONS ? { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS } : {}),
-  ...Object.fromEntries(
-    (flags.env ?? []).map((pair) => {
-      const at = pair.indexOf('=');
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    }),
-  ),
-};
-export const SELECTED = new Set(flags.subjects.split(','));
+
+interface ServiceSpec {
+  readonly containerConcurrency?: number;
+  readonly containers: ReadonlyArray<{ env?: Array<{ name: string; value: string }> }>;
+}
+
+/** deploy/service.yaml's pod template: its containerConcurrency and its container's env. */
+function readService(): ServiceSpec {
+  const service = parseYaml(
+    readFileSync(join(ROOT, 'deploy/service.yaml'), 'utf8').split('\n---')[0] ?? '',
+  ) as { spec: { template: { spec: ServiceSpec } } };
+  return service.spec.template.spec;
+}
 
 export type SubjectKey = 'provisioner' | 'floor' | 'limit' | 'empty' | 'bare';
 export const KEYS: readonly SubjectKey[] = ['provisioner', 'floor', 'limit', 'empty', 'bare'];

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort } from '../../test/support/function-process.ts';
+import { freePort } from '../../testbed/function-process.ts';
 import { NAMESPACE, ROOT, type Subject } from './options.ts';
 
 export interface Running {

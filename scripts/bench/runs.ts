@@ -10,13 +10,9 @@ import { loadConfig } from '../../src/config/config.ts';
 import { buildPod } from '../../src/pods/client-pod.ts';
 import { type LoadResult, load, RUN_TAG, sendEvent } from './load.ts';
 import {
+  type BenchOptions,
   CONCURRENCIES,
-  DURATION_MS,
   NAMESPACE,
-  NPM_START,
-  PROVISIONER_ENV,
-  SOAK_CONCURRENCY,
-  SOAK_EVENTS,
   SOAK_SAMPLES,
   type Subject,
   WARMUP_EVENTS,
@@ -73,7 +69,10 @@ export async function coldStart(
   }
 }
 
-export async function steadyState(subject: Subject): Promise<RepeatResult> {
+export async function steadyState(
+  subject: Subject,
+  { durationMs, soakEvents, soakConcurrency }: BenchOptions,
+): Promise<RepeatResult> {
   const running = await spawnSubject(subject);
   try {
     const deadline = performance.now() + 30_000;
@@ -87,13 +86,13 @@ export async function steadyState(subject: Subject): Promise<RepeatResult> {
     const results: Record<number, LoadResult> = {};
     for (const concurrency of CONCURRENCIES) {
       const cpuBefore = cpuMs(running.child.pid);
-      const result = await load(running.port, concurrency, { durationMs: DURATION_MS });
+      const result = await load(running.port, concurrency, { durationMs });
       result.cpuPerEvent = (cpuMs(running.child.pid) - cpuBefore) / result.events;
       results[concurrency] = result;
     }
     const rss = [rssMb(running.child.pid)];
-    const every = SOAK_EVENTS / SOAK_SAMPLES;
-    await load(running.port, SOAK_CONCURRENCY, { count: SOAK_EVENTS }, (done) => {
+    const every = soakEvents / SOAK_SAMPLES;
+    await load(running.port, soakConcurrency, { count: soakEvents }, (done) => {
       if (done % every === 0) rss.push(rssMb(running.child.pid));
     });
     return { load: results, rss };
@@ -209,7 +208,10 @@ export async function rawApi(kubeconfigPath: string, concurrency: number, count:
  * WAIT_FOR=scheduled at concurrency 64: the provisioner against an API server with a scheduler
  * that binds each pod 5 ms after its creation, its open watches sampled every 50 ms.
  */
-export async function scheduledRun(dir: string): Promise<ScheduledResult> {
+export async function scheduledRun(
+  dir: string,
+  { npmStart, provisionerEnv, durationMs }: BenchOptions,
+): Promise<ScheduledResult> {
   const api = await startApiServer(join(dir, 'scheduled'), 5);
   const { child } = api;
   if (!child.stdin || !child.stdout) throw new Error('no stdio');
@@ -223,12 +225,12 @@ export async function scheduledRun(dir: string): Promise<ScheduledResult> {
     key: 'provisioner',
     label: 'provisioner, WAIT_FOR=scheduled',
     settings: 'npm start; WAIT_FOR=scheduled',
-    args: NPM_START.args,
+    args: npmStart.args,
     env: {
       KUBECONFIG: api.kubeconfig,
       CLIENT_NAMESPACE: NAMESPACE,
       WAIT_FOR: 'scheduled',
-      ...PROVISIONER_ENV,
+      ...provisionerEnv,
     },
   });
   try {
@@ -245,7 +247,7 @@ export async function scheduledRun(dir: string): Promise<ScheduledResult> {
         await sleep(50);
       }
     })();
-    const result = await load(running.port, 64, { durationMs: DURATION_MS });
+    const result = await load(running.port, 64, { durationMs });
     sampling = false;
     await sampler;
     return { load: result, maxWatches };

@@ -2,16 +2,10 @@
 import { cpus, loadavg } from 'node:os';
 import type { LoadResult } from './load.ts';
 import {
-  COLD_RUNS,
+  type BenchOptions,
   CONCURRENCIES,
-  DEPLOYED_NODE_OPTIONS,
-  DURATION_MS,
   KEYS,
-  PROVISIONER_ENV,
   REFERENCE,
-  REPEATS,
-  SOAK_CONCURRENCY,
-  SOAK_EVENTS,
   SOAK_SAMPLES,
   type Subject,
   type SubjectKey,
@@ -31,17 +25,28 @@ const HEADS: Record<SubjectKey, string> = {
 /** The ratios: the provisioner against the floor first, then against the others for information. */
 const AGAINST: readonly SubjectKey[] = KEYS.filter((key) => key !== 'provisioner');
 
-export function printTable(
-  subjects: readonly Subject[],
-  cold: Record<SubjectKey, Cold>,
-  steady: Record<SubjectKey, RepeatResult[]>,
-  scheduled: readonly ScheduledResult[],
-  apiMeanMs: number | undefined,
-  rawApiMs: number,
-  rawApiPerSecond: number,
-  elapsedMs: number,
-  loadBefore: number,
-): void {
+/** What one bench run measured, for the table. */
+export interface BenchResult {
+  readonly subjects: readonly Subject[];
+  readonly cold: Record<SubjectKey, Cold>;
+  readonly steady: Record<SubjectKey, RepeatResult[]>;
+  readonly scheduled: readonly ScheduledResult[];
+  /** The provisioner's mean Kubernetes API call, by its own metric (ms). */
+  readonly apiMeanMs: number | undefined;
+  /** One create straight to the API server, p50 (ms). */
+  readonly rawApiMs: number;
+  /** The API server alone, creates per second at concurrency 16. */
+  readonly rawApiPerSecond: number;
+  readonly elapsedMs: number;
+  /** The machine's 1-minute load average when the bench began. */
+  readonly loadBefore: number;
+}
+
+export function printTable(result: BenchResult, options: BenchOptions): void {
+  const { subjects, cold, steady, scheduled, apiMeanMs, rawApiMs, rawApiPerSecond } = result;
+  const { elapsedMs, loadBefore } = result;
+  const { coldRuns, repeats, durationMs, soakEvents, soakConcurrency } = options;
+  const { deployedNodeOptions, provisionerEnv } = options;
   const rows: string[][] = [];
   const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number, ratios = true) => {
     const p = pick('provisioner');
@@ -75,7 +80,7 @@ export function printTable(
   }
   row('RSS before the soak (MB)', (k) => stat(steady[k].map((r) => r.rss[0] ?? Number.NaN)), 0);
   row(
-    `RSS after ${SOAK_EVENTS.toLocaleString('en')} events at concurrency ${SOAK_CONCURRENCY} (MB)`,
+    `RSS after ${soakEvents.toLocaleString('en')} events at concurrency ${soakConcurrency} (MB)`,
     (k) => stat(steady[k].map((r) => r.rss.at(-1) ?? Number.NaN)),
     0,
   );
@@ -84,7 +89,7 @@ export function printTable(
     (r.rss.at(-1) ?? Number.NaN) - (r.rss.at(-1 - samples) ?? Number.NaN);
   for (const samples of [SOAK_SAMPLES / 2, 2]) {
     row(
-      `RSS change over the last ${((SOAK_EVENTS / SOAK_SAMPLES) * samples).toLocaleString('en')} events (MB)`,
+      `RSS change over the last ${((soakEvents / SOAK_SAMPLES) * samples).toLocaleString('en')} events (MB)`,
       (k) => stat(steady[k].map(growth(samples))),
       1,
       false,
@@ -112,17 +117,17 @@ export function printTable(
   const scheduledLine =
     scheduled.length === 0
       ? 'WAIT_FOR=scheduled: not run.'
-      : `WAIT_FOR=scheduled, concurrency 64, each pod bound 5 ms after its creation by test/kube-api-server/scheduler.ts: ${show(stat(scheduled.map((s) => s.load.eventsPerSecond)), 0)} events/s, p50 ${show(stat(scheduled.map((s) => s.load.p50)), 2)} ms; the API server's open watches, sampled every 50 ms: at most ${Math.max(...scheduled.map((s) => s.maxWatches))}; replies not \`done\`: ${scheduled.reduce((sum, s) => sum + s.load.failures, 0)}.`;
+      : `WAIT_FOR=scheduled, concurrency 64, each pod bound 5 ms after its creation by testbed/kube-api-server/scheduler.ts: ${show(stat(scheduled.map((s) => s.load.eventsPerSecond)), 0)} events/s, p50 ${show(stat(scheduled.map((s) => s.load.p50)), 2)} ms; the API server's open watches, sampled every 50 ms: at most ${Math.max(...scheduled.map((s) => s.maxWatches))}; replies not \`done\`: ${scheduled.reduce((sum, s) => sum + s.load.failures, 0)}.`;
   process.stdout.write(
     [
       `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, Node ${process.version}, ` +
-        `${COLD_RUNS} cold starts and ${REPEATS} steady-state runs (${DURATION_MS} ms per concurrency, after ${WARMUP_EVENTS} warm-up events) per subject; ${Math.round(elapsedMs / 1000)} s in all; ` +
+        `${coldRuns} cold starts and ${repeats} steady-state runs (${durationMs} ms per concurrency, after ${WARMUP_EVENTS} warm-up events) per subject; ${Math.round(elapsedMs / 1000)} s in all; ` +
         `load average ${digits(loadBefore, 2)} before and ${digits(loadavg()[0] ?? Number.NaN, 2)} after (other work on the machine shows there). ` +
-        `Every subject with NODE_OPTIONS=${JSON.stringify(DEPLOYED_NODE_OPTIONS)} (deploy/service.yaml); the provisioner's environment: ${
-          Object.entries(PROVISIONER_ENV)
+        `Every subject with NODE_OPTIONS=${JSON.stringify(deployedNodeOptions)} (deploy/service.yaml); the provisioner's environment: ${
+          Object.entries(provisionerEnv)
             .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
             .join(' ') || '(none)'
-        }; soak at concurrency ${SOAK_CONCURRENCY}. Ratios: the provisioner against each subject, the floor first (the reference).`,
+        }; soak at concurrency ${soakConcurrency}. Ratios: the provisioner against each subject, the floor first (the reference).`,
       '',
       ...lines,
       '',
@@ -132,7 +137,7 @@ export function printTable(
       `Added latency per event beyond the API call, concurrency 1: p50 provisioner − p50 empty function − p50 API call = ${digits(added, 2)} ms; beyond the floor: p50 provisioner − p50 floor = ${digits(beyondFloor, 2)} ms.`,
       scheduledLine,
       `Replies that were not \`done\`: ${KEYS.map((k, i) => `${k} ${failures[i]}`).join(', ')}.`,
-      `Provisioner RSS (MB) every ${(SOAK_EVENTS / SOAK_SAMPLES).toLocaleString('en')} events of the soak, per run: ${steady.provisioner.map((r) => r.rss.map((v) => v.toFixed(0)).join(' ')).join('; ')}.`,
+      `Provisioner RSS (MB) every ${(soakEvents / SOAK_SAMPLES).toLocaleString('en')} events of the soak, per run: ${steady.provisioner.map((r) => r.rss.map((v) => v.toFixed(0)).join(' ')).join('; ')}.`,
       '',
     ].join('\n'),
   );

@@ -1,7 +1,7 @@
-// Builds whatever binary of the test cluster is missing from the cache (see test/cluster/build.ts)
+// Builds whatever binary of the test cluster is missing from the cache (see testbed/cluster/build.ts)
 // and prints where they are:  node scripts/cluster/build.ts
-import { cacheRoot, ensureBinaries } from '../../test/cluster/build.ts';
-import { ClusterError } from '../../test/cluster/errors.ts';
+import { cacheRoot, ensureBinaries } from '../../testbed/cluster/build.ts';
+import { ClusterError } from '../../testbed/cluster/errors.ts';
 
 if (process.argv.includes('--help')) {
   console.log(

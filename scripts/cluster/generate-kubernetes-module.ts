@@ -1,4 +1,4 @@
-// Writes test/cluster/go/kubernetes/go.mod from k8s.io/kubernetes's own go.mod: that module pins
+// Writes testbed/cluster/go/kubernetes/go.mod from k8s.io/kubernetes's own go.mod: that module pins
 // its staging modules (k8s.io/api, k8s.io/apiserver, ...) at v0.0.0 and replaces them with
 // ./staging/..., which only works inside its repository. Our wrapper replaces each of them with
 // its published release (v1.X.Y -> v0.X.Y), then `go mod tidy` pins the rest in go.sum.
@@ -10,7 +10,7 @@ import {
   KUBERNETES_COMPONENTS,
   KUBERNETES_VERSION,
   WRAPPER_MODULES_DIR,
-} from '../../test/cluster/components.ts';
+} from '../../testbed/cluster/components.ts';
 
 interface ModuleVersion {
   readonly Path: string;

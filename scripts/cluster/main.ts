@@ -3,8 +3,8 @@
 // DIR/admin.kubeconfig and DIR/function.kubeconfig are written once it prints "cluster ready".
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Cluster, startCluster } from '../../test/cluster/cluster.ts';
-import { ClusterError } from '../../test/cluster/errors.ts';
+import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
+import { ClusterError } from '../../testbed/cluster/errors.ts';
 
 const USAGE = `usage: npm run cluster -- --dir DIR [--port PORT] [--nodes N] [--knative]
   --dir DIR    where the cluster keeps its data, logs and kubeconfigs (admin.kubeconfig,

@@ -1,9 +1,9 @@
-// `npm run dev -- --cluster`: the sandbox against a real control plane (test/cluster/: etcd,
+// `npm run dev -- --cluster`: the sandbox against a real control plane (testbed/cluster/: etcd,
 // kube-apiserver, controller-manager, scheduler and kwok nodes built from Go modules, with the
 // pod-gateway webhooks as deploy/ registers them), for users who have Go.
 import * as k8s from '@kubernetes/client-node';
-import { startCluster } from '../../test/cluster/cluster.ts';
-import { loadKubeConfig } from '../../test/cluster/manifests.ts';
+import { startCluster } from '../../testbed/cluster/cluster.ts';
+import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import { gatewayOf } from './in-memory.ts';
 import type { SandboxKubernetes } from './kubernetes.ts';
 

@@ -1,26 +1,23 @@
-// The sandbox's default Kubernetes: the in-memory API test server (test/kube-api-server/), with
+// The sandbox's default Kubernetes: the in-memory API test server (testbed/kube-api-server/), with
 // the pod-gateway webhooks of deploy/, a simulated scheduler and kubelet, and deploy/rbac.yaml's
 // Role for the function. Nothing runs in its pods: only their status changes.
 import { join } from 'node:path';
-import { writeKubeconfigFile } from '../../test/kube-api-server/auth.ts';
+import { deployedGatewayWebhooks, deployedNamespace } from '../../testbed/deployed-gateways.ts';
+import { readDeployedRole } from '../../testbed/deployed-role.ts';
+import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
 import {
   describePodState,
   type KubeletFailure,
   startKubelet,
-} from '../../test/kube-api-server/kubelet.ts';
-import { startScheduler } from '../../test/kube-api-server/scheduler.ts';
+} from '../../testbed/kube-api-server/kubelet.ts';
+import { startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
 import {
   authorizerFromRules,
   type KubeApiServer,
   podGatewayWebhook,
   startKubeApiServer,
   type Webhook,
-} from '../../test/kube-api-server/server.ts';
-import {
-  deployedGatewayWebhooks,
-  deployedNamespace,
-} from '../../test/support/deployed-gateways.ts';
-import { readDeployedRole } from '../../test/support/deployed-role.ts';
+} from '../../testbed/kube-api-server/server.ts';
 import type { SandboxKubernetes } from './kubernetes.ts';
 
 /** The user of the kubeconfig printed for kubectl, bound to cluster-admin: any request allowed. */

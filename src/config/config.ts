@@ -8,6 +8,8 @@ import {
   type ContainerResources,
   checkLimitsAboveZero,
   checkRequestsWithinLimits,
+  MAX_GRACE_PERIOD_SECONDS,
+  MAX_SWEEP_INTERVAL_SECONDS,
   type OverrideField,
   parseAllowedEnvNames,
   parseCommand,
@@ -15,17 +17,14 @@ import {
   parseEventSource,
   parseGatewayKey,
   parseGateways,
-  parseGracePeriod,
   parseImage,
   parseNamespace,
   parseOptionalBoolean,
-  parseOptionalCount,
-  parseOptionalInteger,
   parseOverridePolicy,
   parsePingSource,
   parseResourceList,
-  parseSweepInterval,
   parseWaitFor,
+  parseWholeNumber,
   type WaitFor,
 } from './values.ts';
 
@@ -34,6 +33,7 @@ export {
   type ContainerResources,
   OVERRIDE_FIELDS,
   type OverrideField,
+  parseWholeNumber,
   type WaitFor,
 } from './values.ts';
 
@@ -200,41 +200,60 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
       clientRunAsNonRoot: () =>
         parseOptionalBoolean('CLIENT_RUN_AS_NON_ROOT', env.CLIENT_RUN_AS_NON_ROOT),
       clientActiveDeadlineSeconds: () =>
-        parseOptionalInteger(
-          'CLIENT_ACTIVE_DEADLINE_SECONDS',
-          env.CLIENT_ACTIVE_DEADLINE_SECONDS,
-          MAXIMA.clientActiveDeadlineSeconds,
-        ),
+        parseWholeNumber('CLIENT_ACTIVE_DEADLINE_SECONDS', env.CLIENT_ACTIVE_DEADLINE_SECONDS, {
+          least: 1,
+          most: MAXIMA.clientActiveDeadlineSeconds,
+          unit: 'seconds',
+        }),
       allowedOverrides: () => overridePolicy().allowedOverrides,
       allowedImages: () => overridePolicy().allowedImages,
       allowedEnvNames: () => parseAllowedEnvNames(env.ALLOWED_ENV_NAMES),
       apiTimeoutMs: () =>
-        parseOptionalInteger('API_TIMEOUT_MS', env.API_TIMEOUT_MS, MAXIMA.apiTimeoutMs) ??
-        DEFAULTS.apiTimeoutMs,
+        parseWholeNumber('API_TIMEOUT_MS', env.API_TIMEOUT_MS, {
+          least: 1,
+          most: MAXIMA.apiTimeoutMs,
+          unit: 'milliseconds',
+        }) ?? DEFAULTS.apiTimeoutMs,
       eventDeadlineMs: () =>
-        parseOptionalInteger('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, MAXIMA.eventDeadlineMs) ??
-        DEFAULTS.eventDeadlineMs,
+        parseWholeNumber('EVENT_DEADLINE_MS', env.EVENT_DEADLINE_MS, {
+          least: 1,
+          most: MAXIMA.eventDeadlineMs,
+          unit: 'milliseconds',
+        }) ?? DEFAULTS.eventDeadlineMs,
       waitFor: () => parseWaitFor(env.WAIT_FOR),
       shutdownGraceMs: () =>
-        parseOptionalInteger('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, MAXIMA.shutdownGraceMs) ??
-        DEFAULTS.shutdownGraceMs,
+        parseWholeNumber('SHUTDOWN_GRACE_MS', env.SHUTDOWN_GRACE_MS, {
+          least: 1,
+          most: MAXIMA.shutdownGraceMs,
+          unit: 'milliseconds',
+        }) ?? DEFAULTS.shutdownGraceMs,
       allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
       clientTtlSeconds: () =>
-        parseOptionalInteger(
-          'CLIENT_TTL_SECONDS',
-          env.CLIENT_TTL_SECONDS,
-          MAXIMA.clientActiveDeadlineSeconds,
-        ),
-      gracePeriodSeconds: () => parseGracePeriod(env.GRACE_PERIOD_SECONDS),
+        parseWholeNumber('CLIENT_TTL_SECONDS', env.CLIENT_TTL_SECONDS, {
+          least: 1,
+          most: MAXIMA.clientActiveDeadlineSeconds,
+          unit: 'seconds',
+        }),
+      // 0 deletes at once; unset: the pod's own grace period.
+      gracePeriodSeconds: () =>
+        parseWholeNumber('GRACE_PERIOD_SECONDS', env.GRACE_PERIOD_SECONDS, {
+          least: 0,
+          most: MAX_GRACE_PERIOD_SECONDS,
+          unit: 'seconds',
+        }),
       failedPodsHistoryLimit: () =>
-        parseOptionalCount(
-          'FAILED_PODS_HISTORY_LIMIT',
-          env.FAILED_PODS_HISTORY_LIMIT,
-          MAXIMA.failedPodsHistoryLimit,
-        ) ?? DEFAULTS.failedPodsHistoryLimit,
+        parseWholeNumber('FAILED_PODS_HISTORY_LIMIT', env.FAILED_PODS_HISTORY_LIMIT, {
+          least: 0,
+          most: MAXIMA.failedPodsHistoryLimit,
+        }) ?? DEFAULTS.failedPodsHistoryLimit,
       routing: () => parseRouting(env),
       sweepIntervalSeconds: () =>
-        parseSweepInterval(env.SWEEP_INTERVAL_SECONDS, DEFAULTS.sweepIntervalSeconds),
+        // 0: every sweep runs.
+        parseWholeNumber('SWEEP_INTERVAL_SECONDS', env.SWEEP_INTERVAL_SECONDS, {
+          least: 0,
+          most: MAX_SWEEP_INTERVAL_SECONDS,
+          unit: 'seconds',
+        }) ?? DEFAULTS.sweepIntervalSeconds,
       pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
     },
     [

@@ -155,36 +155,33 @@ export function parseOptionalBoolean(
   throw new ConfigError(variable, `"${value}" is not true or false`);
 }
 
-/** A count from 0 up: plain decimal digits only. */
-export function parseOptionalCount(
-  variable: string,
-  value: string | undefined,
-  maximum: number,
-): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (!/^\d{1,9}$/.test(value)) {
-    throw new ConfigError(variable, `"${value}" is not a whole number from 0 up, in decimal`);
-  }
-  const number = Number(value);
-  if (number > maximum) {
-    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
-  }
-  return number;
+/** What a whole-number setting may be: from `least` to `most`, counted in `unit` when it has one. */
+export interface WholeNumberRange {
+  readonly least: number;
+  readonly most: number;
+  readonly unit?: 'seconds' | 'milliseconds' | 'bytes';
 }
 
-export function parseOptionalInteger(
+/**
+ * The one reader of whole-number settings: plain decimal digits (Number() would also read "0x10",
+ * "1e3", " 16 " and "16.0"), within the range; undefined when unset or empty.
+ */
+export function parseWholeNumber(
   variable: string,
   value: string | undefined,
-  maximum: number,
+  { least, most, unit }: WholeNumberRange,
 ): number | undefined {
   if (value === undefined || value === '') return undefined;
   const number = Number(value);
-  // Plain decimal only: Number() also reads "0x10", "1e3", " 16 " and "16.0".
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number) || number <= 0) {
-    throw new ConfigError(variable, `"${value}" is not a positive whole number`);
+  if (/^\d+$/.test(value) && number > most) {
+    throw new ConfigError(variable, `${value} is above the maximum, ${most}`);
   }
-  if (number > maximum) {
-    throw new ConfigError(variable, `${value} is above the maximum, ${maximum}`);
+  if (!/^\d+$/.test(value) || number < least) {
+    const of = unit === undefined ? '' : ` of ${unit}`;
+    throw new ConfigError(
+      variable,
+      `"${value}" is not a whole number${of} from ${least} to ${most}`,
+    );
   }
   return number;
 }
@@ -196,34 +193,8 @@ export function parseWaitFor(value: string | undefined): WaitFor {
   throw new ConfigError('WAIT_FOR', `"${value}" is not "created", "scheduled" or "ready"`);
 }
 
-/** 0 (delete at once) up to MAX_GRACE_PERIOD_SECONDS; empty: the pod's own grace period. */
-export function parseGracePeriod(value: string | undefined): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value.trim()) || seconds > MAX_GRACE_PERIOD_SECONDS) {
-    throw new ConfigError(
-      'GRACE_PERIOD_SECONDS',
-      `"${value}" is not a whole number of seconds from 0 to ${MAX_GRACE_PERIOD_SECONDS}`,
-    );
-  }
-  return seconds;
-}
-
 /** Longest SWEEP_INTERVAL_SECONDS: the PingSource of deploy/ sweeps every ten minutes. */
 export const MAX_SWEEP_INTERVAL_SECONDS = 3600;
-
-/** 0 (every sweep runs) up to MAX_SWEEP_INTERVAL_SECONDS. */
-export function parseSweepInterval(value: string | undefined, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
-  const seconds = Number(value);
-  if (!/^\d+$/.test(value) || seconds > MAX_SWEEP_INTERVAL_SECONDS) {
-    throw new ConfigError(
-      'SWEEP_INTERVAL_SECONDS',
-      `"${value}" is not a whole number of seconds from 0 to ${MAX_SWEEP_INTERVAL_SECONDS}`,
-    );
-  }
-  return seconds;
-}
 
 /** The `source` a Knative PingSource gives its events: /apis/v1/namespaces/<ns>/pingsources/<name>. */
 export function parsePingSource(value: string): string {

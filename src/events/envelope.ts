@@ -3,12 +3,11 @@
 // version 1.0 (any other passes unchecked), and turns a `time` it cannot parse into "now". These
 // checks look at what the producer actually sent.
 import { CloudEvent, HTTP } from 'cloudevents';
+import type { Headers } from '../formats/headers.ts';
 import { attributeProblem } from './event-data.ts';
 import { describeJsonType, type IncomingEvent } from './pending-request.ts';
 import { tracingProblem } from './trace-context.ts';
 import { describeValidationError } from './validation-errors.ts';
-
-export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
 const REQUIRED = ['specversion', 'id', 'source', 'type'] as const;
 const STRUCTURED = 'application/cloudevents+json';

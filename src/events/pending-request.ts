@@ -3,7 +3,8 @@ import { OVERRIDE_FIELDS, type ProvisionerConfig } from '../config/config.ts';
 import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
-import { type PodOverrides, readOverrides } from '../pods/overrides.ts';
+import { readOverrides } from '../pods/overrides.ts';
+import type { ProvisionRequest } from '../pods/provision-request.ts';
 import {
   controlCharacterMessage,
   describeJsonType,
@@ -26,17 +27,6 @@ export interface IncomingEvent {
   readonly datacontenttype?: unknown;
   readonly traceparent?: unknown;
   readonly tracestate?: unknown;
-}
-
-export interface ProvisionRequest {
-  readonly gatewayName: string;
-  readonly message: string | undefined;
-  readonly eventId: string;
-  readonly eventSource: string;
-  /** Changes to the pod the request asked for, already checked against the policy. */
-  readonly overrides: PodOverrides;
-  /** Data fields that were ignored, one sentence each: told in the done reply. */
-  readonly warnings?: readonly string[];
 }
 
 /**

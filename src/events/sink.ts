@@ -7,8 +7,8 @@
 import { type CloudEvent, HTTP, type Message } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { ConfigError, type Environment } from '../config/config.ts';
+import { causeChain } from '../formats/cause-chain.ts';
 import { REASON } from '../formats/reasons.ts';
-import { causeChain } from '../kube/client.ts';
 import { ATTRIBUTE, type TraceSpan, urlAttributes } from '../observability/tracing.ts';
 
 /** Variables the platform sets for reply routing; never in the manifests' env. */

@@ -1,12 +1,9 @@
 // `io.podgateway.client.pending` {"gateway_name": "..."}: a client pod made for the gateway,
 // `io.podgateway.client.scheduling.done` or `.failed` back.
 
-import {
-  type IncomingEvent,
-  type ProvisionRequest,
-  readRequest,
-} from '../events/pending-request.ts';
+import { type IncomingEvent, readRequest } from '../events/pending-request.ts';
 import { doneReply, failedReply } from '../events/replies.ts';
+import type { ProvisionRequest } from '../pods/provision-request.ts';
 import { type ProvisionOutcome, provision } from './provision.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 

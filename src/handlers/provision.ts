@@ -1,17 +1,18 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
-import type { ProvisionRequest } from '../events/pending-request.ts';
 import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { ApiFailure, KubeClient } from '../kube/client.ts';
 import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
+import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
 import { ATTRIBUTE, type TraceSpan } from '../observability/tracing.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
+import type { ProvisionRequest } from '../pods/provision-request.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
 import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
 
@@ -80,7 +81,7 @@ export async function provision(
     name,
     namespace: config.clientNamespace,
     deadline,
-    limits: { timeoutMs: config.apiTimeoutMs, deadline, span },
+    limits: { timeoutMs: config.apiTimeoutMs, deadline, observer: span && apiCallSpans(span) },
     // Registered before the create, so that no change of the pod passes unseen.
     waiting:
       waitFor === 'created'

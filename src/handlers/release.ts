@@ -10,6 +10,7 @@ import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
+import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
@@ -104,7 +105,11 @@ export async function handleRelease({
   if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
   if (request.kind === 'failed') return failed(config, event, request);
   const { podName, namespace } = request;
-  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline, span };
+  const limits: CallLimits = {
+    timeoutMs: config.apiTimeoutMs,
+    deadline,
+    observer: span && apiCallSpans(span),
+  };
   try {
     const result = await deleteOwnPod(kube, podName, event.source, config, limits);
     if (result.kind === 'not-managed') {

@@ -8,6 +8,7 @@ import { reply } from '../events/replies.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
+import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podsSweptTotal } from '../observability/metrics.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
 import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
@@ -116,7 +117,11 @@ export async function handleSweep({
     };
   }
   // The sweep takes no data: whatever a producer (or the PingSource) sends is ignored.
-  const limits: CallLimits = { timeoutMs: config.apiTimeoutMs, deadline, span };
+  const limits: CallLimits = {
+    timeoutMs: config.apiTimeoutMs,
+    deadline,
+    observer: span && apiCallSpans(span),
+  };
   const turn = await sweepOnce(kube, config, limits);
   if (turn.kind === 'recent') return recentAnswer(config, event, turn.last, turn.agoSeconds);
   const { outcome } = turn;
@@ -230,7 +235,7 @@ async function sweep(
   // Failed pods wait for the whole list: only then is it known which are the newest to keep.
   const failed: V1Pod[] = [];
   try {
-    for await (const page of listPodPages(kube.api, query, limitsForPage)) {
+    for await (const page of listPodPages(kube, query, limitsForPage)) {
       pages += 1;
       const now = Date.now();
       for (const pod of page.items) {

@@ -3,8 +3,8 @@
 // Knative's ApiServerSource checks its own before it runs. A missing permission is otherwise found
 // only when the first event fails with Forbidden.
 import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { apiAccessAllowed } from '../observability/metrics.ts';
-import { API_CALLS, type ApiCall, causeChain } from './client.ts';
+import { causeChain } from '../formats/cause-chain.ts';
+import { API_CALLS, type ApiCall } from './client.ts';
 import { makeApiClient } from './transport.ts';
 
 export interface AccessVerdict {
@@ -106,18 +106,19 @@ export function describeCalls(calls: readonly { verb: string; resource: string }
   return [...verbs].map(([resource, list]) => `${list.join(', ')} ${resource}`).join(' and ');
 }
 
-/** Sets podgateway_api_access_allowed from the verdicts. */
-export function recordAccess(verdicts: readonly AccessVerdict[]): void {
-  for (const { verb, resource, allowed } of verdicts) {
-    if (allowed !== undefined) apiAccessAllowed.set({ verb, resource }, allowed ? 1 : 0);
-  }
-}
-
-/** Runs the check in the background and reports it; never throws. */
-export function startAccessCheck(kubeConfig: KubeConfig, namespace: string, timeoutMs: number) {
+/**
+ * Runs the check in the background and reports it: printed, and handed to `record` (the metric,
+ * plugged in at start); never throws.
+ */
+export function startAccessCheck(
+  kubeConfig: KubeConfig,
+  namespace: string,
+  timeoutMs: number,
+  record: (verdicts: readonly AccessVerdict[]) => void,
+) {
   return checkAccess(kubeConfig, namespace, timeoutMs).then(
     (verdicts) => {
-      recordAccess(verdicts);
+      record(verdicts);
       for (const line of describeAccess(verdicts, namespace)) {
         (line.startsWith('warning:') ? console.warn : console.log)(line);
       }

@@ -7,7 +7,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
-import type { TraceSpan } from '../observability/tracing.ts';
+import type { ApiCallObserver } from './api-observer.ts';
 import { type ApiFailure, describeApiFailure, isTransient } from './client.ts';
 
 export interface CallLimits {
@@ -15,8 +15,8 @@ export interface CallLimits {
   readonly timeoutMs: number;
   /** Epoch milliseconds after which no attempt starts: the event's deadline. */
   readonly deadline: number;
-  /** The event's span, when tracing is on: each attempt is a client span under it. */
-  readonly span?: TraceSpan | undefined;
+  /** The event's own observer of its attempts: its span, when tracing is on. */
+  readonly observer?: ApiCallObserver | undefined;
 }
 
 /** A call that did not succeed: permanent, or transient until the deadline ran out. */

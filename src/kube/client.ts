@@ -10,7 +10,9 @@ import {
   loadYaml,
 } from '@kubernetes/client-node';
 import { type Environment, SERVICE_ACCOUNT_DIR } from '../config/config.ts';
+import { causeChain } from '../formats/cause-chain.ts';
 import { REASON } from '../formats/reasons.ts';
+import type { ApiCallObserver } from './api-observer.ts';
 import { PooledKubeConfig } from './connections.ts';
 import { useRotatingToken } from './token-file.ts';
 import { makeApiClient } from './transport.ts';
@@ -25,6 +27,8 @@ export interface KubeClient {
   readonly server: string;
   /** Where the configuration came from: `in-cluster` or the kubeconfig path. */
   readonly origin: string;
+  /** Told of every attempt of every pod call (src/kube/pod-api.ts): the API metric. */
+  readonly observer: ApiCallObserver | undefined;
 }
 
 /**
@@ -76,7 +80,10 @@ export interface ApiCall {
  * set, else from KUBECONFIG or ~/.kube/config. Throws, with what to do, when neither is there;
  * the library would otherwise fall back to http://localhost:8080 without saying so.
  */
-export function makeKubeClient(env: Environment = process.env): KubeClient {
+export function makeKubeClient(
+  env: Environment = process.env,
+  observer?: ApiCallObserver,
+): KubeClient {
   const kubeConfig = new PooledKubeConfig();
   let origin: string;
   if (env.KUBERNETES_SERVICE_HOST) {
@@ -102,6 +109,7 @@ export function makeKubeClient(env: Environment = process.env): KubeClient {
     kubeConfig,
     server: cluster.server,
     origin,
+    observer,
   };
 }
 
@@ -228,15 +236,4 @@ function parseRetryAfter(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
   return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
-}
-
-/** `fetch failed: connect ECONNREFUSED …`: the useful part sits in the causes. */
-export function causeChain(error: Error): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  while (current instanceof Error && parts.length < 4) {
-    parts.push(current.message);
-    current = current.cause;
-  }
-  return parts.join(': ');
 }

@@ -1,19 +1,20 @@
 // The function's calls on pods, one function each. Every call runs under the event's limits
-// (src/kube/api-call.ts: timeout, retries while transient) and is timed by verb for the API metric.
-import type { ConfigurationOptions, CoreV1Api, V1Pod, V1PodList } from '@kubernetes/client-node';
-import { timeApiCall } from '../observability/metrics.ts';
+// (src/kube/api-call.ts: timeout, retries while transient), and each attempt is told to the
+// client's observer (the API metric) and the event's (its span, when traced).
+import type { ConfigurationOptions, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { type CallLimits, callApi } from './api-call.ts';
+import { type ApiRoute, observed, POD_ROUTES } from './api-observer.ts';
 import type { ApiFailure, KubeClient } from './client.ts';
-import { type ApiRoute, POD_ROUTES, tracedAttempts } from './traced-call.ts';
 import { postPod } from './transport.ts';
 
-/** `call` as is, or each attempt a client span when the event is traced. */
+/** `call`, each attempt told to the client's observer and the event's. */
 function traced<T>(
+  kube: Pick<KubeClient, 'observer'>,
   limits: CallLimits,
   route: ApiRoute,
   call: (options: ConfigurationOptions) => Promise<T>,
 ): (options: ConfigurationOptions) => Promise<T> {
-  return limits.span ? tracedAttempts(limits.span, route, call) : call;
+  return observed([kube.observer, limits.observer], route, call);
 }
 
 /**
@@ -28,8 +29,8 @@ export function createPod(
   beforeRetry?: (failure: ApiFailure) => Promise<V1Pod | undefined>,
 ): Promise<V1Pod> {
   return callApi(
-    traced(limits, POD_ROUTES.create, (options) =>
-      timeApiCall('create', () => postPod(kube.kubeConfig, namespace, pod, options)),
+    traced(kube, limits, POD_ROUTES.create, (options) =>
+      postPod(kube.kubeConfig, namespace, pod, options),
     ),
     limits,
     beforeRetry,
@@ -43,8 +44,8 @@ export function readPod(
   limits: CallLimits,
 ): Promise<V1Pod> {
   return callApi(
-    traced(limits, POD_ROUTES.get, (options) =>
-      timeApiCall('get', () => kube.api.readNamespacedPod({ name, namespace }, options)),
+    traced(kube, limits, POD_ROUTES.get, (options) =>
+      kube.api.readNamespacedPod({ name, namespace }, options),
     ),
     limits,
   );
@@ -64,10 +65,8 @@ export async function deletePod(
   const namespace = pod.metadata?.namespace ?? '';
   const body = { preconditions: { uid: pod.metadata?.uid } };
   await callApi(
-    traced(limits, POD_ROUTES.delete, (options) =>
-      timeApiCall('delete', () =>
-        kube.api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds, body }, options),
-      ),
+    traced(kube, limits, POD_ROUTES.delete, (options) =>
+      kube.api.deleteNamespacedPod({ name, namespace, gracePeriodSeconds, body }, options),
     ),
     limits,
   );
@@ -85,7 +84,7 @@ export interface PodQuery {
  * before each page: undefined stops the list there (the caller's deadline is near).
  */
 export async function* listPodPages(
-  api: CoreV1Api,
+  kube: Pick<KubeClient, 'api' | 'observer'>,
   query: PodQuery,
   limitsForPage: () => CallLimits | undefined,
 ): AsyncGenerator<V1PodList> {
@@ -94,8 +93,8 @@ export async function* listPodPages(
     const limits = limitsForPage();
     if (limits === undefined) return;
     const page = await callApi(
-      traced(limits, POD_ROUTES.list, (options) =>
-        timeApiCall('list', () => api.listNamespacedPod({ ...query, _continue: next }, options)),
+      traced(kube, limits, POD_ROUTES.list, (options) =>
+        kube.api.listNamespacedPod({ ...query, _continue: next }, options),
       ),
       limits,
     );

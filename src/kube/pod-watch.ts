@@ -1,6 +1,7 @@
 // One watch per process on the function's own pods, shared by every event waiting for its pod:
 // however many events wait at once, the API server serves one watch connection.
 import { type CoreV1Api, type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
+import type { ApiCallObserver } from './api-observer.ts';
 import { listPodPages } from './pod-api.ts';
 
 /** A pod as the watch last saw it; `deleted` once it is gone. */
@@ -32,6 +33,8 @@ export interface Waiting<T> {
 export interface PodWatchOptions {
   readonly kubeConfig: KubeConfig;
   readonly api: CoreV1Api;
+  /** Told of each list call's attempts (src/kube/client.ts `observer`). */
+  readonly observer: ApiCallObserver | undefined;
   readonly namespace: string;
   /** Selects the function's own pods: the watch sees nothing else. */
   readonly labelSelector: string;
@@ -205,12 +208,16 @@ export class PodWatch {
 
   /** Lists the pods (page by page): every waiter sees its pod's state; returns the list's version. */
   async #list(): Promise<string> {
-    const { api, namespace, labelSelector, apiTimeoutMs } = this.#options;
+    const { api, observer, namespace, labelSelector, apiTimeoutMs } = this.#options;
     let resourceVersion: string | undefined;
-    const pages = listPodPages(api, { namespace, labelSelector, limit: LIST_PAGE }, () => ({
-      timeoutMs: apiTimeoutMs,
-      deadline: Date.now() + apiTimeoutMs,
-    }));
+    const pages = listPodPages(
+      { api, observer },
+      { namespace, labelSelector, limit: LIST_PAGE },
+      () => ({
+        timeoutMs: apiTimeoutMs,
+        deadline: Date.now() + apiTimeoutMs,
+      }),
+    );
     for await (const page of pages) {
       // The first page's version is the snapshot the continued pages belong to.
       resourceVersion ??= page.metadata?.resourceVersion;

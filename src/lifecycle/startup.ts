@@ -8,18 +8,20 @@ import {
   loadConfig,
   type ProvisionerConfig,
   parseAll,
+  parseWholeNumber,
 } from '../config/config.ts';
 import { describeSinkUrl, makeSink, readSink, type Sink } from '../events/sink.ts';
 import { startAccessCheck } from '../kube/access-check.ts';
 import { type KubeClient, makeKubeClient } from '../kube/client.ts';
-import type { PodWatch } from '../kube/pod-watch.ts';
+import { PodWatch } from '../kube/pod-watch.ts';
+import { apiCallMetrics, recordAccess } from '../observability/metrics.ts';
 import type { Tracing } from '../observability/tracing.ts';
 import {
   describeTracing,
   readTracingSettings,
   type TracingSettings,
 } from '../observability/tracing-settings.ts';
-import { watchOwnPods } from '../pods/own-pods.ts';
+import { OWN_PODS_SELECTOR } from '../pods/own-pods.ts';
 
 export interface Provisioner {
   readonly config: ProvisionerConfig;
@@ -72,13 +74,7 @@ export function checkRuntimeSettings(env: Environment): void {
         `"${host}" is not an IP address (127.0.0.1, ::1, 0.0.0.0, ::) or localhost`,
       );
     },
-    () => {
-      const port = env.FUNC_PORT;
-      if (port === undefined || port === '') return;
-      const number = Number(port);
-      if (/^\d+$/.test(port) && number >= 1 && number <= 65535) return;
-      throw new ConfigError('FUNC_PORT', `"${port}" is not a port number (1 to 65535)`);
-    },
+    () => parseWholeNumber('FUNC_PORT', env.FUNC_PORT, { least: 1, most: 65535 }),
   ]);
 }
 
@@ -88,13 +84,7 @@ export function checkRuntimeSettings(env: Environment): void {
  * own default (1 MiB).
  */
 function checkBodyLimit(value: string | undefined): void {
-  if (value === undefined || value === '') return;
-  if (!/^\d+$/.test(value) || Number(value) < 1) {
-    throw new ConfigError('FUNC_BODY_LIMIT', `"${value}" is not a whole number of bytes`);
-  }
-  if (Number(value) > MAX_BODY_LIMIT) {
-    throw new ConfigError('FUNC_BODY_LIMIT', `${value} is above the maximum, ${MAX_BODY_LIMIT}`);
-  }
+  parseWholeNumber('FUNC_BODY_LIMIT', value, { least: 1, most: MAX_BODY_LIMIT, unit: 'bytes' });
 }
 
 function problemLines(error: unknown): string[] {
@@ -116,7 +106,8 @@ export function startUp(env: Environment = process.env): StartedUp {
   attempt(() => checkRuntimeSettings(env));
   const config = attempt(() => loadConfig(env));
   const sinkUrl = attempt(() => readSink(env));
-  const kube = attempt(() => makeKubeClient(env));
+  // Every API call's attempts timed for the metric: kube/ reports them, knowing no metric.
+  const kube = attempt(() => makeKubeClient(env, apiCallMetrics));
   const sink = sinkUrl && attempt(() => makeSink(sinkUrl));
   const tracingSettings = attempt(() => readTracingSettings(env));
   if (problems.length > 0 || config === undefined || kube === undefined) {
@@ -124,6 +115,20 @@ export function startUp(env: Environment = process.env): StartedUp {
   }
   const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
   return { config, kube, sink, pods, tracingSettings };
+}
+
+/** The watch on the client namespace, started now so the first waiting event finds it ready. */
+function watchOwnPods(config: ProvisionerConfig, kube: KubeClient): PodWatch {
+  const watch = new PodWatch({
+    kubeConfig: kube.kubeConfig,
+    api: kube.api,
+    observer: kube.observer,
+    namespace: config.clientNamespace,
+    labelSelector: OWN_PODS_SELECTOR,
+    apiTimeoutMs: config.apiTimeoutMs,
+  });
+  watch.start();
+  return watch;
 }
 
 /** The settings in effect, in one line. */
@@ -191,6 +196,7 @@ export async function startOrExit(env: Environment = process.env): Promise<Provi
     started.kube.kubeConfig,
     started.config.clientNamespace,
     started.config.apiTimeoutMs,
+    recordAccess,
   );
   const { tracingSettings: _settings, ...provisioner } = started;
   return { ...provisioner, tracing };

@@ -1,7 +1,8 @@
 // Prometheus metrics, served by faas-js-runtime on /metrics next to its own.
-import { ApiException } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, type Metric, Registry } from 'prom-client';
 import { isLabelValue } from '../formats/names.ts';
+import type { AccessVerdict } from '../kube/access-check.ts';
+import type { ApiCallObserver } from '../kube/api-observer.ts';
 
 export const provisionsTotal = new Counter({
   name: 'podgateway_provisions_total',
@@ -121,16 +122,26 @@ function metricName(metric: Metric): string {
   return typeof name === 'string' ? name : '';
 }
 
-/** Times one Kubernetes API call: `timeApiCall('create', () => api.createNamespacedPod(…))`. */
-export async function timeApiCall<T>(verb: string, call: () => Promise<T>): Promise<T> {
-  const stop = kubeApiRequestDuration.startTimer({ verb });
-  try {
-    const result = await call();
-    stop({ code: '2xx' });
-    return result;
-  } catch (error) {
-    stop({ code: error instanceof ApiException ? String(error.code) : '<error>' });
-    throw error;
+/**
+ * Times each attempt of a Kubernetes API call by verb and status (2xx on success, <error> when
+ * no answer came): plugged into the client at start (src/kube/api-observer.ts).
+ */
+export const apiCallMetrics: ApiCallObserver = {
+  attempt({ verb }) {
+    const stop = kubeApiRequestDuration.startTimer({ verb });
+    return {
+      ended(failure) {
+        if (failure === undefined) stop({ code: '2xx' });
+        else stop({ code: failure.code === undefined ? '<error>' : String(failure.code) });
+      },
+    };
+  },
+};
+
+/** Sets podgateway_api_access_allowed from the start's access check (src/kube/access-check.ts). */
+export function recordAccess(verdicts: readonly AccessVerdict[]): void {
+  for (const { verb, resource, allowed } of verdicts) {
+    if (allowed !== undefined) apiAccessAllowed.set({ verb, resource }, allowed ? 1 : 0);
   }
 }
 

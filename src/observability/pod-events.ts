@@ -12,17 +12,15 @@ import { hostname } from 'node:os';
 import {
   type EventsV1Event,
   type EventsV1EventSeries,
-  PatchStrategy,
-  setHeaderOptions,
   V1MicroTime,
   type V1ObjectReference,
   type V1Pod,
 } from '@kubernetes/client-node';
 import type { Environment } from '../config/config.ts';
 import { EVENT_REASON } from '../formats/reasons.ts';
-import { ApiCallError, type CallLimits, callApi } from '../kube/api-call.ts';
+import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { postEvent } from '../kube/transport.ts';
+import { apiEventSink, type EventSink } from '../kube/event-sink.ts';
 import { podEventsFailedTotal, reasonLabel } from './metrics.ts';
 
 /** The function's component name: the Events' reportingController. */
@@ -200,12 +198,12 @@ interface Remembered {
 }
 
 class PodEventRecorder {
-  readonly #kube: KubeClient;
+  readonly #sink: EventSink;
   readonly #reportingInstance: string;
   readonly #remembered = new Map<string, Remembered>();
 
-  constructor(kube: KubeClient, reportingInstance: string) {
-    this.#kube = kube;
+  constructor(sink: EventSink, reportingInstance: string) {
+    this.#sink = sink;
     this.#reportingInstance = reportingInstance;
   }
 
@@ -264,27 +262,13 @@ class PodEventRecorder {
       timeoutMs: WRITE_TIMEOUT_MS,
       deadline: Date.now() + WRITE_DEADLINE_MS,
     };
-    const api = this.#kube.events;
     const series = count > 1 ? seriesAt(count, lastObserved) : undefined;
+    // Gone (Events expire on the server): made again below, with its series.
     if (entry.written && series !== undefined) {
-      try {
-        await callApi(
-          (options) =>
-            api.patchNamespacedEvent(
-              { name, namespace, body: { series } },
-              setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, options),
-            ),
-          limits,
-        );
-        return;
-      } catch (error) {
-        // Gone (Events expire on the server): made again below, with its series.
-        if (!(error instanceof ApiCallError && error.failure.code === 404)) throw error;
-      }
+      if ((await this.#sink.patchSeries(name, namespace, series, limits)) === 'patched') return;
     }
     const body = series === undefined ? event : { ...event, series };
-    const { kubeConfig } = this.#kube;
-    await callApi((options) => postEvent(kubeConfig, namespace, body, options), limits);
+    await this.#sink.create(namespace, body, limits);
   }
 }
 
@@ -297,7 +281,7 @@ const recorders = new WeakMap<KubeClient, PodEventRecorder>();
 export function reportPodEvent(kube: KubeClient, pod: V1Pod, story: Story): void {
   let recorder = recorders.get(kube);
   if (recorder === undefined) {
-    recorder = new PodEventRecorder(kube, reportingInstanceOf(process.env));
+    recorder = new PodEventRecorder(apiEventSink(kube), reportingInstanceOf(process.env));
     recorders.set(kube, recorder);
   }
   recorder.record(pod, story, Date.now());

@@ -2,7 +2,7 @@
 // that decide whether the SDK is loaded at all and how it is put together; it loads nothing of
 // the SDK itself, so that tracing off costs nothing (src/observability/otel-sdk.ts is imported
 // only when this says on).
-import { ConfigError, type Environment, parseAll } from '../config/config.ts';
+import { ConfigError, type Environment, parseAll, parseWholeNumber } from '../config/config.ts';
 
 /**
  * The standard variables the function honours: those read here, and those the SDK's exporter
@@ -146,6 +146,9 @@ function readRatio(given: string | undefined): number {
   throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `"${text}" is not a ratio from 0 to 1`);
 }
 
+/** Most of any OTEL_BSP_* number: Node's longest timer (ms), and beyond any queue worth having. */
+const MAX_BSP = 2_147_483_647;
+
 function readBatch(env: Environment): BatchSettings {
   const settings: Record<string, number> = {};
   const fields = [
@@ -155,12 +158,8 @@ function readBatch(env: Environment): BatchSettings {
     ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1],
   ] as const;
   for (const [field, variable, least] of fields) {
-    const text = value(env[variable]);
-    if (text === undefined) continue;
-    if (!/^\d+$/.test(text) || Number(text) < least) {
-      throw new ConfigError(variable, `"${text}" is not a whole number of at least ${least}`);
-    }
-    settings[field] = Number(text);
+    const number = parseWholeNumber(variable, value(env[variable]), { least, most: MAX_BSP });
+    if (number !== undefined) settings[field] = number;
   }
   const { maxQueueSize, maxExportBatchSize } = settings;
   if (maxQueueSize !== undefined && maxExportBatchSize !== undefined) {

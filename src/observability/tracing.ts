@@ -1,7 +1,7 @@
 // The spans of an event, as the handlers see them. Nothing here loads the OpenTelemetry SDK:
 // when tracing is off there is no Tracing at all, and every traced step is one `undefined` check
 // (src/observability/otel-sdk.ts is the implementation, imported at start only when tracing is on).
-import type { Headers } from '../events/envelope.ts';
+import type { Headers } from '../formats/headers.ts';
 import type { EventRecord } from './event-log.ts';
 
 export type SpanAttributes = Readonly<Record<string, string | number | boolean | undefined>>;

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
-import type { ProvisionRequest } from '../events/pending-request.ts';
 import { FINGERPRINT_ANNOTATION, fingerprintAnnotation } from './fingerprint.ts';
 import type { PodOverrides } from './overrides.ts';
+import type { ProvisionRequest } from './provision-request.ts';
 
 export const CONTAINER_NAME = 'client';
 export const APP_NAME = 'podgateway-client';

@@ -3,7 +3,7 @@
 // content is the same: when it is not, the second request is refused, naming what differs.
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { ProvisionRequest } from '../events/pending-request.ts';
+import type { ProvisionRequest } from './provision-request.ts';
 
 /** Annotation holding a digest of each part of the request (bounded, whatever the request). */
 export const FINGERPRINT_ANNOTATION = 'podgateway.io/request-digests';

@@ -6,12 +6,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
-import type { Cluster } from './cluster.ts';
-import { startCluster } from './cluster.ts';
-import { httpsGet } from './https-get.ts';
-import { loadKubeConfig } from './manifests.ts';
-import { type NodeReadinessWatch, watchNodeReadiness } from './node-readiness.ts';
-import { waitUntil } from './processes.ts';
+import type { Cluster } from '../../testbed/cluster/cluster.ts';
+import { startCluster } from '../../testbed/cluster/cluster.ts';
+import { httpsGet } from '../../testbed/cluster/https-get.ts';
+import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
+import {
+  type NodeReadinessWatch,
+  watchNodeReadiness,
+} from '../../testbed/cluster/node-readiness.ts';
+import { waitUntil } from '../../testbed/cluster/processes.ts';
 
 const NAMESPACE = 'client-system';
 

@@ -2,14 +2,18 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { CLUSTER_DIR } from './components.ts';
+import { CLUSTER_DIR } from '../../testbed/cluster/components.ts';
 import {
   admissionResponse,
   clusterResolvConf,
   gatewayPatch,
   wantsGateway,
-} from './gateway-webhook.ts';
-import { loadGateway, mutatingWebhookConfiguration, webhookConfig } from './gateways.ts';
+} from '../../testbed/cluster/gateway-webhook.ts';
+import {
+  loadGateway,
+  mutatingWebhookConfiguration,
+  webhookConfig,
+} from '../../testbed/cluster/gateways.ts';
 
 const deployDir = join(CLUSTER_DIR, '..', '..', 'deploy');
 const resolv = clusterResolvConf('10.96.0.10', 'gateway-system');

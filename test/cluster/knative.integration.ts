@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { PROJECT_ROOT } from '../support/function-process.ts';
-import { type Cluster, startCluster } from './cluster.ts';
-import { loadKubeConfig, readManifests } from './manifests.ts';
-import { waitUntil } from './processes.ts';
+import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
+import { loadKubeConfig, readManifests } from '../../testbed/cluster/manifests.ts';
+import { waitUntil } from '../../testbed/cluster/processes.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import { describeQueueProxy } from './queue-proxy-cases.ts';
 
 const NAMESPACE = 'podgateway-provisioner';

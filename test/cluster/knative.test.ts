@@ -2,10 +2,17 @@
 // objects, and how the Deployment's queue-proxy env becomes a process's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { webhookService, withRegistriesSkipped, withWebhookPort } from './knative.ts';
-import { ingressReadyStatus, podAutoscalerReadyStatus } from './knative-status.ts';
-import { notReadyReport } from './node-readiness.ts';
-import { probeOnPort, queueProxyEnv } from './queue-proxy.ts';
+import {
+  webhookService,
+  withRegistriesSkipped,
+  withWebhookPort,
+} from '../../testbed/cluster/knative.ts';
+import {
+  ingressReadyStatus,
+  podAutoscalerReadyStatus,
+} from '../../testbed/cluster/knative-status.ts';
+import { notReadyReport } from '../../testbed/cluster/node-readiness.ts';
+import { probeOnPort, queueProxyEnv } from '../../testbed/cluster/queue-proxy.ts';
 
 describe('--knative', () => {
   it("adds the webhook's port to each webhook of a configuration, and to nothing else", () => {

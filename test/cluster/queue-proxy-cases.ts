@@ -6,13 +6,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { ANNOTATIONS, podNameFor } from '../../src/pods/client-pod.ts';
+import { ensureBinaries } from '../../testbed/cluster/build.ts';
+import type { Cluster } from '../../testbed/cluster/cluster.ts';
+import { CLIENT_NAMESPACE, loadKubeConfig } from '../../testbed/cluster/manifests.ts';
+import { waitUntil } from '../../testbed/cluster/processes.ts';
+import {
+  PROBE_HEADERS,
+  type RunningQueueProxy,
+  startQueueProxy,
+} from '../../testbed/cluster/queue-proxy.ts';
+import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
-import { type RunningFunction, startFunction } from '../support/function-process.ts';
-import { ensureBinaries } from './build.ts';
-import type { Cluster } from './cluster.ts';
-import { CLIENT_NAMESPACE, loadKubeConfig } from './manifests.ts';
-import { waitUntil } from './processes.ts';
-import { PROBE_HEADERS, type RunningQueueProxy, startQueueProxy } from './queue-proxy.ts';
 
 const DONE = 'io.podgateway.client.scheduling.done';
 /** Short, so that the cases blocked by a webhook down end soon (503 WebhookUnavailable). */

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import { funcYamlProblems } from '../support/func-yaml.ts';
-import { PROJECT_ROOT } from '../support/function-process.ts';
 import { at, obj, str } from '../support/manifests.ts';
 import { funcYaml, loadDeployment } from './support.ts';
 

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { PROJECT_ROOT } from '../support/function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import {
   arr,
   at,

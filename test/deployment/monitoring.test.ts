@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
 import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
-import { POD_CREATES } from '../kube-api-server/faults.ts';
+import { POD_CREATES } from '../../testbed/kube-api-server/faults.ts';
 import { pendingEvent, post, sendEvent } from '../support/events.ts';
 import { type Harness, useHarness } from '../support/harness.ts';
 import { arr, at, DEPLOY_DIR, type Doc, isDoc, obj, str } from '../support/manifests.ts';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { type ProvisionerConfig, parseConfig } from '../../src/config/config.ts';
-import { PROJECT_ROOT } from '../support/function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import {
   arr,
   at,

@@ -5,7 +5,7 @@ import { existsSync, globSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../support/function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 const PAGES = ['README.md', 'docs/deploy.md', 'docs/troubleshooting.md', 'docs/reference.md'];
 const README = (
@@ -41,6 +41,14 @@ describe('README and docs/', () => {
       if (checked) assert.ok(existsSync(join(PROJECT_ROOT, checked)), `${checked} does not exist`);
       else assert.match(first, /^# needs a cluster/, `unmarked shell block: ${first}`);
     }
+  });
+
+  it('ships the licence package.json names, in full', async () => {
+    const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'));
+    assert.equal(manifest.license, 'Apache-2.0');
+    const licence = await readFile(join(PROJECT_ROOT, 'LICENSE'), 'utf8');
+    assert.match(licence, /Apache License\s+Version 2\.0, January 2004/);
+    assert.match(licence, /END OF TERMS AND CONDITIONS/);
   });
 
   it('names only files that exist in deploy/ and samples/', () => {

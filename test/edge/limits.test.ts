@@ -11,14 +11,15 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
+import { eventually } from '../../testbed/eventually.ts';
 import {
   freePort,
   PROJECT_ROOT,
   type RunningFunction,
   startFunction,
-} from '../support/function-process.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { keepAliveLoop, type LoopRecord, type SentRequest } from '../support/keep-alive-client.ts';
 import { sendRaw } from '../support/raw-http.ts';
@@ -126,9 +127,11 @@ describe('on SIGTERM under keep-alive load', () => {
       ),
     );
     const requests = (): SentRequest[] => records.flatMap((record) => record.requests);
-    while (requests().filter((r) => r.outcome?.kind === 'answer').length < 40) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await eventually(
+      '40 answers',
+      () => requests().filter((r) => r.outcome?.kind === 'answer').length >= 40,
+      { timeoutMs: 30_000, intervalMs: 10 },
+    );
     fn.process.kill('SIGTERM');
     await Promise.all(loops);
     await exited;
@@ -184,9 +187,7 @@ describe('503 answers', () => {
       assert.equal(reply.status, 503, reply.text);
       assert.doesNotMatch(reply.text, /127\.0\.0\.1|localhost|https?:\/\//, reply.text);
       assert.match(reply.text, /could not be reached/);
-      while (!/ECONNREFUSED 127\.0\.0\.1/.test(fn.output())) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await eventually('the log line', () => /ECONNREFUSED 127\.0\.0\.1/.test(fn.output()));
     } finally {
       await fn.stop();
     }
@@ -269,11 +270,12 @@ describe('the local sandbox', () => {
     timeout: 120_000,
   }, async () => {
     const port = await freePort();
-    sandbox = spawn(process.execPath, ['scripts/dev.ts', '--port', String(port)], {
+    const started = spawn(process.execPath, ['scripts/dev.ts', '--port', String(port)], {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    sandbox = started;
     let output = '';
     sandbox.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -281,10 +283,14 @@ describe('the local sandbox', () => {
     sandbox.stderr?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
-    while (!/LOCAL SANDBOX/.test(output)) {
-      if (sandbox.exitCode !== null) assert.fail(`the sandbox exited:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      'the sandbox banner',
+      () => {
+        if (started.exitCode !== null) assert.fail(`the sandbox exited:\n${output}`);
+        return /LOCAL SANDBOX/.test(output);
+      },
+      { timeoutMs: 60_000, intervalMs: 50 },
+    );
     const local = await fetch(`http://127.0.0.1:${port}/health/liveness`);
     assert.equal(local.status, 200);
     const fromOutside = await fetch(`http://${outside}:${port}/health/liveness`).then(

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { runUntilExit } from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
-import { runUntilExit } from '../support/function-process.ts';
 import { useHarness } from '../support/harness.ts';
 import { answerTo, type RawOutcome, type RawResponse, sendRaw } from '../support/raw-http.ts';
 
@@ -526,9 +526,9 @@ describe('settings refused at start-up', () => {
       /CLIENT_LIMITS: cpu is zero: a kubelet reads a zero limit as no limit at all/,
       /CLIENT_REQUESTS: memory=16Mi is above its limit 8Mi \(CLIENT_LIMITS\)/,
       /CLIENT_COMMAND: is empty/,
-      /API_TIMEOUT_MS: "0x10" is not a positive whole number/,
-      /EVENT_DEADLINE_MS: "1e4" is not a positive whole number/,
-      /CLIENT_ACTIVE_DEADLINE_SECONDS: "16\.0" is not a positive whole number/,
+      /API_TIMEOUT_MS: "0x10" is not a whole number of milliseconds from 1 to 300000/,
+      /EVENT_DEADLINE_MS: "1e4" is not a whole number of milliseconds/,
+      /CLIENT_ACTIVE_DEADLINE_SECONDS: "16\.0" is not a whole number of seconds/,
       /FUNC_BODY_LIMIT: "1e9" is not a whole number of bytes/,
       /LISTEN_HOST: "not a host" is not an IP address/,
     ];
@@ -544,7 +544,7 @@ describe('settings refused at start-up', () => {
     });
     assert.notEqual(code, 0);
     assert.match(output, /CLIENT_REQUESTS: sets cpu twice/);
-    assert.match(output, /SHUTDOWN_GRACE_MS: " 16" is not a positive whole number/);
+    assert.match(output, /SHUTDOWN_GRACE_MS: " 16" is not a whole number of milliseconds/);
     assert.match(output, /FUNC_BODY_LIMIT: 99999999999999 is above the maximum, 1048576/);
     assert.doesNotMatch(output, /\n\s+at /, 'no stack trace');
   });

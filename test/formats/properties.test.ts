@@ -22,9 +22,9 @@ import {
   isQualifiedName,
 } from '../../src/formats/names.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { post } from '../support/events.ts';
-import { type RunningFunction, startFunction } from '../support/function-process.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Reference definitions: k8s.io/apimachinery/pkg/util/validation, written out again here.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { ANNOTATIONS, podNameFor } from '../../src/pods/client-pod.ts';
-import { POD_CREATES } from '../kube-api-server/server.ts';
+import { POD_CREATES } from '../../testbed/kube-api-server/server.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

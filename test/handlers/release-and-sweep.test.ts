@@ -17,7 +17,7 @@ import {
   SWEEP_TYPE,
 } from '../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../src/pods/client-pod.ts';
-import type { PodInput } from '../kube-api-server/server.ts';
+import type { PodInput } from '../../testbed/kube-api-server/server.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

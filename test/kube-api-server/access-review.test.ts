@@ -6,8 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApiException, AuthorizationV1Api, KubeConfig } from '@kubernetes/client-node';
-import { readDeployedRole } from '../support/deployed-role.ts';
-import { authorizerFromRules, type KubeApiServer, startKubeApiServer } from './server.ts';
+import { readDeployedRole } from '../../testbed/deployed-role.ts';
+import {
+  authorizerFromRules,
+  type KubeApiServer,
+  startKubeApiServer,
+} from '../../testbed/kube-api-server/server.ts';
 
 let server: KubeApiServer;
 let workDir: string;

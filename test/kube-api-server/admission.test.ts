@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
-import { podGatewayWebhook } from './server.ts';
+import { podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import {
   apiError,
   clientFor,

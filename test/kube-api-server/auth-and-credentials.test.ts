@@ -4,8 +4,12 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { authorizerFromRules, type KubeApiServer, type RequestAttributes } from './server.ts';
-import type { Status } from './status.ts';
+import {
+  authorizerFromRules,
+  type KubeApiServer,
+  type RequestAttributes,
+} from '../../testbed/kube-api-server/server.ts';
+import type { Status } from '../../testbed/kube-api-server/status.ts';
 import {
   apiError,
   clientFor,

@@ -11,8 +11,8 @@ import {
   setHeaderOptions,
   V1MicroTime,
 } from '@kubernetes/client-node';
-import { readDeployedRole } from '../support/deployed-role.ts';
-import { authorizerFromRules } from './server.ts';
+import { readDeployedRole } from '../../testbed/deployed-role.ts';
+import { authorizerFromRules } from '../../testbed/kube-api-server/server.ts';
 import { apiError, clientFor, raw, serverFor, statusOf } from './test-support.ts';
 
 const NAMESPACE = 'client-system';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { ApiException, type CoreV1Api } from '@kubernetes/client-node';
-import type { KubeApiServer } from './server.ts';
+import type { KubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { apiError, pod, raw, startSharedServer, statusOf } from './test-support.ts';
 
 describe('kube API test server through the real client', () => {

@@ -2,6 +2,7 @@
 // cluster.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { eventually } from '../../testbed/eventually.ts';
 import { apiError, clientFor, pod, serverFor, statusOf } from './test-support.ts';
 
 describe('graceful deletion', () => {
@@ -23,9 +24,9 @@ describe('graceful deletion', () => {
     );
     assert.equal(error.code, 409);
     assert.equal(statusOf(error).message, 'object is being deleted: pods "going" already exists');
-    while (server.pod('default', 'going') !== undefined) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually('the pod to be gone', () => server.pod('default', 'going') === undefined, {
+      intervalMs: 50,
+    });
     await api.createNamespacedPod({ namespace: 'default', body: pod('going') });
   });
 

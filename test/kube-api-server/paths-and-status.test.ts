@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { CoreV1Api } from '@kubernetes/client-node';
-import type { KubeApiServer } from './server.ts';
-import type { Status } from './status.ts';
+import type { KubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import type { Status } from '../../testbed/kube-api-server/status.ts';
 import {
   apiError,
   pod,

@@ -2,11 +2,11 @@
 // selectors, validation, QoS.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { podQosClass } from './pods.ts';
-import { requestInfo } from './routing.ts';
-import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
-import { authorizerFromRules } from './server.ts';
-import { type PodObject, validatePodCreate } from './validation.ts';
+import { podQosClass } from '../../testbed/kube-api-server/pods.ts';
+import { requestInfo } from '../../testbed/kube-api-server/routing.ts';
+import { parseFieldSelector, parseLabelSelector } from '../../testbed/kube-api-server/selectors.ts';
+import { authorizerFromRules } from '../../testbed/kube-api-server/server.ts';
+import { type PodObject, validatePodCreate } from '../../testbed/kube-api-server/validation.ts';
 
 describe('the rules behind the server', () => {
   it('derives request attributes as the API server does', () => {

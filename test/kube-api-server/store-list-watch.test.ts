@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { type CoreV1Api, type KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
-import type { KubeApiServer } from './server.ts';
-import type { Status } from './status.ts';
+import type { KubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import type { Status } from '../../testbed/kube-api-server/status.ts';
 import { apiError, isAbort, pod, raw, startSharedServer } from './test-support.ts';
 
 describe('kube API test server through the real client', () => {

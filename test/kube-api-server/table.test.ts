@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { type KubeApiServer, startKubeApiServer } from './server.ts';
-import { humanDuration, wantsTable } from './table.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { humanDuration, wantsTable } from '../../testbed/kube-api-server/table.ts';
 
 let server: KubeApiServer;
 

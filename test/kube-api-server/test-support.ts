@@ -7,10 +7,16 @@ import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { type KubeApiServer, type KubeApiServerOptions, startKubeApiServer } from './server.ts';
-import type { Status } from './status.ts';
+import {
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  startKubeApiServer,
+} from '../../testbed/kube-api-server/server.ts';
+import type { Status } from '../../testbed/kube-api-server/status.ts';
 
-export const SERVER_MODULE = fileURLToPath(new URL('./server.ts', import.meta.url));
+export const SERVER_MODULE = fileURLToPath(
+  new URL('../../testbed/kube-api-server/server.ts', import.meta.url),
+);
 
 // One scratch directory per test file (each file runs in its own process).
 let scratch: string;
@@ -131,4 +137,4 @@ export async function startSharedServer(): Promise<{
 }
 
 /** A CA of its own, which signed nothing of the server's. */
-export { unrelatedCaPem as selfSignedCa } from '../support/tls.ts';
+export { unrelatedCaPem as selfSignedCa } from '../../testbed/tls.ts';

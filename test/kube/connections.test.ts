@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describeApiFailure } from '../../src/kube/client.ts';
 import { POOL_LIFETIME_MS, PooledKubeConfig } from '../../src/kube/connections.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { unrelatedCaPem } from '../support/tls.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { unrelatedCaPem } from '../../testbed/tls.ts';
 
 let server: KubeApiServer;
 let workDir: string;

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
 import {
   CAN_UNSHARE,
   type RunningFunction,
   startFunction,
   withServiceAccountDir,
-} from '../support/function-process.ts';
-import { unrelatedCaPem } from '../support/tls.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { unrelatedCaPem } from '../../testbed/tls.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 
 const NAMESPACE = 'client-system';
 let server: KubeApiServer;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { POD_CREATES, podGatewayWebhook } from '../kube-api-server/server.ts';
+import { POD_CREATES, podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, type Reply, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

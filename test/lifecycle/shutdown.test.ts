@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
+import { eventually } from '../../testbed/eventually.ts';
+import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
-import { startFunction } from '../support/function-process.ts';
 
 let server: KubeApiServer;
 let workDir: string;
@@ -29,10 +30,16 @@ const isPodCreate = (request: { method: string; path: string }) =>
   request.method === 'POST' && request.path.endsWith('/pods');
 
 /** Resolves once the API server has received a create. */
-async function createArrived(): Promise<void> {
-  while (!server.requests.some(isPodCreate)) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+function createArrived(): Promise<void> {
+  return eventually('a pod create', () => server.requests.some(isPodCreate), { intervalMs: 10 });
+}
+
+/** Resolves once the function says it is shutting down: it drains from then on. */
+function draining(fn: RunningFunction): Promise<void> {
+  return eventually('the function to drain', async () => {
+    const answer = await fetch(`${fn.url}/health/readiness`);
+    return answer.status === 503 && /shutting down/.test(await answer.text());
+  });
 }
 
 describe('on SIGTERM', () => {
@@ -46,7 +53,7 @@ describe('on SIGTERM', () => {
     await createArrived();
     const exited = once(fn.process, 'exit');
     fn.process.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await draining(fn);
 
     const refused = await sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
     assert.equal(refused.status, 503);

@@ -8,14 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
 import {
   CAN_UNSHARE,
   runUntilExit,
   startFunction,
   withServiceAccountDir,
-} from '../support/function-process.ts';
+} from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
 
 let server: KubeApiServer;
 let workDir: string;
@@ -54,7 +54,7 @@ describe('start-up', () => {
     assert.match(lines[0] ?? '', /cannot start: CLIENT_NAMESPACE: "Bad_Namespace"/);
     assert.match(
       lines[1] ?? '',
-      /cannot start: API_TIMEOUT_MS: "soon" is not a positive whole number/,
+      /cannot start: API_TIMEOUT_MS: "soon" is not a whole number of milliseconds/,
     );
     assert.match(
       lines[2] ?? '',
@@ -87,7 +87,7 @@ describe('start-up', () => {
       output,
       /FUNC_LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent/,
     );
-    assert.match(output, /FUNC_PORT: "eighty" is not a port number \(1 to 65535\)/);
+    assert.match(output, /FUNC_PORT: "eighty" is not a whole number from 1 to 65535/);
     assert.equal(output.trim().split('\n').length, 2, output);
   });
 

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { type KubeApiServer, startKubeApiServer } from '../kube-api-server/server.ts';
-import { type RunningFunction, startFunction } from '../support/function-process.ts';
+import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import {
   ALL_FAULTS,
   BENIGN_FAULTS,
@@ -22,7 +22,7 @@ import {
   type PendingEvent,
   runLoad,
   seededRandom,
-} from './load.ts';
+} from '../../testbed/load/load.ts';
 
 const NAMESPACE = 'clients';
 

@@ -3,8 +3,9 @@
 // compile cache), its Prometheus metrics on the runtime's /metrics after known traffic, and
 // its JSON log lines. No timing is asserted: the machine is shared with the other tests.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,16 +18,21 @@ import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
-import { type KubeApiServer, POD_CREATES, startKubeApiServer } from '../kube-api-server/server.ts';
-import { makeCommandSpy } from '../support/command-spy.ts';
-import { pendingEvent, post, sendEvent } from '../support/events.ts';
+import { eventually } from '../../testbed/eventually.ts';
 import {
   npmStartCommand,
   PROJECT_ROOT,
   type RunningFunction,
   startFunction,
-} from '../support/function-process.ts';
-import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+} from '../../testbed/function-process.ts';
+import {
+  type KubeApiServer,
+  POD_CREATES,
+  startKubeApiServer,
+} from '../../testbed/kube-api-server/server.ts';
+import { startOtlpReceiver } from '../../testbed/otlp-receiver.ts';
+import { makeCommandSpy } from '../support/command-spy.ts';
+import { pendingEvent, post, sendEvent } from '../support/events.ts';
 
 const run = promisify(execFile);
 const NAMESPACE = 'client-system';
@@ -223,9 +229,16 @@ describe('metrics on the runtime’s /metrics', () => {
   it('serves no OS gauge of the runtime, and a scrape runs no command', async () => {
     const texts = await Promise.all(Array.from({ length: 4 }, async () => (await scrape()).text));
     for (const text of texts) assert.doesNotMatch(text, /faas_(cpu|mem|netio)_utilization/);
+    // What the OS gauges stood for: the process's own, from prom-client's default metrics.
+    assert.match(texts[0] ?? '', /^process_cpu_seconds_total\{/m);
     assert.match(texts[0] ?? '', /^process_resident_memory_bytes\{/m);
-    // The gauges' collect() started its commands without waiting for them.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The gauges' collect() started its commands without waiting for them: a command started by
+    // a scrape is the function's child from then on, and notes its name before it exits. Once
+    // the function has no child left, the log holds every command the scrapes ran.
+    await eventually(
+      'the function to have no child process',
+      () => childrenOf(fn.process).length === 0,
+    );
     assert.deepEqual(commands.commandsRun(), []);
   });
 
@@ -259,15 +272,29 @@ describe('metrics on the runtime’s /metrics', () => {
     server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 1500 });
     const slow = sendEvent(fn.url, pendingEvent({ gateway_name: 'bar' }), 'binary');
     let inflight = 0;
-    for (let i = 0; i < 50 && inflight === 0; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    await eventually('the request in flight to be counted', async () => {
       inflight = sampleSum((await scrape()).samples, 'podgateway_inflight_requests');
-    }
+      return inflight !== 0;
+    });
     assert.equal(inflight, 1);
     assert.equal((await slow).event?.type, DONE_TYPE);
     assert.equal(sampleSum((await scrape()).samples, 'podgateway_inflight_requests'), 0);
   });
 });
+
+/** The processes `parent` started that are not reaped yet, from Linux's /proc. */
+function childrenOf(parent: ChildProcess): string[] {
+  const tasks = `/proc/${parent.pid}/task`;
+  return readdirSync(tasks).flatMap((task) => {
+    try {
+      return readFileSync(join(tasks, task, 'children'), 'utf8')
+        .split(' ')
+        .filter(Boolean);
+    } catch {
+      return []; // the thread ended meanwhile
+    }
+  });
+}
 
 describe('logs', () => {
   interface LogLine {
@@ -278,13 +305,11 @@ describe('logs', () => {
 
   /** The lines for the known traffic: they come on stdout, apart from the HTTP answers. */
   async function trafficLogLines(): Promise<LogLine[]> {
-    for (let i = 0; i < 100; i += 1) {
-      const rejected = logLines().filter(
-        (line) => line.msg === 'provision' && line.outcome === 'rejected',
-      );
-      if (rejected.length >= 3) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    const rejected = () =>
+      logLines().filter((line) => line.msg === 'provision' && line.outcome === 'rejected');
+    await eventually('the log lines of the rejected requests', () => rejected().length >= 3, {
+      timeoutMs: 2000,
+    }).catch(() => undefined); // the assertions on the lines say what is missing
     return logLines();
   }
 

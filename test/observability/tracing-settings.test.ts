@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/config.ts';
 import { describeTracing, readTracingSettings } from '../../src/observability/tracing-settings.ts';
-import { startKubeApiServer } from '../kube-api-server/server.ts';
-import { runUntilExit } from '../support/function-process.ts';
+import { runUntilExit } from '../../testbed/function-process.ts';
+import { startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.observability:4318' };
 
@@ -72,7 +72,12 @@ describe('tracing settings', () => {
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_SAMPLER: 'jaeger_remote' }), /not one of/);
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_SAMPLER_ARG: '2' }), /not a ratio/);
     assert.match(problem({ ...ENDPOINT, OTEL_TRACES_EXPORTER: 'zipkin' }), /not supported/);
-    assert.match(problem({ ...ENDPOINT, OTEL_BSP_MAX_QUEUE_SIZE: '0' }), /at least 1/);
+    assert.match(problem({ ...ENDPOINT, OTEL_BSP_MAX_QUEUE_SIZE: '0' }), /"0" .* from 1 to/);
+    // Read as every other number: a delay past Node's longest timer was taken, and ran at once.
+    assert.match(
+      problem({ ...ENDPOINT, OTEL_BSP_SCHEDULE_DELAY: '3000000000' }),
+      /3000000000 is above the maximum, 2147483647/,
+    );
   });
 
   it('an unsupported protocol stops the function at start with one plain line', async () => {

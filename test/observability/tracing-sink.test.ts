@@ -2,14 +2,14 @@
 // of the event, and the sink's request carries the trace in its headers and in the reply.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Scheduler, startScheduler } from '../kube-api-server/scheduler.ts';
-import { pendingEvent, sendEvent } from '../support/events.ts';
-import { useHarness } from '../support/harness.ts';
+import { type Scheduler, startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
   startOtlpReceiver,
-} from '../support/otlp-receiver.ts';
+} from '../../testbed/otlp-receiver.ts';
+import { pendingEvent, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
 import { type SinkServer, startSinkServer } from '../support/sink-server.ts';
 
 const TRACE = '5bf92f3577b34da6a3ce929d0e0e4736';

@@ -2,14 +2,14 @@
 // an OTLP/HTTP receiver in this process, events sent with a producer's trace context.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { POD_CREATES } from '../kube-api-server/server.ts';
-import { pendingEvent, post, sendEvent } from '../support/events.ts';
-import { useHarness } from '../support/harness.ts';
+import { POD_CREATES } from '../../testbed/kube-api-server/server.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
   startOtlpReceiver,
-} from '../support/otlp-receiver.ts';
+} from '../../testbed/otlp-receiver.ts';
+import { pendingEvent, post, sendEvent } from '../support/events.ts';
+import { useHarness } from '../support/harness.ts';
 
 const NAMESPACE = 'default';
 const PRODUCER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';

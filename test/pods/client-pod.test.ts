@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/config.ts';
-import type { ProvisionRequest } from '../../src/events/pending-request.ts';
 import { isDns1123Subdomain } from '../../src/formats/names.ts';
 import {
   ANNOTATIONS,
@@ -11,6 +10,7 @@ import {
   podNameFor,
 } from '../../src/pods/client-pod.ts';
 import { differencesFrom, FINGERPRINT_ANNOTATION } from '../../src/pods/fingerprint.ts';
+import type { ProvisionRequest } from '../../src/pods/provision-request.ts';
 
 const request: ProvisionRequest = {
   gatewayName: 'foo',

@@ -10,7 +10,8 @@ import { readRequest } from '../../src/events/pending-request.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { buildPod } from '../../src/pods/client-pod.ts';
 import { missingRouting } from '../../src/pods/routing.ts';
-import { type EventObject, podGatewayWebhook } from '../kube-api-server/server.ts';
+import { eventually } from '../../testbed/eventually.ts';
+import { type EventObject, podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -37,14 +38,12 @@ async function eventsAbout(
   podName: string,
   enough: (events: EventObject[]) => boolean,
 ): Promise<EventObject[]> {
-  for (let attempt = 0; attempt < 250; attempt += 1) {
-    const events = h.server
+  const about = () =>
+    h.server
       .events(NAMESPACE)
       .filter((event) => (event.regarding as { name?: string } | undefined)?.name === podName);
-    if (enough(events)) return events;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`no Events about ${podName}: ${JSON.stringify(h.server.events(NAMESPACE))}`);
+  await eventually(`the Events about ${podName}`, () => enough(about()), { timeoutMs: 5000 });
+  return about();
 }
 
 const podNames = () => h.server.pods(NAMESPACE).map((pod) => pod.metadata?.name ?? '');

@@ -7,14 +7,15 @@ import { after, beforeEach, describe, it } from 'node:test';
 import type { V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { readyState } from '../../src/pods/wait-ready.ts';
+import { eventually } from '../../testbed/eventually.ts';
 import {
   GATEWAY_INIT,
   type Kubelet,
   type KubeletFailure,
   startKubelet,
-} from '../kube-api-server/kubelet.ts';
-import { type Scheduler, startScheduler } from '../kube-api-server/scheduler.ts';
-import { podGatewayWebhook } from '../kube-api-server/server.ts';
+} from '../../testbed/kube-api-server/kubelet.ts';
+import { type Scheduler, startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
+import { podGatewayWebhook } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -71,15 +72,6 @@ after(() => {
   scheduler?.stop();
   kubelet?.stop();
 });
-
-/** Polls `condition` every 20 ms, up to 10 s. */
-async function until(what: string, condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
 
 describe('WAIT_FOR=ready', () => {
   it('replies done with the node, the pod IP and the time it took once the pod is ready', async () => {
@@ -154,7 +146,7 @@ describe('WAIT_FOR=ready', () => {
     );
 
     // Redelivered once the kubelet backs off: the crash loop's own reason.
-    await until('the init container in CrashLoopBackOff', () =>
+    await eventually('the init container in CrashLoopBackOff', () =>
       h.server
         .pods(NAMESPACE)
         .some(

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { startScheduler } from '../kube-api-server/scheduler.ts';
+import { eventually } from '../../testbed/eventually.ts';
+import { startScheduler } from '../../testbed/kube-api-server/scheduler.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 
@@ -15,29 +16,14 @@ const h = useHarness({
 
 beforeEach(() => h.server.reset());
 
-/** Polls `condition` every 20 ms, up to 10 s. */
-async function until(what: string, condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
 /** The function's pods the test server holds, by name. */
 const podNames = () => h.server.pods('default').map((pod) => pod.metadata?.name ?? '');
 
 /** Acts as the scheduler: once the pod exists, does `act` to it. */
 async function whenCreated(act: (name: string) => void): Promise<void> {
-  for (let i = 0; i < 100; i += 1) {
-    const [pod] = h.server.pods('default');
-    if (pod?.metadata?.name) {
-      act(pod.metadata.name);
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error('the pod was never created');
+  const created = () => h.server.pods('default')[0]?.metadata?.name;
+  await eventually('the pod to be created', () => created() !== undefined, { timeoutMs: 2000 });
+  act(created() ?? '');
 }
 
 describe('WAIT_FOR=scheduled', () => {
@@ -83,8 +69,8 @@ describe('WAIT_FOR=scheduled', () => {
   it('serves many events waiting at once from one watch', async () => {
     const events = Array.from({ length: 24 }, () => pendingEvent({ gateway_name: 'foo' }));
     const replies = Promise.all(events.map((event) => sendEvent(h.fn.url, event, 'binary')));
-    await until('every pod created', () => podNames().length === events.length);
-    await until('the watch open', () => h.server.openWatches > 0);
+    await eventually('every pod created', () => podNames().length === events.length);
+    await eventually('the watch open', () => h.server.openWatches > 0);
     assert.equal(h.server.openWatches, 1, 'one watch for every waiting event');
     for (const [i, name] of podNames().entries()) h.server.bindPod('default', name, `node-${i}`);
     for (const reply of await replies) assert.equal(reply.event?.type, DONE_TYPE, reply.text);
@@ -100,8 +86,8 @@ describe('WAIT_FOR=scheduled', () => {
 
   it('resumes the watch from the last resourceVersion it saw, without listing again', async () => {
     const reply = sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
-    await until('the pod created', () => podNames().length === 1);
-    await until('the watch open', () => h.server.openWatches === 1);
+    await eventually('the pod created', () => podNames().length === 1);
+    await eventually('the watch open', () => h.server.openWatches === 1);
     const lists = () => h.server.requests.filter((request) => request.verb === 'list').length;
     const listsBefore = lists();
     const watchesBefore = h.server.requests.filter((request) => request.verb === 'watch').length;
@@ -122,8 +108,8 @@ describe('WAIT_FOR=scheduled', () => {
   it('lists again when the watch cannot resume (410 Gone), and sees what changed meanwhile', async () => {
     h.server.addNamespace('other');
     const reply = sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
-    await until('the pod created', () => podNames().length === 1);
-    await until('the watch open', () => h.server.openWatches === 1);
+    await eventually('the pod created', () => podNames().length === 1);
+    await eventually('the watch open', () => h.server.openWatches === 1);
     const listsBefore = h.server.requests.filter((request) => request.verb === 'list').length;
     // All in one turn of the test's event loop: the function cannot resume before the binding
     // and 1,001 other changes have pushed its resourceVersion out of the server's history.
@@ -173,8 +159,11 @@ describe('WAIT_FOR=scheduled', () => {
       lagTheWatch();
       h.server.deletePod('default', name);
       const again = sendEvent(h.fn.url, event, 'binary');
-      await until('the new pod created', () => uidOfPod() !== undefined && uidOfPod() !== oldUid);
-      await until('the watch resumed', () => h.server.openWatches === 1);
+      await eventually(
+        'the new pod created',
+        () => uidOfPod() !== undefined && uidOfPod() !== oldUid,
+      );
+      await eventually('the watch resumed', () => h.server.openWatches === 1);
       // Streamed after the replay of the old pod's changes.
       h.server.bindPod('default', name, 'node-new');
       const reply = await again;
@@ -185,16 +174,19 @@ describe('WAIT_FOR=scheduled', () => {
     it('is not answered from the deleted pod’s replayed binding', async () => {
       const event = pendingEvent({ gateway_name: 'foo' });
       const first = sendEvent(h.fn.url, event, 'binary');
-      await until('the pod created', () => podNames().length === 1);
-      await until('the watch open', () => h.server.openWatches === 1);
+      await eventually('the pod created', () => podNames().length === 1);
+      await eventually('the watch open', () => h.server.openWatches === 1);
       const name = podNames()[0] ?? '';
       const oldUid = uidOfPod();
       lagTheWatch();
       h.server.bindPod('default', name, 'node-old');
       h.server.deletePod('default', name);
       const again = sendEvent(h.fn.url, event, 'structured');
-      await until('the new pod created', () => uidOfPod() !== undefined && uidOfPod() !== oldUid);
-      await until('the watch resumed', () => h.server.openWatches === 1);
+      await eventually(
+        'the new pod created',
+        () => uidOfPod() !== undefined && uidOfPod() !== oldUid,
+      );
+      await eventually('the watch resumed', () => h.server.openWatches === 1);
       h.server.bindPod('default', name, 'node-new');
       // The first delivery waited for the old pod: it was scheduled, on its node.
       assert.equal((await first).event?.data?.node_name, 'node-old');
@@ -248,16 +240,13 @@ describe('WAIT_FOR=scheduled without the right to list pods', () => {
     const [reply] = await Promise.all([
       sendEvent(denied.fn.url, event, 'binary'),
       (async () => {
-        for (let i = 0; i < 500; i += 1) {
-          const pod = denied.server
+        const created = () =>
+          denied.server
             .pods('default')
-            .find((p) => p.metadata?.annotations?.['podgateway.io/event-id'] === event.id);
-          if (pod?.metadata?.name) {
-            denied.server.bindPod('default', pod.metadata.name, 'node-2');
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, 20));
-        }
+            .find((p) => p.metadata?.annotations?.['podgateway.io/event-id'] === event.id)?.metadata
+            ?.name;
+        await eventually('the pod to be created', () => created() !== undefined);
+        denied.server.bindPod('default', created() ?? '', 'node-2');
       })(),
     ]);
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);

@@ -12,7 +12,8 @@ import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/config.ts';
 import { readRequest } from '../../src/events/pending-request.ts';
 import { RELEASE_TYPE, readRelease } from '../../src/handlers/release.ts';
-import { freePort, PROJECT_ROOT } from '../support/function-process.ts';
+import { eventually } from '../../testbed/eventually.ts';
+import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -58,12 +59,16 @@ async function waitFor(
   pattern: RegExp,
   ms = 60_000,
 ): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pattern.test(output())) {
-    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}:\n${output()}`);
-    if (Date.now() > deadline) throw new Error(`no ${pattern} in time:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const seen = () => {
+    if (pattern.test(output())) return true;
+    if (child.exitCode !== null) throw new Error(`exited with ${child.exitCode}`);
+    return false;
+  };
+  await eventually(String(pattern), seen, { timeoutMs: ms, intervalMs: 100 }).catch(
+    (error: unknown) => {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}:\n${output()}`);
+    },
+  );
 }
 
 describe('the samples', () => {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PROJECT_ROOT } from '../support/function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 interface PackageJson {
   readonly scripts: Record<string, string>;

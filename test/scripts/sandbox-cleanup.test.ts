@@ -7,7 +7,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, PROJECT_ROOT } from '../support/function-process.ts';
+import { eventually } from '../../testbed/eventually.ts';
+import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 /** The sandbox's temporary folders go here (TMPDIR), and nowhere else. */
 let parent: string;
@@ -40,14 +41,6 @@ async function startSandbox(): Promise<Started> {
   return { child, output: () => output };
 }
 
-async function waitUntil(done: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`no ${what} in time`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 async function stopWith(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   const exited = once(child, 'exit');
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
@@ -60,7 +53,9 @@ describe('npm run dev removes its temporary folder', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`on ${signal} once running: the kubeconfigs are gone, and it said it stopped`, async () => {
       const { child, output } = await startSandbox();
-      await waitUntil(async () => /Ctrl-C stops the function/.test(output()), 'banner');
+      await eventually('the banner', () => /Ctrl-C stops the function/.test(output()), {
+        timeoutMs: 60_000,
+      });
       const admin = /export KUBECONFIG=(\S+)/.exec(output())?.[1] ?? '';
       assert.ok(admin.startsWith(parent), output());
       await stopWith(child, signal);
@@ -71,7 +66,9 @@ describe('npm run dev removes its temporary folder', () => {
 
   it('on SIGTERM while it starts: the folder made so far is gone', async () => {
     const { child, output } = await startSandbox();
-    await waitUntil(async () => (await readdir(parent)).length > 0, 'temporary folder');
+    await eventually('the temporary folder', async () => (await readdir(parent)).length > 0, {
+      timeoutMs: 60_000,
+    });
     await stopWith(child, 'SIGTERM');
     assert.deepEqual(await readdir(parent), [], output());
   });

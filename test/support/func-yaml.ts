@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { ErrorObject } from 'ajv';
 import ajvDraft04 from 'ajv-draft-04';
 import ajvFormats from 'ajv-formats';
-import { sharedReference } from './shared-reference.ts';
+import { sharedReference } from '../../testbed/shared-reference.ts';
 
 type Validate = ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null };
 

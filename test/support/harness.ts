@@ -4,14 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { readDeployedRole } from '../../testbed/deployed-role.ts';
+import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
 import {
   authorizerFromRules,
   type KubeApiServer,
   type KubeApiServerOptions,
   startKubeApiServer,
-} from '../kube-api-server/server.ts';
-import { readDeployedRole } from './deployed-role.ts';
-import { type RunningFunction, startFunction } from './function-process.ts';
+} from '../../testbed/kube-api-server/server.ts';
 
 export interface Harness {
   readonly server: KubeApiServer;

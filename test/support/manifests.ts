@@ -17,7 +17,7 @@ import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { INamespace, IServiceAccount } from 'kubernetes-models/v1';
 import { Namespace, ServiceAccount } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
-import { PROJECT_ROOT } from './function-process.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 export const DEPLOY_DIR = join(PROJECT_ROOT, 'deploy');
 

@@ -7,15 +7,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { issueClientCertificate } from '../../../testbed/cluster/certificates.ts';
+import { kubeconfigDocument, writeKubeconfig } from '../../../testbed/cluster/kubeconfig.ts';
+import { createObjects, FUNCTION_SERVICE_ACCOUNT } from '../../../testbed/cluster/manifests.ts';
 import {
   CAN_UNSHARE,
   type RunningFunction,
   startFunction,
   withServiceAccountDir,
-} from '../../support/function-process.ts';
-import { issueClientCertificate } from '../certificates.ts';
-import { kubeconfigDocument, writeKubeconfig } from '../kubeconfig.ts';
-import { createObjects, FUNCTION_SERVICE_ACCOUNT } from '../manifests.ts';
+} from '../../../testbed/function-process.ts';
 import { CLIENT_NAMESPACE, pendingFor, type Suite, send, waitFor } from './context.ts';
 import { createClientNamespace, deleteNamespace } from './namespaces.ts';
 

@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import type { RunningFunction } from '../../../testbed/function-process.ts';
 import type { Reply } from '../../support/events.ts';
-import type { RunningFunction } from '../../support/function-process.ts';
 import {
   CLIENT_NAMESPACE,
   pendingFor,

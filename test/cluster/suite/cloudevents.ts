@@ -9,9 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../../src/handlers/release.ts';
 import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../../src/handlers/sweep.ts';
 import { podNameFor } from '../../../src/pods/client-pod.ts';
+import { ensureBinaries } from '../../../testbed/cluster/build.ts';
+import type { RunningFunction } from '../../../testbed/function-process.ts';
 import { MODES, type Mode } from '../../support/events.ts';
-import type { RunningFunction } from '../../support/function-process.ts';
-import { ensureBinaries } from '../build.ts';
 import type { Suite } from './context.ts';
 
 const PENDING = 'io.podgateway.client.pending';

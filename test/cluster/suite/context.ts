@@ -7,11 +7,11 @@ import * as k8s from '@kubernetes/client-node';
 import type { CloudEventV1 } from 'cloudevents';
 import { ANNOTATIONS, podNameFor } from '../../../src/pods/client-pod.ts';
 import { OWN_PODS_SELECTOR } from '../../../src/pods/own-pods.ts';
+import { type Cluster, startCluster } from '../../../testbed/cluster/cluster.ts';
+import { CLIENT_NAMESPACE, loadKubeConfig } from '../../../testbed/cluster/manifests.ts';
+import { eventually } from '../../../testbed/eventually.ts';
+import { type RunningFunction, startFunction } from '../../../testbed/function-process.ts';
 import { pendingEvent, type Reply, sendEvent } from '../../support/events.ts';
-import { type RunningFunction, startFunction } from '../../support/function-process.ts';
-import { type Cluster, startCluster } from '../cluster.ts';
-import { CLIENT_NAMESPACE, loadKubeConfig } from '../manifests.ts';
-import { waitUntil } from '../processes.ts';
 
 export { CLIENT_NAMESPACE };
 
@@ -147,7 +147,7 @@ export function waitFor(
   check: () => Promise<boolean>,
   timeoutMs = 60_000,
 ): Promise<void> {
-  return waitUntil(what, check, timeoutMs, 100);
+  return eventually(what, () => check().catch(() => false), { timeoutMs, intervalMs: 100 });
 }
 
 export function isRouted(pod: k8s.V1Pod): boolean {

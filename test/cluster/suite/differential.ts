@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
-import { type KubeApiServer, startKubeApiServer } from '../../kube-api-server/server.ts';
-import { deployedGatewayWebhooks } from '../../support/deployed-gateways.ts';
-import { createObjects } from '../manifests.ts';
+import { createObjects } from '../../../testbed/cluster/manifests.ts';
+import { deployedGatewayWebhooks } from '../../../testbed/deployed-gateways.ts';
+import { type KubeApiServer, startKubeApiServer } from '../../../testbed/kube-api-server/server.ts';
 import {
   type ApiAnswer,
   type ApiTarget,

@@ -8,8 +8,8 @@ import { CloudEvent } from 'cloudevents';
 import { RELEASE_TYPE } from '../../../src/handlers/release.ts';
 import { SWEEP_PAGE_SIZE, SWEEP_TYPE } from '../../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../../src/pods/client-pod.ts';
+import type { RunningFunction } from '../../../testbed/function-process.ts';
 import { sendEvent } from '../../support/events.ts';
-import type { RunningFunction } from '../../support/function-process.ts';
 import {
   CLIENT_NAMESPACE,
   type PendingEvent,

@@ -2,8 +2,8 @@
 // the function's ServiceAccount (or a Role that lacks some verbs).
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { PROJECT_ROOT } from '../../support/function-process.ts';
-import { createObjects, readManifests } from '../manifests.ts';
+import { createObjects, readManifests } from '../../../testbed/cluster/manifests.ts';
+import { PROJECT_ROOT } from '../../../testbed/function-process.ts';
 
 interface RoleOptions {
   /** Verbs on pods the Role leaves out. */

@@ -3,7 +3,7 @@
 // and a WAIT_FOR=ready failure through our kwok stage.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RunningFunction } from '../../support/function-process.ts';
+import type { RunningFunction } from '../../../testbed/function-process.ts';
 import {
   containerNames,
   eventAnnotations,
@@ -17,7 +17,7 @@ import {
 
 const DONE = 'io.podgateway.client.scheduling.done';
 const FAILED = 'io.podgateway.client.scheduling.failed';
-/** kwok's fail-init stage (test/cluster/stages/) picks pods whose message is this. */
+/** kwok's fail-init stage (testbed/cluster/stages/) picks pods whose message is this. */
 const FAIL_INIT_MESSAGE = 'podgateway.test/fail-init';
 
 /** One function process per WAIT_FOR, for the cases of a describe block. */

@@ -3,7 +3,7 @@
 // (410 Gone: the watch lists again).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RunningFunction } from '../../support/function-process.ts';
+import type { RunningFunction } from '../../../testbed/function-process.ts';
 import { parseExposition } from '../../support/prometheus.ts';
 import { CLIENT_NAMESPACE, pendingFor, replyData, type Suite, send } from './context.ts';
 

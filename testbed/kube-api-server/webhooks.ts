@@ -142,7 +142,7 @@ const CLUSTER_DNS = '10.96.0.10';
  * The init container (appended after the pod's own) and sidecar: root, NET_ADMIN and NET_RAW,
  * runAsNonRoot false, the gateway's addresses in env; the configmap volume; DNS set to the
  * gateway with the search list and options of the webhook's resolv.conf, moved to the pod's
- * namespace (internal/mutation of gateway-admision-controller v3.12.0, as test/cluster/
+ * namespace (internal/mutation of gateway-admision-controller v3.12.0, as testbed/cluster/
  * gateway-webhook.ts rewrites it and the differential check compares).
  */
 function injectGateway(pod: PodObject, settings: PodGatewaySettings): void {

@@ -3,13 +3,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import type { NamespaceSpec } from '../kube-api-server/admission.ts';
+import { PROJECT_ROOT } from './function-process.ts';
+import type { NamespaceSpec } from './kube-api-server/admission.ts';
 import {
   type PodGatewaySettings,
   podGatewayWebhook,
   type Webhook,
-} from '../kube-api-server/webhooks.ts';
-import { PROJECT_ROOT } from './function-process.ts';
+} from './kube-api-server/webhooks.ts';
 
 const DEPLOY_DIR = join(PROJECT_ROOT, 'deploy');
 const VALUES_FILE = /^pod-gateway-(.+)-values\.yaml$/;

@@ -5,7 +5,7 @@
 // knative-status.ts.
 import { readdir } from 'node:fs/promises';
 import * as k8s from '@kubernetes/client-node';
-import { sharedReference } from '../support/shared-reference.ts';
+import { sharedReference } from '../shared-reference.ts';
 import * as manifests from './manifests.ts';
 import { loopbackPort, type ManagedProcess } from './processes.ts';
 

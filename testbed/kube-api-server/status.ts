@@ -163,13 +163,6 @@ export function requestEntityTooLarge(limit: number): Status {
   return failure(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
 }
 
-export function tooManyRequests(
-  message = 'Too many requests, please try again later.',
-  retryAfterSeconds = 1,
-): Status {
-  return failure(429, 'TooManyRequests', message, { retryAfterSeconds });
-}
-
 export function internalError(
   cause = 'an error on the server has prevented the request from succeeding',
 ): Status {

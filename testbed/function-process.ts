@@ -4,13 +4,11 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type StartCommand,
-  npmStartCommand as startCommandOf,
-} from '../../scripts/start-command.ts';
-import { SERVICE_ACCOUNT_DIR } from '../../src/config/config.ts';
+import { SERVICE_ACCOUNT_DIR } from '../src/config/config.ts';
+import { eventually } from './eventually.ts';
+import { type StartCommand, npmStartCommand as startCommandOf } from './start-command.ts';
 
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 const TEST_COMPILE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'test-compile-cache');
 
@@ -33,7 +31,7 @@ export interface FunctionOptions {
   readonly asNpmStart?: boolean;
 }
 
-/** What `npm start` runs (scripts/start-command.ts), in this project. */
+/** What `npm start` runs (testbed/start-command.ts), in this project. */
 export function npmStartCommand(): StartCommand {
   return startCommandOf(PROJECT_ROOT);
 }
@@ -138,22 +136,23 @@ export async function startFunction(options: FunctionOptions): Promise<RunningFu
 }
 
 async function waitUntilReady(running: RunningFunction): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
+  const ready = async () => {
     const { exitCode, signalCode } = running.process;
     if (exitCode !== null || signalCode !== null) {
       throw new Error(`the function exited with ${exitCode ?? signalCode}:\n${running.output()}`);
     }
-    try {
-      const response = await fetch(`${running.url}/health/readiness`);
-      if (response.ok && ACCESS_CHECKED.test(running.output())) return;
-    } catch {
-      // not listening yet
+    const response = await fetch(`${running.url}/health/readiness`).catch(() => undefined);
+    return response?.ok === true && ACCESS_CHECKED.test(running.output());
+  };
+  try {
+    await eventually('the function to be ready', ready, { timeoutMs: 15_000, intervalMs: 50 });
+  } catch (error) {
+    if (running.process.exitCode === null && running.process.signalCode === null) {
+      await running.stop('SIGKILL');
+      throw new Error(`the function did not become ready:\n${running.output()}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw error;
   }
-  await running.stop('SIGKILL');
-  throw new Error(`the function did not become ready:\n${running.output()}`);
 }
 
 /** Runs the function until it exits by itself (a start-up failure): its exit code and output. */

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { issueCertificate } from '../support/tls.ts';
+import { issueCertificate } from '../tls.ts';
 
 const run = promisify(execFile);
 

@@ -1,4 +1,4 @@
-// What the test cluster is built from: the Go wrapper modules under test/cluster/go and the main
+// What the test cluster is built from: the Go wrapper modules under testbed/cluster/go and the main
 // package each binary comes from. Versions live in those go.mod files; the few below feed the
 // ldflags and the generator.
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ export const KUBERNETES_VERSION = 'v1.37.2';
 export interface Component {
   /** The binary's file name in the cache. */
   readonly name: string;
-  /** The folder of test/cluster/go holding its wrapper module. */
+  /** The folder of testbed/cluster/go holding its wrapper module. */
   readonly module: string;
   /** Built only when asked for (`--knative`): a cold build takes many minutes. */
   readonly optional?: boolean;

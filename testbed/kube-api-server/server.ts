@@ -1,9 +1,9 @@
 // A Kubernetes API server for tests: the pods of the core group, served over real HTTPS with its
 // own CA to the real @kubernetes/client-node, answering as kube-apiserver answers: authentication
-// (token, client certificate, anonymous), authorization, admission (kube-admission.ts), validation,
-// the store and its watches (kube-store.ts), API Priority and Fairness and other faults on demand.
+// (token, client certificate, anonymous), authorization, admission (admission.ts), validation,
+// the store and its watches (store.ts), API Priority and Fairness and other faults on demand.
 //
-// Run directly (`node test/kube-api-server/server.ts [--port N] [--namespace NS]...
+// Run directly (`node testbed/kube-api-server/server.ts [--port N] [--namespace NS]...
 // [--kubeconfig-dir DIR] [--token T] [--pod-gateway NAME]...`), it serves until SIGINT/SIGTERM
 // and prints one JSON line `{"url": ..., "kubeconfig": ...}` on stdout.
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { Socket } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
-import { clientCertificate, type TestCertificates, testCertificates } from '../support/tls.ts';
+import { clientCertificate, type TestCertificates, testCertificates } from '../tls.ts';
 import { Cluster, type NamespaceSpec } from './admission.ts';
 import {
   Authenticator,

@@ -1,5 +1,5 @@
 // The public face of the API test server: its options, what it records, and what tests can do
-// with it (kube-api-server.ts implements it).
+// with it (server.ts implements it).
 import type { V1Pod } from '@kubernetes/client-node';
 import type { NamespaceSpec } from './admission.ts';
 import type { Identity } from './auth.ts';

@@ -136,7 +136,7 @@ export class Cluster {
    * The mutating half, in place: NamespaceLifecycle
    * (staging/src/k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle/admission.go),
    * LimitRanger defaults (plugin/pkg/admission/limitranger/admission.go), ServiceAccount
-   * (plugin/pkg/admission/serviceaccount/admission.go), the default-on plugins of kube-pods.ts,
+   * (plugin/pkg/admission/serviceaccount/admission.go), the default-on plugins of pods.ts,
    * then the mutating webhooks. A Status when the pod is refused.
    */
   mutate(pod: PodObject, namespace: string): Status | undefined {

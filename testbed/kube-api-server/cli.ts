@@ -1,4 +1,4 @@
-// The API test server on the command line, for a local sandbox: see kube-api-server.ts.
+// The API test server on the command line, for a local sandbox: see server.ts.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

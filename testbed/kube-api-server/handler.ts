@@ -1,7 +1,7 @@
 // The request path of the API test server: faults first (when a test injected one), then
 // authentication and authorization (staging/src/k8s.io/apiserver/pkg/server/config.go
 // DefaultBuildHandlerChain: authentication, then authorization, then the handlers), then the
-// pod handlers: create through admission (kube-create.ts), get, list, watch, delete (kube-store.ts),
+// pod handlers: create through admission (create.ts), get, list, watch, delete (store.ts),
 // and the Events of both APIs (events.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -118,7 +118,7 @@ export class RequestHandler {
     if (identity === 'unauthorized') return statusReply(unauthorized());
     record.user = identity.user;
     record.credential = identity.credential;
-    // Every authenticated user may ask what it may do: see kube-access-review.ts.
+    // Every authenticated user may ask what it may do: see access-review.ts.
     if (identity.user !== ANONYMOUS && isAccessReview(req.method ?? 'GET', exchange.url.pathname)) {
       const user = identity.user;
       return answerAccessReview(exchange.body, (attrs) => this.#parts.authorize(attrs, user));

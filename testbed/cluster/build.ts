@@ -1,4 +1,4 @@
-// Builds the cluster's binaries from the wrapper modules under test/cluster/go into a cache
+// Builds the cluster's binaries from the wrapper modules under testbed/cluster/go into a cache
 // outside the work tree, one folder per module keyed by what decides its binaries (go.mod,
 // go.sum, the Go version, the ldflags): a fresh clone elsewhere on the machine reuses them.
 import { spawn } from 'node:child_process';

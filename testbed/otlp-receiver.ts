@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eventually } from './eventually.ts';
 
 export type AttributeValue = string | number | boolean;
 
@@ -70,13 +71,11 @@ export async function startOtlpReceiver(
     spans: () => received,
     requests: () => requests,
     async waitFor(accept, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!accept(received)) {
-        if (Date.now() > deadline) {
-          throw new Error(`spans not received in time; got: ${received.map((s) => s.name)}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      await eventually('the spans', () => accept(received), { timeoutMs, intervalMs: 25 }).catch(
+        (error: unknown) => {
+          throw new Error(`${String(error)}; got: ${received.map((s) => s.name)}`);
+        },
+      );
       return received;
     },
     async close() {

@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { PolicyRule } from '../kube-api-server/server.ts';
 import { PROJECT_ROOT } from './function-process.ts';
+import type { PolicyRule } from './kube-api-server/server.ts';
 
 export interface DeployedRole {
   /** The ServiceAccount the Role is bound to. */

@@ -21,7 +21,7 @@ import { type FieldError, fieldError } from './status.ts';
 
 // Existing importers read these from here.
 export * from './apimachinery.ts';
-export { podSchemaErrors, schemaViolationsToFieldErrors } from './schema.ts';
+export { podSchemaErrors } from './schema.ts';
 
 export type PodObject = IPod;
 export type ObjectMeta = NonNullable<IPod['metadata']>;

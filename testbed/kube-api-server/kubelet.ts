@@ -34,7 +34,6 @@ export interface Kubelet {
 
 /** The pod-gateway webhook's names (angelnu/gateway-admision-controller internal/mutation). */
 export const GATEWAY_INIT = 'gateway-init';
-export const GATEWAY_SIDECAR = 'gateway-sidecar';
 
 /**
  * Follows the kubelet's status for a pod bound to its node (pkg/kubelet/kubelet_pods.go,
@@ -114,43 +113,6 @@ export function startKubelet(server: KubeApiServer, options: KubeletOptions): Ku
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
     },
-  };
-}
-
-/** The pod-gateway webhook's mutation, for the API test server's `mutate` option. */
-export function injectGatewayContainers(gatewayLabel: string) {
-  return (pod: StoredPod): void => {
-    const spec = pod.spec;
-    if (spec === undefined || !pod.metadata?.labels?.[gatewayLabel]) return;
-    const privileged = {
-      runAsUser: 0,
-      runAsNonRoot: false,
-      capabilities: { add: ['NET_ADMIN', 'NET_RAW'] },
-    };
-    spec.initContainers = [
-      ...(spec.initContainers ?? []),
-      {
-        name: GATEWAY_INIT,
-        image: 'ghcr.io/angelnu/pod-gateway:v1.13.0',
-        command: ['/bin/client_init.sh'],
-        securityContext: privileged,
-        imagePullPolicy: 'IfNotPresent',
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'File',
-      },
-    ];
-    spec.containers = [
-      ...spec.containers,
-      {
-        name: GATEWAY_SIDECAR,
-        image: 'ghcr.io/angelnu/pod-gateway:v1.13.0',
-        command: ['/bin/client_sidecar.sh'],
-        securityContext: privileged,
-        imagePullPolicy: 'IfNotPresent',
-        terminationMessagePath: '/dev/termination-log',
-        terminationMessagePolicy: 'File',
-      },
-    ];
   };
 }
 

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { eventually } from '../eventually.ts';
 import { ClusterError, tail } from './errors.ts';
 
 export interface ManagedProcess {
@@ -116,10 +117,9 @@ export async function waitUntil(
   timeoutMs = 60_000,
   intervalMs = 200,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  try {
+    await eventually(what, () => check().catch(() => false), { timeoutMs, intervalMs });
+  } catch (error) {
+    throw new ClusterError(error instanceof Error ? error.message : String(error));
   }
-  throw new ClusterError(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
