@@ -3,7 +3,7 @@
 //   node --test test/cluster/knative.integration.ts
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -84,15 +84,17 @@ describe('Knative Serving in the test cluster', { timeout: 30 * 60_000 }, () => 
     (await custom.getNamespacedCustomObject({ ...SERVING, plural, name })) as Conditioned &
       k8s.KubernetesObject;
 
+  let dir = '';
   before(async () => {
-    cluster = await startCluster({
-      dir: await mkdtemp(join(tmpdir(), 'podgateway-knative-')),
-      knative: true,
-    });
+    dir = await mkdtemp(join(tmpdir(), 'podgateway-knative-'));
+    cluster = await startCluster({ dir, knative: true });
     admin = loadKubeConfig(cluster.adminKubeconfig);
     custom = admin.makeApiClient(k8s.CustomObjectsApi);
   });
-  after(() => cluster?.stop());
+  after(async () => {
+    await cluster?.stop();
+    if (dir !== '') await rm(dir, { recursive: true, force: true });
+  });
 
   it('kubectl apply -k deploy/ (docs/deploy.md) is accepted, every object of it', async () => {
     const applied = await run(['apply', '-k', 'deploy/']);
