@@ -38,10 +38,12 @@ import { sandboxLine, traceLines } from './sandbox-log.ts';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 
-const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--cluster] [--fail-init GATEWAY] [--fail-pull GATEWAY]
+const USAGE = `usage: npm run dev -- [--port N] [--host ADDRESS] [--traces] [--cluster [--knative]] [--fail-init GATEWAY] [--fail-pull GATEWAY]
   --port N             where the function listens (FUNC_PORT, else 8080)
   --cluster            against a real control plane (kube-apiserver, etcd, scheduler, kwok nodes) built
                        from Go modules instead of the in-memory API (Go 1.26+; npm run cluster:build)
+  --knative            with --cluster: also Knative Serving's webhook and controller, and Serving's,
+                       Eventing's and Argo Events' CRDs (npm run cluster -- --help)
   --traces             print each event's trace, one line per span (OpenTelemetry, no collector)
   --host ADDRESS       the address it listens on (localhost; 0.0.0.0 opens it to others)
   --fail-init GATEWAY  that gateway's pods fail as a crashing gateway init would (repeatable)
@@ -76,6 +78,7 @@ function readOptions() {
         host: { type: 'string' },
         traces: { type: 'boolean' },
         cluster: { type: 'boolean' },
+        knative: { type: 'boolean' },
         'fail-init': { type: 'string', multiple: true },
         'fail-pull': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
@@ -114,6 +117,9 @@ async function main(): Promise<void> {
   if (values.cluster && failing.init.length + failing.pull.length > 0) {
     throw new Error('--fail-init and --fail-pull are for the in-memory sandbox, not --cluster');
   }
+  if (values.knative && !values.cluster) {
+    throw new Error('--knative needs --cluster: Knative runs in the real control plane');
+  }
   await ensurePortFree(port);
   const env = await functionEnv();
   const namespace = env.CLIENT_NAMESPACE ?? 'client-system';
@@ -125,7 +131,7 @@ async function main(): Promise<void> {
     gatewayAnnotation: env.GATEWAY_ANNOTATION ?? 'setGateway',
   };
   const kubernetes = values.cluster
-    ? await startClusterKubernetes(keys)
+    ? await startClusterKubernetes({ ...keys, knative: values.knative === true })
     : await startInMemoryKubernetes({ ...keys, failing });
   const { kubeconfig, adminKubeconfig } = kubernetes;
 

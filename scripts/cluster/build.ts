@@ -5,14 +5,15 @@ import { ClusterError } from '../../testbed/cluster/errors.ts';
 
 if (process.argv.includes('--help')) {
   console.log(
-    "usage: npm run cluster:build\n  builds the test cluster's binaries that are missing from the cache (CLUSTER_CACHE_DIR)",
+    "usage: npm run cluster:build\n  builds the test cluster's binaries that are missing from the cache (CLUSTER_CACHE_DIR), Knative Serving's (--knative) included",
   );
   process.exit(0);
 }
 
 try {
   const started = Date.now();
-  const binaries = await ensureBinaries();
+  // Everything the cluster suite runs, Knative Serving's binaries included.
+  const binaries = await ensureBinaries(console.log, { knative: true });
   for (const [name, path] of Object.entries(binaries.paths)) console.log(`${name}: ${path}`);
   console.log(`cache: ${cacheRoot()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 } catch (error) {

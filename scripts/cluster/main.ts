@@ -1,16 +1,19 @@
 // Starts the test cluster and keeps it up until SIGINT or SIGTERM:
-//   node scripts/cluster/main.ts --dir DIR [--port 6443] [--nodes 2]
+//   node scripts/cluster/main.ts --dir DIR [--port 6443] [--nodes 2] [--knative]
 // DIR/admin.kubeconfig and DIR/function.kubeconfig are written once it prints "cluster ready".
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
 import { ClusterError } from '../../testbed/cluster/errors.ts';
 
-const USAGE = `usage: npm run cluster -- --dir DIR [--port PORT] [--nodes N]
+const USAGE = `usage: npm run cluster -- --dir DIR [--port PORT] [--nodes N] [--knative]
   --dir DIR    where the cluster keeps its data, logs and kubeconfigs (admin.kubeconfig,
                function.kubeconfig); created if missing
   --port PORT  kube-apiserver's port on 127.0.0.1 (a free one by default)
   --nodes N    kwok nodes (2)
+  --knative    also Knative Serving v0.42.2's webhook and controller with Serving's CRDs and
+               ConfigMaps, Eventing's and Argo Events' CRDs (from ../shared/reference, beside the
+               repository), and a helper that marks PodAutoscalers and KIngresses ready
 Builds what is missing first (Go 1.26 or newer and the Go module proxy; minutes on a cold cache).`;
 
 function options() {
@@ -31,6 +34,7 @@ function options() {
     dir: resolve(values.dir),
     apiServerPort: values.port === undefined ? undefined : Number(values.port),
     nodes: values.nodes === undefined ? 2 : Number(values.nodes),
+    knative: values.knative === true,
   };
 }
 
@@ -40,6 +44,7 @@ function parseOptions() {
       dir: { type: 'string' },
       port: { type: 'string' },
       nodes: { type: 'string' },
+      knative: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });

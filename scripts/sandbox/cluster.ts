@@ -14,12 +14,15 @@ export async function startClusterKubernetes(options: {
   readonly namespace: string;
   readonly gatewayLabel: string;
   readonly gatewayAnnotation: string;
+  /** Also Knative Serving (`--knative`). */
+  readonly knative: boolean;
 }): Promise<SandboxKubernetes> {
   console.log(
     '[sandbox] starting the control plane (npm run cluster; the first build takes minutes)',
   );
   const cluster = await startCluster({
     dir: options.dir,
+    knative: options.knative,
     log: (line: string) => console.log(`[sandbox] ${line}`),
   });
   const pods = loadKubeConfig(cluster.adminKubeconfig).makeApiClient(k8s.CoreV1Api);

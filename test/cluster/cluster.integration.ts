@@ -10,6 +10,10 @@ import type { Cluster } from '../../testbed/cluster/cluster.ts';
 import { startCluster } from '../../testbed/cluster/cluster.ts';
 import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
+import {
+  type NodeReadinessWatch,
+  watchNodeReadiness,
+} from '../../testbed/cluster/node-readiness.ts';
 import { waitUntil } from '../../testbed/cluster/processes.ts';
 
 const NAMESPACE = 'client-system';
@@ -28,6 +32,7 @@ function clientPod(name: string, gateway: string, extra: Record<string, string> 
 describe('the test cluster', { timeout: 30 * 60_000 }, () => {
   let cluster: Cluster;
   let pods: k8s.CoreV1Api;
+  let nodeReadiness: NodeReadinessWatch;
   const readPod = (name: string) => pods.readNamespacedPod({ name, namespace: NAMESPACE });
   const adminGet = (path: string) =>
     httpsGet(`${cluster.server}${path}`, {
@@ -40,9 +45,14 @@ describe('the test cluster', { timeout: 30 * 60_000 }, () => {
 
   before(async () => {
     cluster = await startCluster({ dir: await mkdtemp(join(tmpdir(), 'podgateway-cluster-')) });
-    pods = loadKubeConfig(cluster.adminKubeconfig).makeApiClient(k8s.CoreV1Api);
+    const admin = loadKubeConfig(cluster.adminKubeconfig);
+    pods = admin.makeApiClient(k8s.CoreV1Api);
+    nodeReadiness = watchNodeReadiness(admin);
   });
-  after(() => cluster?.stop());
+  after(async () => {
+    nodeReadiness?.stop();
+    await cluster?.stop();
+  });
 
   it('has two nodes played by kwok', async () => {
     const nodes = await pods.listNode();
@@ -115,5 +125,23 @@ describe('the test cluster', { timeout: 30 * 60_000 }, () => {
     } finally {
       await cluster.startWebhook('foo');
     }
+  });
+
+  // Last, so that the other cases run inside the two minutes it watches: without kwok's node
+  // Leases, kube-controller-manager turned the nodes NotReady after its 40 s grace period.
+  it('keeps every node Ready for two minutes (kwok renews their Leases)', async () => {
+    const twoMinutes = 120_000;
+    const left = nodeReadiness.since + twoMinutes - Date.now();
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+    assert.deepEqual(nodeReadiness.notReady, []);
+    const leases = await loadKubeConfig(cluster.adminKubeconfig)
+      .makeApiClient(k8s.CoordinationV1Api)
+      .listNamespacedLease({ namespace: 'kube-node-lease' });
+    assert.deepEqual(leases.items.map((lease) => lease.metadata?.name).sort(), cluster.nodeNames);
+    const events = await pods.listEventForAllNamespaces({ fieldSelector: 'reason=NodeNotReady' });
+    assert.deepEqual(
+      events.items.map((event) => event.involvedObject.name),
+      [],
+    );
   });
 });

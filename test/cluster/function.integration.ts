@@ -4,6 +4,7 @@
 import { after, before } from 'node:test';
 import { describeAccess } from './suite/access.ts';
 import { describeAdmission } from './suite/admission.ts';
+import { describeCloudEvents } from './suite/cloudevents.ts';
 import { Suite } from './suite/context.ts';
 import { describeDifferential } from './suite/differential.ts';
 import { describeLifecycle } from './suite/lifecycle.ts';
@@ -22,3 +23,4 @@ describeLifecycle(suite);
 describeAccess(suite);
 describeOidc(suite);
 describeDifferential(suite);
+describeCloudEvents(suite);

@@ -11,15 +11,20 @@ import { funcYaml, loadDeployment } from './support.ts';
 before(loadDeployment);
 
 describe('the func toolchain', () => {
-  it('func.yaml has only fields func knows, in their places', () => {
+  it("func.yaml is valid against func's own schema (draft-04)", () => {
     assert.deepEqual(funcYamlProblems(funcYaml), []);
   });
 
-  it('the func.yaml check finds a misplaced or unknown field', () => {
+  it("func's schema refuses a misplaced or unknown field, a value outside an enum, a bad env", () => {
     const misplaced = { ...funcYaml, build: { ...obj(funcYaml.build), namespace: 'x' } };
     assert.deepEqual(funcYamlProblems(misplaced), ['build.namespace is not a func.yaml field']);
     assert.deepEqual(funcYamlProblems({ ...funcYaml, invoke: 'event' }), [
-      'invoke: "event" is not one of http, cloudevent',
+      'invoke: must be one of http, cloudevent',
+    ]);
+    const badEnv = { ...funcYaml, run: { envs: [{ name: 'A B', value: 1 }] } };
+    assert.deepEqual(funcYamlProblems(badEnv), [
+      'run.envs.0.name: must match pattern "^[-._a-zA-Z][-._a-zA-Z0-9]*$"',
+      'run.envs.0.value: must be string',
     ]);
   });
 

@@ -17,6 +17,13 @@ export interface Binaries {
   readonly paths: Readonly<Record<string, string>>;
   /** kwok's own stage files, copied out of its module at build time. */
   readonly kwokStages: readonly string[];
+  /** Knative Serving's CRDs, ConfigMaps and webhook objects, in order; [] unless asked for. */
+  readonly knativeConfig: readonly string[];
+}
+
+export interface BuildOptions {
+  /** Also the optional components (Knative Serving's), and their config files. */
+  readonly knative?: boolean;
 }
 
 const KWOK_STAGE_SET = 'kustomize/stage/fast';
@@ -70,7 +77,9 @@ async function goOutput(args: readonly string[], cwd: string): Promise<string> {
 export async function moduleCacheDir(module: string, goVersion: string): Promise<string> {
   const dir = join(WRAPPER_MODULES_DIR, module);
   const hash = createHash('sha256').update(goVersion);
-  for (const file of ['go.mod', 'go.sum']) hash.update(await readFile(join(dir, file)));
+  // go.mod and go.sum, and the sources of a module with its own program (go/cloudevents).
+  const files = (await readdir(dir)).filter((name) => /^go\.(mod|sum)$|\.go$/.test(name)).sort();
+  for (const file of files) hash.update(await readFile(join(dir, file)));
   for (const component of componentsOf(module)) hash.update(JSON.stringify(component));
   return join(cacheRoot(), `${module}-${hash.digest('hex').slice(0, 16)}`);
 }
@@ -149,17 +158,100 @@ async function copyKwokStages(outDir: string): Promise<void> {
   }
 }
 
+/**
+ * What of Knative's config/ the test control plane applies, module by module. Serving's links
+ * to networking's and caching's files are dropped from its module zip: those come from the
+ * modules its go.mod pins. No Deployments, roles or HPAs: the processes run outside the cluster.
+ */
+const KNATIVE_CONFIG: readonly { module: string; files: readonly string[] }[] = [
+  { module: 'knative.dev/serving', files: ['config/core/100-namespace.yaml'] },
+  { module: 'knative.dev/caching', files: ['config/image.yaml'] },
+  {
+    module: 'knative.dev/networking',
+    files: [
+      'config/certificate.yaml',
+      'config/domain-claim.yaml',
+      'config/ingress.yaml',
+      'config/serverlessservice.yaml',
+      'config/config-network.yaml',
+    ],
+  },
+  {
+    module: 'knative.dev/serving',
+    files: [
+      ...[
+        'configuration',
+        'domain-mapping',
+        'metric',
+        'podautoscaler',
+        'revision',
+        'route',
+        'service',
+      ].map((name) => `config/core/300-resources/${name}.yaml`),
+      ...[
+        'autoscaler',
+        'defaults',
+        'deployment',
+        'domain',
+        'features',
+        'gc',
+        'leader-election',
+        'logging',
+        'observability',
+        'tracing',
+      ].map((name) => `config/core/configmaps/${name}.yaml`),
+      'config/core/webhooks/secret.yaml',
+      'config/core/webhooks/configmap-validation.yaml',
+      'config/core/webhooks/defaulting.yaml',
+      'config/core/webhooks/resource-validation.yaml',
+    ],
+  },
+];
+
+/** Copies KNATIVE_CONFIG out of the module cache into `outDir`/config, numbered in order. */
+async function copyKnativeConfig(outDir: string): Promise<void> {
+  const wrapper = join(WRAPPER_MODULES_DIR, 'knative');
+  const temp = await mkdtemp(join(outDir, '.config-'));
+  try {
+    let index = 0;
+    for (const { module, files } of KNATIVE_CONFIG) {
+      // Downloads the module when a build did not need it (caching's CRD only), and says where.
+      const { Dir: moduleDir } = JSON.parse(
+        await goOutput(['mod', 'download', '-json', module], wrapper),
+      ) as { Dir: string };
+      for (const file of files) {
+        index += 1;
+        const name = `${String(index).padStart(2, '0')}-${basename(dirname(file))}-${basename(file)}`;
+        await copyFile(join(moduleDir, file), join(temp, name));
+      }
+    }
+    await rename(temp, join(outDir, 'config'));
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+async function knativeConfigIn(outDir: string): Promise<string[]> {
+  const dir = join(outDir, 'config');
+  return (await readdir(dir)).sort().map((name) => join(dir, name));
+}
+
 async function stagesIn(outDir: string): Promise<string[]> {
   const dir = join(outDir, 'stages');
   return (await readdir(dir)).sort().map((name) => join(dir, name));
 }
 
 /** Builds whatever is missing (only then is Go needed beyond `go version`) and says where all is. */
-export async function ensureBinaries(log: Log = console.log): Promise<Binaries> {
+export async function ensureBinaries(
+  log: Log = console.log,
+  options: BuildOptions = {},
+): Promise<Binaries> {
   const goVersion = await goOutput(['env', 'GOVERSION'], WRAPPER_MODULES_DIR);
   const paths: Record<string, string> = {};
   let kwokStages: string[] = [];
-  for (const module of [...new Set(COMPONENTS.map((component) => component.module))]) {
+  let knativeConfig: string[] = [];
+  const wanted = COMPONENTS.filter((component) => options.knative === true || !component.optional);
+  for (const module of [...new Set(wanted.map((component) => component.module))]) {
     const outDir = await moduleCacheDir(module, goVersion);
     await mkdir(outDir, { recursive: true });
     const components = componentsOf(module);
@@ -172,7 +264,11 @@ export async function ensureBinaries(log: Log = console.log): Promise<Binaries> 
       if (!(await exists(join(outDir, 'stages')))) await copyKwokStages(outDir);
       kwokStages = await stagesIn(outDir);
     }
+    if (module === 'knative') {
+      if (!(await exists(join(outDir, 'config')))) await copyKnativeConfig(outDir);
+      knativeConfig = await knativeConfigIn(outDir);
+    }
     for (const component of components) paths[component.name] = join(outDir, component.name);
   }
-  return { paths, kwokStages };
+  return { paths, kwokStages, knativeConfig };
 }

@@ -19,6 +19,8 @@ import {
   webhookConfig,
 } from './gateways.ts';
 import { httpsGet } from './https-get.ts';
+import { KNATIVE_PROCESSES, startKnative } from './knative.ts';
+import { type KnativeStatusHelper, startKnativeStatusHelper } from './knative-status.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import * as manifests from './manifests.ts';
 import {
@@ -35,6 +37,8 @@ export interface ClusterOptions {
   /** kube-apiserver's port; any free one when absent. */
   readonly apiServerPort?: number;
   readonly nodes?: number;
+  /** Also Knative Serving's webhook and controller, and Serving's, Eventing's, Argo Events' CRDs. */
+  readonly knative?: boolean;
   readonly log?: Log;
 }
 
@@ -112,7 +116,7 @@ async function postEtcd(port: number, path: string, body: object): Promise<unkno
 export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const log = options.log ?? console.log;
   const nodeNames = manifests.nodeNames(options.nodes ?? 2);
-  const binaries: Binaries = await ensureBinaries(log);
+  const binaries: Binaries = await ensureBinaries(log, { knative: options.knative });
   const paths = await prepareDir(options.dir);
   const ports = await freePorts(options.apiServerPort);
   const server = `https://127.0.0.1:${ports.apiServer}`;
@@ -124,8 +128,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
 
   const processes = new Map<string, ManagedProcess>();
   const webhooks = new Map<string, RunningWebhook>();
-  const start = (name: string, args: readonly string[]) => {
-    const managed = startProcess(name, binaries.paths[name] ?? name, args, paths.logs);
+  const start = (name: string, args: readonly string[], env?: Record<string, string>) => {
+    const managed = startProcess(name, binaries.paths[name] ?? name, args, paths.logs, env);
     processes.set(name, managed);
     return managed;
   };
@@ -141,11 +145,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const startApiServer = (keys?: flags.ServiceAccountKeys) =>
     start('kube-apiserver', flags.apiServerArgs(pki, paths.tokenFile, ports, keys));
 
+  let knativeStatus: KnativeStatusHelper | undefined;
   const stop = async () => {
+    await knativeStatus?.stop();
     await Promise.all([...webhooks.values()].map((webhook) => webhook.close()));
     webhooks.clear();
     // Clients first, then the API server, then its store.
     for (const group of [
+      [...KNATIVE_PROCESSES],
       ['kwok', 'kube-scheduler', 'kube-controller-manager'],
       ['kube-apiserver'],
       ['etcd'],
@@ -213,6 +220,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await ready(`the default ServiceAccount of ${manifests.CLIENT_NAMESPACE}`, () =>
       manifests.serviceAccountExists(admin, manifests.CLIENT_NAMESPACE, 'default'),
     );
+    if (options.knative === true) {
+      log('starting Knative Serving (webhook, controller)…');
+      await startKnative({
+        admin,
+        adminKubeconfig: paths.adminKubeconfig,
+        configFiles: binaries.knativeConfig,
+        start,
+        ready,
+      });
+      knativeStatus = startKnativeStatusHelper(admin);
+    }
     const token = await manifests.functionToken(admin);
     await writeKubeconfig(
       paths.functionKubeconfig,

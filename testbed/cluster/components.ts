@@ -15,6 +15,8 @@ export interface Component {
   readonly name: string;
   /** The folder of testbed/cluster/go holding its wrapper module. */
   readonly module: string;
+  /** Built only when asked for (`--knative`): a cold build takes many minutes. */
+  readonly optional?: boolean;
   readonly mainPackage: string;
   readonly ldflags: readonly string[];
 }
@@ -52,8 +54,34 @@ export const KUBERNETES_COMPONENTS: readonly Component[] = [
   kubernetesComponent('kube-scheduler'),
 ];
 
+function knativeComponent(name: string, command: string): Component {
+  return {
+    name,
+    module: 'knative',
+    mainPackage: `knative.dev/serving/cmd/${command}`,
+    ldflags: [],
+    optional: true,
+  };
+}
+
+/** Knative Serving's own binaries, run by `--knative`. */
+export const KNATIVE_COMPONENTS: readonly Component[] = [
+  knativeComponent('knative-webhook', 'webhook'),
+  knativeComponent('knative-controller', 'controller'),
+  knativeComponent('queue-proxy', 'queue'),
+];
+
 export const COMPONENTS: readonly Component[] = [
   { name: 'etcd', module: 'etcd', mainPackage: 'go.etcd.io/etcd/server/v3', ldflags: [] },
   ...KUBERNETES_COMPONENTS,
   { name: 'kwok', module: 'kwok', mainPackage: 'sigs.k8s.io/kwok/cmd/kwok', ldflags: [] },
+  // Our own program (go/cloudevents/main.go): sends an event and reads the answer with
+  // CloudEvents' Go SDK, as Knative Eventing's broker does.
+  {
+    name: 'cloudevents',
+    module: 'cloudevents',
+    mainPackage: 'podgateway.test/cluster/cloudevents',
+    ldflags: [],
+  },
+  ...KNATIVE_COMPONENTS,
 ];

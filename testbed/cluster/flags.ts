@@ -116,6 +116,10 @@ export function kwokArgs(kubeconfig: string, stages: readonly string[]): string[
     '--node-ip=10.0.0.1',
     // No kubelet server (logs, exec, port-forward): 0 keeps kwok from listening on 0.0.0.0.
     '--node-port=0',
+    // kwok renews each node's Lease in kube-node-lease (every 10 s) as a kubelet does; without
+    // them kube-controller-manager marks the nodes NotReady after its grace period (~50 s),
+    // sets their pods Ready=False, and kwok's stages never set them back.
+    '--node-lease-duration-seconds=40',
     ...stages.map((stage) => `--config=${stage}`),
   ];
 }

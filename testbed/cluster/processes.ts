@@ -44,10 +44,15 @@ export function startProcess(
   command: string,
   args: readonly string[],
   logDir: string,
+  env: Readonly<Record<string, string>> = {},
 ): ManagedProcess {
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(command, args, { detached: true, stdio: ['ignore', fd, fd] });
+  const child = spawn(command, args, {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: { ...process.env, ...env },
+  });
   closeSync(fd);
   const pid = child.pid;
   if (pid === undefined) throw new ClusterError(`${name} did not start (${command})`);
