@@ -37,6 +37,32 @@ function functionEnv(user: k8s.V1Container, kubeconfig: string): Record<string, 
 }
 
 /**
+ * The `authorization` a Broker sends with deploy/'s OIDC settings on: a token of the first
+ * Trigger's OIDC ServiceAccount (made here, as Eventing makes it) for the function's audience.
+ */
+async function brokerAuthorization(
+  admin: k8s.KubeConfig,
+  env: Readonly<Record<string, string>>,
+): Promise<Record<string, string>> {
+  const audience = env.OIDC_AUDIENCE ?? '';
+  if (audience === '') return {};
+  const subject = (env.OIDC_SUBJECTS ?? '').split(',')[0] ?? '';
+  const [, , namespace = '', name = ''] = subject.split(':');
+  const core = admin.makeApiClient(k8s.CoreV1Api);
+  await core
+    .createNamespacedServiceAccount({ namespace, body: { metadata: { name } } })
+    .catch((error: unknown) => {
+      if ((error as { code?: number }).code !== 409) throw error;
+    });
+  const answer = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: [audience], expirationSeconds: 3600 } },
+  });
+  return { authorization: `Bearer ${answer.status?.token ?? ''}` };
+}
+
+/**
  * podgateway_inflight_requests, from the function's own /metrics. The function's metrics join
  * the runtime's registry at the first scrape: scrape once before relying on it.
  */
@@ -60,6 +86,7 @@ export function describeQueueProxy(
     let binary = '';
     let containerConcurrency = 0;
     let userEnv: Record<string, string> = {};
+    let broker: Record<string, string> = {};
     const running = () => {
       if (fn === undefined || qp === undefined) throw new Error('not started');
       return { fn, qp };
@@ -80,7 +107,7 @@ export function describeQueueProxy(
       });
     };
     const viaQueue = (event: ReturnType<typeof pendingEvent>) =>
-      sendEvent(running().qp.url, event, 'binary');
+      sendEvent(running().qp.url, event, 'binary', broker);
 
     before(async () => {
       const admin = loadKubeConfig(cluster().adminKubeconfig);
@@ -96,6 +123,7 @@ export function describeQueueProxy(
       );
       binary = (await ensureBinaries(() => {}, { knative: true })).paths['queue-proxy'] ?? '';
       userEnv = functionEnv(user, cluster().functionKubeconfig);
+      broker = await brokerAuthorization(admin, userEnv);
       fn = await startFunction({ env: userEnv, asNpmStart: true });
       await fetch(`${fn.url}/metrics`);
       await startQueue();
@@ -193,10 +221,10 @@ export function describeQueueProxy(
         let target = qp.url;
         let redelivered = 0;
         const deliver = async (event: ReturnType<typeof pendingEvent>) => {
-          const reply = await sendEvent(target, event, 'binary').catch(() => undefined);
+          const reply = await sendEvent(target, event, 'binary', broker).catch(() => undefined);
           if (reply !== undefined && reply.status >= 200 && reply.status < 300) return reply;
           redelivered += 1;
-          return sendEvent(other.url, event, 'binary');
+          return sendEvent(other.url, event, 'binary', broker);
         };
         const pending = [...events];
         const producer = async () => {

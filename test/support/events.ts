@@ -29,13 +29,15 @@ export function pendingEvent(
   });
 }
 
+/** Sends `event` in `mode`; `extra` headers (a Broker's `authorization`) go with it. */
 export async function sendEvent(
   url: string,
   event: CloudEvent<unknown>,
   mode: Mode,
+  extra: Readonly<Record<string, string>> = {},
 ): Promise<Reply> {
   const message = mode === 'binary' ? HTTP.binary(event) : HTTP.structured(event);
-  const headers = { ...(message.headers as Record<string, string>) };
+  const headers = { ...(message.headers as Record<string, string>), ...extra };
   // An event without data (a PingSource's) has no body and no content type.
   if (message.body === undefined) delete headers['content-type'];
   return post(url, headers, String(message.body ?? ''));
