@@ -133,7 +133,7 @@ function envNamePolicyProblem(
     return `data.env.${name}: not a name a request may set (ALLOWED_ENV_NAMES: ${[...allowedNames].join(', ')})`;
   }
   if (allowedNames === undefined && isRiskyEnvName(name)) {
-    return `data.env.${name}: a loader, shell, interpreter or proxy variable, which could change what the client runs or where it connects; a request may set it only when ALLOWED_ENV_NAMES names it`;
+    return `data.env.${name}: a loader, shell, interpreter, proxy or TLS variable, which could change what the client runs, where it connects or whom it trusts; a request may set it only when ALLOWED_ENV_NAMES names it`;
   }
   return undefined;
 }
