@@ -6,6 +6,7 @@ import {
   type OverrideField,
   type ProvisionerConfig,
 } from '../config/config.ts';
+import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isEnvName, isRiskyEnvName } from '../formats/env-names.ts';
 import { imageMatches, isImageReference } from '../formats/images.ts';
 import {
@@ -102,7 +103,22 @@ function readWords(name: 'command' | 'args', value: unknown): FieldResult {
       `data.${name} must be an array of strings (at most ${MAX_WORDS}, each at most ${MAX_WORD_LENGTH} characters${name === 'command' ? ', not empty' : ''})`,
     );
   }
+  const problem = value
+    .map((word: string, index: number) => printedRawProblem(`data.${name}[${index}]`, word))
+    .find((found) => found !== undefined);
+  if (problem !== undefined) return malformed(problem);
   return { kind: 'value', value: [...value] };
+}
+
+/**
+ * A control, line-separator or bidirectional character in a value the pod's spec keeps: `kubectl
+ * describe pod` prints command, args and env values raw, so an ESC or OSC sequence would act on
+ * the operator's terminal (the CVE-2021-25743 class), and a newline would forge lines.
+ */
+function printedRawProblem(field: string, text: string): string | undefined {
+  const where = controlCharacterIn(text);
+  if (where === undefined) return undefined;
+  return `${field} holds a control, line-separator or bidirectional character (${where}): kubectl describe would print it raw`;
 }
 
 function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined): FieldResult {
@@ -116,6 +132,8 @@ function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined):
   for (const [name, text] of entries) {
     if (!isEnvName(name)) return malformed(`data.env: "${name}" is not a valid variable name`);
     if (typeof text !== 'string') return malformed(`data.env.${name} must be a string`);
+    const problem = printedRawProblem(`data.env.${name}`, text);
+    if (problem !== undefined) return malformed(problem);
   }
   for (const [name] of entries) {
     const problem = envNamePolicyProblem(name, allowedNames);
