@@ -20,6 +20,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Environment } from '../config/config.ts';
 import { EVENT_REASON } from '../formats/reasons.ts';
+import { clipUtf8Bytes } from '../formats/utf8-bytes.ts';
 import { ApiCallError, type CallLimits, callApi } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { postEvent } from '../kube/transport.ts';
@@ -116,7 +117,10 @@ export const MAX_REMEMBERED = 1024;
 /** One write's time limits: a transient failure is retried within the deadline. */
 const WRITE_TIMEOUT_MS = 5000;
 const WRITE_DEADLINE_MS = 10_000;
-/** The API's limit on a note (kubernetes pkg/apis/core/validation/events.go). */
+/**
+ * The API's limits on a note and a reportingInstance (kubernetes pkg/apis/core/validation/events.go),
+ * in UTF-8 bytes: Go's len().
+ */
 const NOTE_LIMIT = 1024;
 const REPORTING_INSTANCE_LIMIT = 128;
 
@@ -157,8 +161,7 @@ export function newEvent(
     type: telling.type,
     reason: telling.reason,
     action: telling.action,
-    note:
-      telling.note.length > NOTE_LIMIT ? `${telling.note.slice(0, NOTE_LIMIT - 1)}…` : telling.note,
+    note: clipUtf8Bytes(telling.note, NOTE_LIMIT),
   };
 }
 
@@ -184,7 +187,7 @@ export function seriesAt(count: number, lastObserved: number): EventsV1EventSeri
 
 /** The function's pod name (the downward API's POD_NAME, else the host name a pod gets). */
 export function reportingInstanceOf(env: Environment, host: string = hostname()): string {
-  return (env.POD_NAME || env.HOSTNAME || host).slice(0, REPORTING_INSTANCE_LIMIT);
+  return clipUtf8Bytes(env.POD_NAME || env.HOSTNAME || host, REPORTING_INSTANCE_LIMIT, '');
 }
 
 /** One story's Event as written so far. */

@@ -187,6 +187,35 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
     assert.equal(released?.action, 'Release');
   });
 
+  // kube-apiserver refuses a note over 1,024 bytes (Go len), whatever the UTF-16 length.
+  for (const [what, id] of [
+    ['1,000 ASCII characters', 'a'.repeat(1000)],
+    ['500 × é (1,000 bytes)', 'é'.repeat(500)],
+    ['emoji (4 bytes each) across the limit', `${'b'.repeat(3)}${'😀'.repeat(300)}`],
+  ] as const) {
+    it(`a long id of ${what}: Provisioned and Released are written, each note within 1,024 bytes`, async () => {
+      const event = pendingEvent({ gateway_name: 'foo' }, { id });
+      const reply = await sendEvent(h.fn.url, event, 'structured');
+      assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+      const podName = String(reply.event?.data?.pod_name);
+      const release = lifecycleEvent(RELEASE_TYPE, { pod_name: podName });
+      const released = await sendEvent(
+        h.fn.url,
+        new CloudEvent({ ...release, id: `${id}-release` }),
+        'structured',
+      );
+      assert.equal(released.event?.type, RELEASE_DONE_TYPE, released.text);
+      const events = await eventsWhen(h.server, (all) => all.length >= 2);
+      for (const reason of ['Provisioned', 'Released']) {
+        const note = String(events.find(about(podName, reason))?.note);
+        assert.ok(Buffer.byteLength(note) <= 1024, `${reason}: ${Buffer.byteLength(note)} bytes`);
+        assert.ok(Buffer.byteLength(note) > 1000, `${reason}: clipped to the limit`);
+        assert.ok(note.endsWith('…'), `${reason} ends with the marker`);
+        assert.ok(note.isWellFormed(), `${reason}: no code point split`);
+      }
+    });
+  }
+
   it('a sweep: Swept, saying why', async () => {
     const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
     const done = ownPodMetadata('done-1', NAMESPACE);
