@@ -74,7 +74,8 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
     return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
   }
-  const hidden = message === undefined ? undefined : hiddenCharacterProblem('data.message', message);
+  const hidden =
+    message === undefined ? undefined : hiddenCharacterProblem('data.message', message);
   if (hidden !== undefined) return reject(hidden);
 
   if (gatewayName === undefined || gatewayName === '') {
