@@ -137,6 +137,7 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
       POD_NAME,
       CLIENT_TTL_SECONDS: '3600',
       SWEEP_INTERVAL_SECONDS: '0',
+      FAILED_PODS_HISTORY_LIMIT: '0',
     },
     { namespaces: ['default', NAMESPACE] },
   );
@@ -236,6 +237,25 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
         [done.name, 'Swept', 'deleted by the sweep: the pod Succeeded'],
         [old.name, 'Swept', 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS'],
       ].sort(),
+    );
+  });
+
+  it('a sweep of failed pods past FAILED_PODS_HISTORY_LIMIT: Swept on each pod it deletes', async () => {
+    const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
+    const failed = [1, 2].map((n) => ownPodMetadata(`failed-${n}`, NAMESPACE));
+    for (const metadata of failed) {
+      h.server.addPod({ metadata, spec, status: { phase: 'Failed' } });
+    }
+    const reply = await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
+    assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
+    const deleted = (reply.event?.data?.deleted as Array<{ pod_name: string }>).map(
+      (pod) => pod.pod_name,
+    );
+    assert.equal(deleted.length, 2, 'FAILED_PODS_HISTORY_LIMIT=0 keeps none');
+    const events = await eventsWhen(h.server, (all) => all.length === 2);
+    assert.deepEqual(
+      events.map((event) => [(event.regarding as { name: string }).name, event.note]).sort(),
+      deleted.map((name) => [name, 'deleted by the sweep: the pod Failed']).sort(),
     );
   });
 });
