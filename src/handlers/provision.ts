@@ -69,7 +69,8 @@ export async function provision(
   span?: TraceSpan,
 ): Promise<ProvisionOutcome> {
   const started = Date.now();
-  const pod = buildPod(config, request, span?.traceId);
+  // Only a trace a collector receives is named on the pod.
+  const pod = buildPod(config, request, span?.sampled ? span.traceId : undefined);
   const name = pod.metadata?.name ?? '';
   const { waitFor } = config;
   const attempt: Attempt = {
