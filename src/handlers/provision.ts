@@ -13,7 +13,7 @@ import { ATTRIBUTE, type TraceSpan } from '../observability/tracing.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
-import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
+import { type PodWaitState, readyState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
 
 export type ProvisionOutcome =
   | {
@@ -89,9 +89,14 @@ export async function provision(
         : pods?.wait(name, waitDecision(waitFor, config.routing), deadline),
   };
   let found: Found;
+  // A redelivery that finds the pod ready already tells nothing new: the delivery that saw it
+  // become ready wrote the Ready Event (replays must not write one each).
+  let readyBefore = false;
   try {
     const ours = await createOrFind(attempt);
     found = ours.found;
+    readyBefore =
+      found === 'existed' && readyState(ours.pod, config.routing?.initContainer).kind === 'ready';
     const missing = config.routing ? missingRouting(ours.pod, config.routing) : [];
     if (missing.length > 0) {
       attempt.waiting?.cancel();
@@ -110,7 +115,7 @@ export async function provision(
   const state = span
     ? await waitInSpan(span, config.waitFor, attempt.waiting)
     : waitOutcome(await attempt.waiting.result);
-  return afterWait(attempt, found, state, started);
+  return afterWait(attempt, found, state, started, readyBefore);
 }
 
 /** The wait for WAIT_FOR=scheduled or ready as a span; an error unless the pod got there. */
@@ -140,13 +145,14 @@ function afterWait(
   kind: Found,
   state: PodWaitState,
   started: number,
+  readyBefore: boolean,
 ): ProvisionOutcome {
   const where = `pod "${name}" in namespace "${namespace}"`;
   switch (state.kind) {
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
     case 'ready':
-      reportPodEvent(kube, state.pod, state);
+      if (!readyBefore) reportPodEvent(kube, state.pod, state);
       return {
         kind,
         podName: name,

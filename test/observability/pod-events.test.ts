@@ -289,7 +289,7 @@ describe('Events with WAIT_FOR=ready', () => {
   });
   after(() => stop?.());
 
-  it('Ready with the node and the IP; a redelivery makes it a series of 2, patched, not a second Event', async () => {
+  it('Ready with the node and the IP; redeliveries of the answered event write no Event at all', async () => {
     const event = pendingEvent({ gateway_name: 'foo' });
     const reply = await sendEvent(h.fn.url, event, 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);
@@ -301,28 +301,23 @@ describe('Events with WAIT_FOR=ready', () => {
       `ready on node ${String(reply.event?.data?.node_name)} with IP ${String(reply.event?.data?.pod_ip)}`,
     );
     assert.equal(first?.action, 'WaitForReady');
+    const eventWrites = () =>
+      h.server.requests.filter(
+        (request) => request.path.includes('/events') && request.method !== 'GET',
+      ).length;
+    const writesBefore = eventWrites();
 
-    const again = await sendEvent(h.fn.url, event, 'structured');
-    assert.equal(again.event?.type, DONE_TYPE, again.text);
-    const events = await eventsWhen(
-      h.server,
-      (all) => (ready(all)?.series as { count?: number })?.count === 2,
-    );
+    // A producer (or Knative) replaying the event: each answered done, none told again.
+    for (let i = 0; i < 20; i += 1) {
+      const again = await sendEvent(h.fn.url, event, i % 2 === 0 ? 'structured' : 'binary');
+      assert.equal(again.event?.type, DONE_TYPE, again.text);
+    }
+    // Events are written after the reply: a moment for any to be sent.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(eventWrites(), writesBefore, 'no Event request for a redelivery');
+    const events = h.server.events(NAMESPACE);
     assert.equal(events.filter(about(podName, 'Ready')).length, 1, 'one Event object');
-    assert.equal(events.filter(about(podName, 'Provisioned')).length, 1);
-    const series = ready(events)?.series as { count: number; lastObservedTime: string };
-    assert.match(series.lastObservedTime, MICROSECONDS);
-    assert.ok(series.lastObservedTime > String(first?.eventTime));
-    const patches = h.server.requests.filter((request) => request.method === 'PATCH');
-    assert.deepEqual(
-      patches.map((request) => [request.path, request.status]),
-      [
-        [
-          `/apis/events.k8s.io/v1/namespaces/${NAMESPACE}/events/${String(first?.metadata.name)}`,
-          200,
-        ],
-      ],
-    );
+    assert.equal(ready(events)?.series, undefined, 'no series');
   });
 });
 
