@@ -273,8 +273,10 @@ async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
 }
 
 /**
- * A pod without the gateway's wiring must not run: deleted at once (its uid as a precondition,
- * no grace period), and the event answered failed NotRouted, on a redelivery too.
+ * A pod without the gateway's wiring must not run: deleted (its uid as a precondition), and the
+ * event answered failed NotRouted, on a redelivery too. At once (no grace period) while none of
+ * its containers has started; one that runs (made before REQUIRE_ROUTING was on, and found by a
+ * replay of its event) gets GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
  */
 async function deleteUnrouted(
   attempt: Attempt,
@@ -286,7 +288,7 @@ async function deleteUnrouted(
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.
-    await deletePod(kube, pod, 0, {
+    await deletePod(kube, pod, hasStarted(pod) ? config.gracePeriodSeconds : 0, {
       timeoutMs: config.apiTimeoutMs,
       deadline: Math.max(attempt.deadline, Date.now() + config.apiTimeoutMs),
     });
@@ -299,6 +301,17 @@ async function deleteUnrouted(
         : `. The pod could not be deleted (${error.failure.message}): delete it by hand`;
   }
   return failed(REASON.NotRouted, message, undefined, name);
+}
+
+/** Whether a container of the pod has started (or ended): its workload may be running. */
+function hasStarted(pod: V1Pod): boolean {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
+  return statuses.some(
+    (status) => status.state?.running || status.state?.terminated || status.started,
+  );
 }
 
 /** A pod being deleted is never `done`: the event comes again once it is gone. */
