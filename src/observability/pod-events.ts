@@ -8,6 +8,7 @@
 // a series, and every further one patches its count and lastObservedTime instead of creating
 // another Event. Unlike client-go, each repeat is written at once (no periodic flush), but at most
 // one request per Event is in flight: repeats that come meanwhile are sent together after it.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type EventsV1Event,
@@ -135,12 +136,11 @@ export function podReference(pod: V1Pod): V1ObjectReference {
   };
 }
 
-let sequence = 0;
-
 /**
- * The Event a story first makes. Named after the pod and the time in nanoseconds, as client-go
- * names them; the nanoseconds below the millisecond count the Events of this process, so that two
- * in one millisecond do not share a name.
+ * The Event a story first makes. Named after the pod and 64 random bits: client-go names them
+ * after the time in nanoseconds, which anyone who may create Events in the namespace can guess
+ * and take first (the function's create would then get 409 and the Event be lost), or create
+ * after deleting ours, to have the function patch theirs.
  */
 export function newEvent(
   regarding: V1ObjectReference,
@@ -148,8 +148,7 @@ export function newEvent(
   reportingInstance: string,
   now: number,
 ): EventsV1Event {
-  sequence = (sequence + 1) % 1_000_000;
-  const suffix = (BigInt(now) * 1_000_000n + BigInt(sequence)).toString(16);
+  const suffix = randomBytes(8).toString('hex');
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
