@@ -248,9 +248,8 @@ describe('Events of a pod’s life (WAIT_FOR=created)', () => {
     }
     const reply = await sendEvent(h.fn.url, lifecycleEvent(SWEEP_TYPE), 'binary');
     assert.equal(reply.event?.type, SWEEP_DONE_TYPE, reply.text);
-    const deleted = (reply.event?.data?.deleted as Array<{ pod_name: string }>).map(
-      (pod) => pod.pod_name,
-    );
+    const swept = (reply.event?.data?.deleted ?? []) as Array<{ pod_name: string }>;
+    const deleted = swept.map((pod) => pod.pod_name);
     assert.equal(deleted.length, 2, 'FAILED_PODS_HISTORY_LIMIT=0 keeps none');
     const events = await eventsWhen(h.server, (all) => all.length === 2);
     assert.deepEqual(
