@@ -256,8 +256,12 @@ function sameRequestOrRefuse(attempt: Attempt, existing: V1Pod): void {
     waiting?.offer(existing);
     return;
   }
+  // The reply goes to whoever sent this event, who may not be the producer of the first: it
+  // names neither the first request's gateway nor what differs (an oracle to guess another
+  // producer's gateway or message by). The operator's log line names both.
   throw alreadyExists(
-    `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else: ${differences.join(', ')} differ(s). An event id stands for one content: send other data under a new id`,
+    `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else. An event id stands for one content: send other data under a new id`,
+    `differ(s): ${differences.join(', ')}`,
   );
 }
 
@@ -329,11 +333,14 @@ function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined):
   );
 }
 
-function alreadyExists(message: string): ApiCallError {
-  return new ApiCallError(
-    { reason: REASON.AlreadyExists, message, code: 409, retryAfterSeconds: undefined },
-    false,
-  );
+function alreadyExists(message: string, logDetail?: string): ApiCallError {
+  const failure = {
+    reason: REASON.AlreadyExists,
+    message,
+    code: 409,
+    retryAfterSeconds: undefined,
+  };
+  return new ApiCallError(logDetail === undefined ? failure : { ...failure, logDetail }, false);
 }
 
 /**
