@@ -1,76 +1,62 @@
 // Event names no one can guess (suspected in issue 25, confirmed): whoever may create Events in
-// the client namespace must not be able to take the names of the function's Events before it
-// writes them (its create would get 409 and the Event be lost) or have its own Events patched.
-// Over HTTP into a fresh function, out to the API test server.
+// the client namespace must not be able to compute the names of the function's Events before it
+// writes them (taken first, the function's create gets 409 and the Event is lost). client-go's
+// names, `<pod>.<time in ns as hex>`, which the function used, plus a per-process count below the
+// millisecond, told the time of writing to the nanosecond: an attacker who creates the names of
+// the next second for a pod (about 1,000 creates) loses it its Events. Over HTTP into the
+// function, out to the API test server: what the names carry.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EventsV1Api, V1MicroTime } from '@kubernetes/client-node';
-import { DONE_TYPE } from '../../src/events/replies.ts';
-import { podNameFor } from '../../src/pods/client-pod.ts';
-import { clientFor } from '../kube-api-server/test-support.ts';
+import { CloudEvent } from 'cloudevents';
+import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
+import { ownPodMetadata } from '../support/own-pods.ts';
 
 const NAMESPACE = 'client-system';
-/** Milliseconds of names taken ahead: the Event is written within a few ms of the request. */
-const WINDOW_MS = 1000;
-/** Time given to taking them: the request is sent once it is over. */
-const LEAD_MS = 12_000;
+/** A day in nanoseconds: how far from the time of writing a name must not point. */
+const DAY_NS = 86_400n * 1_000_000_000n;
 
 describe('Event names', () => {
-  const h = useHarness({ CLIENT_NAMESPACE: NAMESPACE }, { namespaces: [NAMESPACE] });
+  const h = useHarness(
+    { CLIENT_NAMESPACE: NAMESPACE, SWEEP_INTERVAL_SECONDS: '0' },
+    { namespaces: [NAMESPACE] },
+  );
 
-  it('cannot be taken ahead: names squatted for every millisecond of the request leave Provisioned written', async () => {
-    const event = pendingEvent({ gateway_name: 'foo' });
-    const podName = podNameFor({ eventSource: event.source, eventId: event.id });
-    const { kc } = await clientFor(h.server);
-    const events = kc.makeApiClient(EventsV1Api);
-    // The names `<pod>.<hex of time in ns>` the function's first Event would take, the ns below
-    // the millisecond being its count of Events (1 for a fresh process).
-    const start = Date.now() + LEAD_MS;
-    const squat = async (ms: number) => {
-      const name = `${podName}.${(BigInt(ms) * 1_000_000n + 1n).toString(16)}`;
-      await events.createNamespacedEvent({
-        namespace: NAMESPACE,
-        body: {
-          metadata: { name },
-          eventTime: new V1MicroTime(),
-          regarding: { apiVersion: 'v1', kind: 'Pod', namespace: NAMESPACE, name: 'elsewhere' },
-          reportingController: 'example.com/squatter',
-          reportingInstance: 'squatter',
-          action: 'Squat',
-          reason: 'Squatted',
-          type: 'Normal',
-          note: 'taken ahead',
-        },
-      });
-    };
-    for (let ms = start; ms < start + WINDOW_MS; ms += 100) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => squat(ms + i)));
+  it('carry nothing of the time they were written: 64 random bits after the pod’s name', async () => {
+    const spec = { containers: [{ name: 'client', image: 'alpine/curl' }] };
+    const pods = [1, 2, 3, 4, 5].map((n) => ownPodMetadata(`done-${n}`, NAMESPACE));
+    for (const metadata of pods)
+      h.server.addPod({ metadata, spec, status: { phase: 'Succeeded' } });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    const made = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    const sweep = new CloudEvent({
+      id: `names-${process.pid}`,
+      source: '/tests',
+      type: SWEEP_TYPE,
+    });
+    const swept = await sendEvent(h.fn.url, sweep, 'binary');
+    assert.equal(swept.event?.type, SWEEP_DONE_TYPE, swept.text);
+    let events = h.server.events(NAMESPACE);
+    for (let i = 0; i < 250 && events.length < 6; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      events = h.server.events(NAMESPACE);
     }
-    assert.ok(
-      Date.now() < start,
-      'the squatting took longer than LEAD_MS: the test proves nothing',
-    );
-    while (Date.now() < start) await new Promise((resolve) => setTimeout(resolve, 10));
-
-    const reply = await sendEvent(h.fn.url, event, 'binary');
-    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
-
-    let provisioned: unknown;
-    for (let i = 0; i < 250 && provisioned === undefined; i += 1) {
-      provisioned = h.server
-        .events(NAMESPACE)
-        .find(
-          (stored) =>
-            (stored.regarding as { name?: string } | undefined)?.name === podName &&
-            stored.reason === 'Provisioned',
-        );
-      if (provisioned === undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    const after = BigInt(Date.now()) * 1_000_000n;
+    assert.equal(events.length, 6, `one Provisioned and five Swept: ${made.text}`);
+    for (const event of events) {
+      const name = String(event.metadata.name);
+      const pod = String((event.regarding as { name?: string }).name);
+      assert.ok(name.startsWith(`${pod}.`), name);
+      const suffix = name.slice(pod.length + 1);
+      assert.match(suffix, /^[0-9a-f]{16}$/, name);
+      // Read as client-go's name, the suffix is a time: it must not be the time of writing.
+      const asTime = BigInt(`0x${suffix}`);
+      assert.ok(
+        asTime < before - DAY_NS || asTime > after + DAY_NS,
+        `${name} tells when it was written: it can be computed ahead`,
+      );
     }
-    assert.ok(provisioned, 'the Provisioned Event was lost to a name taken ahead');
-    const name = String((provisioned as { metadata: { name: string } }).metadata.name);
-    // 64 random bits after the pod's name: nothing of the time or a counter in it.
-    assert.match(name, new RegExp(`^${podName}\\.[0-9a-f]{16}$`));
+    assert.equal(new Set(events.map((event) => event.metadata.name)).size, 6);
   });
 });
