@@ -1,6 +1,7 @@
 // The data of an incoming event as a JSON object, read field by field.
 import { MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { controlCharacterIn } from '../formats/control-characters.ts';
+import { invisibleCharacterIn } from '../formats/invisible-characters.ts';
 
 /** Longest event `id`, `source` and `message` accepted: they are stored on the pod. */
 export const MAX_ATTRIBUTE_LENGTH = 1024;
@@ -37,14 +38,28 @@ export function attributeProblem(event: { id: string; source: string }): string 
     if (event[attribute].length > MAX_ATTRIBUTE_LENGTH) {
       return `event ${attribute} is longer than ${MAX_ATTRIBUTE_LENGTH} characters`;
     }
-    const control = controlCharacterIn(event[attribute]);
-    if (control !== undefined) return controlCharacterMessage(`event ${attribute}`, control);
+    const problem = hiddenCharacterProblem(`event ${attribute}`, event[attribute]);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Why `text` must not be stored on a pod or told in an Event: a control, line-separator or
+ * bidirectional character, or one that prints as nothing; undefined when it holds none.
+ */
+export function hiddenCharacterProblem(what: string, text: string): string | undefined {
+  const control = controlCharacterIn(text);
+  if (control !== undefined) return controlCharacterMessage(what, control);
+  const invisible = invisibleCharacterIn(text);
+  if (invisible !== undefined) {
+    return `${what} holds an invisible or format character (${invisible}): values that differ only by it would read the same in Events, logs and kubectl`;
   }
   return undefined;
 }
 
 /** The 400's message for a control character in `what`. */
-export function controlCharacterMessage(what: string, where: string): string {
+function controlCharacterMessage(what: string, where: string): string {
   return `${what} holds a control, line-separator or bidirectional character (${where}): it would be stored on the pod and printed raw`;
 }
 

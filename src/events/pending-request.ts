@@ -1,14 +1,13 @@
 // The request: turns an incoming CloudEvent into a provisioning request, or says why it cannot.
 import { OVERRIDE_FIELDS, type ProvisionerConfig } from '../config/config.ts';
 import { bounded, quoted } from '../formats/bounded-text.ts';
-import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isLabelValue } from '../formats/names.ts';
 import { REASON } from '../formats/reasons.ts';
 import { readOverrides } from '../pods/overrides.ts';
 import type { ProvisionRequest } from '../pods/provision-request.ts';
 import {
-  controlCharacterMessage,
   describeJsonType,
+  hiddenCharacterProblem,
   MAX_ATTRIBUTE_LENGTH,
   readDataObject,
   unknownFieldWarnings,
@@ -66,8 +65,9 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
   if (message !== undefined && message.length > MAX_ATTRIBUTE_LENGTH) {
     return reject(`data.message is longer than ${MAX_ATTRIBUTE_LENGTH} characters`);
   }
-  const control = message === undefined ? undefined : controlCharacterIn(message);
-  if (control !== undefined) return reject(controlCharacterMessage('data.message', control));
+  const hidden =
+    message === undefined ? undefined : hiddenCharacterProblem('data.message', message);
+  if (hidden !== undefined) return reject(hidden);
 
   if (gatewayName === undefined || gatewayName === '') {
     return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };

@@ -79,6 +79,7 @@ function failed(
   failure: {
     readonly reason: string;
     readonly message: string;
+    readonly logDetail?: string | undefined;
     readonly gatewayName: string | undefined;
     readonly podName?: string | undefined;
   },

@@ -14,7 +14,7 @@ import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
 import type { ProvisionRequest } from '../pods/provision-request.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
-import { type PodWaitState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
+import { type PodWaitState, readyState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
 
 export type ProvisionOutcome =
   | {
@@ -70,7 +70,8 @@ export async function provision(
   span?: TraceSpan,
 ): Promise<ProvisionOutcome> {
   const started = Date.now();
-  const pod = buildPod(config, request, span?.traceId);
+  // Only a trace a collector receives is named on the pod.
+  const pod = buildPod(config, request, span?.sampled ? span.traceId : undefined);
   const name = pod.metadata?.name ?? '';
   const { waitFor } = config;
   const attempt: Attempt = {
@@ -89,9 +90,14 @@ export async function provision(
         : pods?.wait(name, waitDecision(waitFor, config.routing), deadline),
   };
   let found: Found;
+  // A redelivery that finds the pod ready already tells nothing new: the delivery that saw it
+  // become ready wrote the Ready Event (replays must not write one each).
+  let readyBefore = false;
   try {
     const ours = await createOrFind(attempt);
     found = ours.found;
+    readyBefore =
+      found === 'existed' && readyState(ours.pod, config.routing?.initContainer).kind === 'ready';
     const missing = config.routing ? missingRouting(ours.pod, config.routing) : [];
     if (missing.length > 0) {
       attempt.waiting?.cancel();
@@ -110,7 +116,7 @@ export async function provision(
   const state = span
     ? await waitInSpan(span, config.waitFor, attempt.waiting)
     : waitOutcome(await attempt.waiting.result);
-  return afterWait(attempt, found, state, started);
+  return afterWait(attempt, found, state, started, readyBefore);
 }
 
 /** The wait for WAIT_FOR=scheduled or ready as a span; an error unless the pod got there. */
@@ -140,13 +146,14 @@ function afterWait(
   kind: Found,
   state: PodWaitState,
   started: number,
+  readyBefore: boolean,
 ): ProvisionOutcome {
   const where = `pod "${name}" in namespace "${namespace}"`;
   switch (state.kind) {
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
     case 'ready':
-      reportPodEvent(kube, state.pod, state);
+      if (!readyBefore) reportPodEvent(kube, state.pod, state);
       return {
         kind,
         podName: name,
@@ -250,8 +257,12 @@ function sameRequestOrRefuse(attempt: Attempt, existing: V1Pod): void {
     waiting?.offer(existing);
     return;
   }
+  // The reply goes to whoever sent this event, who may not be the producer of the first: it
+  // names neither the first request's gateway nor what differs (an oracle to guess another
+  // producer's gateway or message by). The operator's log line names both.
   throw alreadyExists(
-    `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else: ${differences.join(', ')} differ(s). An event id stands for one content: send other data under a new id`,
+    `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else. An event id stands for one content: send other data under a new id`,
+    `differ(s): ${differences.join(', ')}`,
   );
 }
 
@@ -267,8 +278,10 @@ async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
 }
 
 /**
- * A pod without the gateway's wiring must not run: deleted at once (its uid as a precondition,
- * no grace period), and the event answered failed NotRouted, on a redelivery too.
+ * A pod without the gateway's wiring must not run: deleted (its uid as a precondition), and the
+ * event answered failed NotRouted, on a redelivery too. At once (no grace period) while none of
+ * its containers has started; one that runs (made before REQUIRE_ROUTING was on, and found by a
+ * replay of its event) gets GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
  */
 async function deleteUnrouted(
   attempt: Attempt,
@@ -280,7 +293,7 @@ async function deleteUnrouted(
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.
-    await deletePod(kube, pod, 0, {
+    await deletePod(kube, pod, hasStarted(pod) ? config.gracePeriodSeconds : 0, {
       timeoutMs: config.apiTimeoutMs,
       deadline: Math.max(attempt.deadline, Date.now() + config.apiTimeoutMs),
     });
@@ -293,6 +306,17 @@ async function deleteUnrouted(
         : `. The pod could not be deleted (${error.failure.message}): delete it by hand`;
   }
   return failed(REASON.NotRouted, message, undefined, name);
+}
+
+/** Whether a container of the pod has started (or ended): its workload may be running. */
+function hasStarted(pod: V1Pod): boolean {
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
+  return statuses.some(
+    (status) => status.state?.running || status.state?.terminated || status.started,
+  );
 }
 
 /** A pod being deleted is never `done`: the event comes again once it is gone. */
@@ -310,11 +334,14 @@ function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined):
   );
 }
 
-function alreadyExists(message: string): ApiCallError {
-  return new ApiCallError(
-    { reason: REASON.AlreadyExists, message, code: 409, retryAfterSeconds: undefined },
-    false,
-  );
+function alreadyExists(message: string, logDetail?: string): ApiCallError {
+  const failure = {
+    reason: REASON.AlreadyExists,
+    message,
+    code: 409,
+    retryAfterSeconds: undefined,
+  };
+  return new ApiCallError(logDetail === undefined ? failure : { ...failure, logDetail }, false);
 }
 
 /**

@@ -235,43 +235,57 @@ async function sweep(
   };
   // Failed pods wait for the whole list: only then is it known which are the newest to keep.
   const failed: V1Pod[] = [];
+  const deleteAll = (pods: readonly SweptCandidate[]) =>
+    deleteEach(kube, pods, config.gracePeriodSeconds, limits, deleted);
   try {
     for await (const page of listPodPages(kube, query, limitsForPage)) {
       pages += 1;
       const now = Date.now();
+      const due: SweptCandidate[] = [];
       for (const pod of page.items) {
         const reason = sweepReason(pod, config, now);
-        if (reason === undefined) continue;
-        if (reason === 'Failed') {
-          failed.push(pod);
-          continue;
-        }
-        if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) {
-          return { deleted, pages, complete: false, failure: undefined };
-        }
-        if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
-          podsSweptTotal.inc({ reason });
-          reportPodEvent(kube, pod, { kind: 'swept', why: reason });
-          deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
-        }
+        if (reason === 'Failed') failed.push(pod);
+        else if (reason !== undefined) due.push({ pod, reason });
       }
+      if (!(await deleteAll(due))) return { deleted, pages, complete: false, failure: undefined };
     }
     if (!stopped) {
-      for (const pod of beyondHistory(failed, config.failedPodsHistoryLimit)) {
-        if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) {
-          return { deleted, pages, complete: false, failure: undefined };
-        }
-        if (await deletePod(kube, pod, config.gracePeriodSeconds, limits)) {
-          podsSweptTotal.inc({ reason: 'Failed' });
-          deleted.push({ pod_name: pod.metadata?.name ?? '', reason: 'Failed' });
-        }
-      }
+      const beyond = beyondHistory(failed, config.failedPodsHistoryLimit);
+      const due = beyond.map((pod): SweptCandidate => ({ pod, reason: 'Failed' }));
+      if (!(await deleteAll(due))) return { deleted, pages, complete: false, failure: undefined };
     }
   } catch (error) {
     if (!(error instanceof ApiCallError)) throw error;
     return { deleted, pages, complete: false, failure: error };
   }
   return { deleted, pages, complete: !stopped, failure: undefined };
+}
+
+interface SweptCandidate {
+  readonly pod: V1Pod;
+  readonly reason: SweepReason;
+}
+
+/**
+ * The one delete loop of the sweep, for every reason: each pod deleted is counted, told as a
+ * Swept Event on it, and added to `deleted`. False when the deadline stopped it first.
+ */
+async function deleteEach(
+  kube: KubeClient,
+  candidates: readonly SweptCandidate[],
+  gracePeriodSeconds: number | undefined,
+  limits: CallLimits,
+  deleted: SweptPod[],
+): Promise<boolean> {
+  for (const { pod, reason } of candidates) {
+    if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) return false;
+    if (await deletePod(kube, pod, gracePeriodSeconds, limits)) {
+      podsSweptTotal.inc({ reason });
+      reportPodEvent(kube, pod, { kind: 'swept', why: reason });
+      deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
+    }
+  }
+  return true;
 }
 
 /** Deletes the pod unless it is gone or was replaced (another uid): true when deleted now. */

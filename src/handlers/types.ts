@@ -45,6 +45,8 @@ export type Handler = (input: HandlerInput) => Promise<HandlerAnswer>;
 export interface Failure {
   readonly reason: string;
   readonly message: string;
+  /** Told in the log line after the message, never in the reply. */
+  readonly logDetail?: string | undefined;
 }
 
 /** A final answer: the failed reply event, told to the log as `failed`. */
@@ -56,7 +58,15 @@ export function failedAnswer(
   return {
     kind: 'reply',
     reply,
-    told: { outcome: 'failed', reason: failure.reason, message: failure.message, ...about },
+    told: {
+      outcome: 'failed',
+      reason: failure.reason,
+      message:
+        failure.logDetail === undefined
+          ? failure.message
+          : `${failure.message} (${failure.logDetail})`,
+      ...about,
+    },
   };
 }
 

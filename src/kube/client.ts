@@ -158,6 +158,8 @@ export interface ApiFailure {
   readonly code: number | undefined;
   /** From a Retry-After header, when the server sent one. */
   readonly retryAfterSeconds: number | undefined;
+  /** For the operator's log line only, never the reply: what the producer must not be told. */
+  readonly logDetail?: string;
 }
 
 /** The part of a Kubernetes `Status` read here; a 422's message already lists the invalid fields. */

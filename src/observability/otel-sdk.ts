@@ -92,8 +92,11 @@ interface Tools {
 function wrap(tools: Tools, span: Span): TraceSpan {
   const { api, tracer, propagator } = tools;
   const context = (): Context => api.trace.setSpan(api.ROOT_CONTEXT, span);
+  const { traceId, traceFlags } = span.spanContext();
   return {
-    traceId: span.spanContext().traceId,
+    traceId,
+    // The W3C sampled flag: what the BatchSpanProcessor exports.
+    sampled: (traceFlags & api.TraceFlags.SAMPLED) !== 0,
     child(name, kind, attributes = {}) {
       const options: SpanOptions = {
         kind: kind === 'client' ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL,

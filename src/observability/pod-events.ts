@@ -8,6 +8,7 @@
 // a series, and every further one patches its count and lastObservedTime instead of creating
 // another Event. Unlike client-go, each repeat is written at once (no periodic flush), but at most
 // one request per Event is in flight: repeats that come meanwhile are sent together after it.
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import {
   type EventsV1Event,
@@ -18,6 +19,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Environment } from '../config/config.ts';
 import { EVENT_REASON } from '../formats/reasons.ts';
+import { clipUtf8Bytes } from '../formats/utf8-bytes.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { apiEventSink, type EventSink } from '../kube/event-sink.ts';
@@ -114,7 +116,10 @@ export const MAX_REMEMBERED = 1024;
 /** One write's time limits: a transient failure is retried within the deadline. */
 const WRITE_TIMEOUT_MS = 5000;
 const WRITE_DEADLINE_MS = 10_000;
-/** The API's limit on a note (kubernetes pkg/apis/core/validation/events.go). */
+/**
+ * The API's limits on a note and a reportingInstance (kubernetes pkg/apis/core/validation/events.go),
+ * in UTF-8 bytes: Go's len().
+ */
 const NOTE_LIMIT = 1024;
 const REPORTING_INSTANCE_LIMIT = 128;
 
@@ -129,12 +134,11 @@ export function podReference(pod: V1Pod): V1ObjectReference {
   };
 }
 
-let sequence = 0;
-
 /**
- * The Event a story first makes. Named after the pod and the time in nanoseconds, as client-go
- * names them; the nanoseconds below the millisecond count the Events of this process, so that two
- * in one millisecond do not share a name.
+ * The Event a story first makes. Named after the pod and 64 random bits: client-go names them
+ * after the time in nanoseconds, which anyone who may create Events in the namespace can guess
+ * and take first (the function's create would then get 409 and the Event be lost), or create
+ * after deleting ours, to have the function patch theirs.
  */
 export function newEvent(
   regarding: V1ObjectReference,
@@ -142,8 +146,7 @@ export function newEvent(
   reportingInstance: string,
   now: number,
 ): EventsV1Event {
-  sequence = (sequence + 1) % 1_000_000;
-  const suffix = (BigInt(now) * 1_000_000n + BigInt(sequence)).toString(16);
+  const suffix = randomBytes(8).toString('hex');
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
@@ -155,8 +158,7 @@ export function newEvent(
     type: telling.type,
     reason: telling.reason,
     action: telling.action,
-    note:
-      telling.note.length > NOTE_LIMIT ? `${telling.note.slice(0, NOTE_LIMIT - 1)}…` : telling.note,
+    note: clipUtf8Bytes(telling.note, NOTE_LIMIT),
   };
 }
 
@@ -182,7 +184,7 @@ export function seriesAt(count: number, lastObserved: number): EventsV1EventSeri
 
 /** The function's pod name (the downward API's POD_NAME, else the host name a pod gets). */
 export function reportingInstanceOf(env: Environment, host: string = hostname()): string {
-  return (env.POD_NAME || env.HOSTNAME || host).slice(0, REPORTING_INSTANCE_LIMIT);
+  return clipUtf8Bytes(env.POD_NAME || env.HOSTNAME || host, REPORTING_INSTANCE_LIMIT, '');
 }
 
 /** One story's Event as written so far. */

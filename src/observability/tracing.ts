@@ -15,6 +15,12 @@ export interface TraceHeaders {
 /** One span of an event's trace. */
 export interface TraceSpan {
   readonly traceId: string;
+  /**
+   * Whether the span is sampled, so exported. A producer's traceparent chooses the trace id, and
+   * with the parent-based samplers whether it is sampled: only a sampled trace id is worth
+   * keeping on the pod (flags 00 would name a trace no collector ever receives).
+   */
+  readonly sampled: boolean;
   /** A child span: `client` for a request the function sends, `internal` for a step. */
   child(name: string, kind: 'client' | 'internal', attributes?: SpanAttributes): TraceSpan;
   setAttributes(attributes: SpanAttributes): void;

@@ -100,10 +100,15 @@ function clientContainer(config: ProvisionerConfig, overrides: PodOverrides): V1
   };
 }
 
-/** Whether an existing pod was made for this event (`source` and `id`), whatever it asked. */
+/**
+ * Whether an existing pod was made by this function for this event (`source` and `id`), whatever
+ * it asked. Anyone who may create pods in the namespace can copy the annotations: the managed-by
+ * label is checked too, as the sweep and the release check it.
+ */
 export function isPodForEvent(pod: V1Pod, request: ProvisionRequest): boolean {
   const annotations = pod.metadata?.annotations ?? {};
   return (
+    pod.metadata?.labels?.['app.kubernetes.io/managed-by'] === MANAGER_NAME &&
     annotations[ANNOTATIONS.eventSource] === request.eventSource &&
     annotations[ANNOTATIONS.eventId] === request.eventId
   );

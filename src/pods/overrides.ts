@@ -7,6 +7,7 @@ import {
   type ProvisionerConfig,
 } from '../config/config.ts';
 import { bounded, MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
+import { controlCharacterIn } from '../formats/control-characters.ts';
 import { isEnvName, isRiskyEnvName } from '../formats/env-names.ts';
 import { imageMatches, isImageReference } from '../formats/images.ts';
 import {
@@ -103,7 +104,22 @@ function readWords(name: 'command' | 'args', value: unknown): FieldResult {
       `data.${name} must be an array of strings (at most ${MAX_WORDS}, each at most ${MAX_WORD_LENGTH} characters${name === 'command' ? ', not empty' : ''})`,
     );
   }
+  const problem = value
+    .map((word: string, index: number) => printedRawProblem(`data.${name}[${index}]`, word))
+    .find((found) => found !== undefined);
+  if (problem !== undefined) return malformed(problem);
   return { kind: 'value', value: [...value] };
+}
+
+/**
+ * A control, line-separator or bidirectional character in a value the pod's spec keeps: `kubectl
+ * describe pod` prints command, args and env values raw, so an ESC or OSC sequence would act on
+ * the operator's terminal (the CVE-2021-25743 class), and a newline would forge lines.
+ */
+function printedRawProblem(field: string, text: string): string | undefined {
+  const where = controlCharacterIn(text);
+  if (where === undefined) return undefined;
+  return `${field} holds a control, line-separator or bidirectional character (${where}): kubectl describe would print it raw`;
 }
 
 function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined): FieldResult {
@@ -118,6 +134,8 @@ function readEnv(value: unknown, allowedNames: ReadonlySet<string> | undefined):
     if (!isEnvName(name))
       return malformed(`data.env: ${quoted(name, MAX_NAME_SHOWN)} is not a valid variable name`);
     if (typeof text !== 'string') return malformed(`data.env.${name} must be a string`);
+    const problem = printedRawProblem(`data.env.${name}`, text);
+    if (problem !== undefined) return malformed(problem);
   }
   for (const [name] of entries) {
     const problem = envNamePolicyProblem(name, allowedNames);
@@ -135,7 +153,7 @@ function envNamePolicyProblem(
     return `data.env.${name}: not a name a request may set (ALLOWED_ENV_NAMES: ${[...allowedNames].join(', ')})`;
   }
   if (allowedNames === undefined && isRiskyEnvName(name)) {
-    return `data.env.${name}: a loader, shell, interpreter or proxy variable, which could change what the client runs or where it connects; a request may set it only when ALLOWED_ENV_NAMES names it`;
+    return `data.env.${name}: a loader, shell, interpreter, proxy or TLS variable, which could change what the client runs, where it connects or whom it trusts; a request may set it only when ALLOWED_ENV_NAMES names it`;
   }
   return undefined;
 }

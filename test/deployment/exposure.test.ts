@@ -1,8 +1,11 @@
 // Exposure and load limits of the deployed function (issue 9).
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
-import { arr, at, obj, str } from '../support/manifests.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
+import { arr, at, obj, readManifests, str } from '../support/manifests.ts';
 import {
   config,
   funcYaml,
@@ -15,6 +18,15 @@ import {
 
 before(loadDeployment);
 
+/** Every YAML file under `dir`, at any depth. */
+async function yamlFilesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name))
+    .sort();
+}
+
 describe('exposure and load limits (issue 9)', () => {
   const visibility = 'networking.knative.dev/visibility';
 
@@ -25,6 +37,27 @@ describe('exposure and load limits (issue 9)', () => {
       str(obj(entry).value),
     ]);
     assert.deepEqual(Object.fromEntries(labels)[visibility], 'cluster-local');
+  });
+
+  it('every Knative Service of deploy/ and examples/ is cluster-local: none is reachable from outside', async () => {
+    const services: string[] = [];
+    const public_: string[] = [];
+    for (const dir of ['deploy', 'examples']) {
+      for (const file of await yamlFilesUnder(join(PROJECT_ROOT, dir))) {
+        for (const manifest of await readManifests(file)) {
+          if (manifest.apiVersion !== 'serving.knative.dev/v1' || manifest.kind !== 'Service') {
+            continue;
+          }
+          const where = `${relative(PROJECT_ROOT, file)}: ${manifest.name}`;
+          services.push(where);
+          const labels = obj(at(manifest.doc, 'metadata', 'labels') ?? {});
+          if (labels[visibility] !== 'cluster-local') public_.push(where);
+        }
+      }
+    }
+    // The function, the dead letter sink, the dashboard, the Argo Events example's reply display.
+    assert.ok(services.length >= 4, services.join(', '));
+    assert.deepEqual(public_, [], 'public Knative Services');
   });
 
   it('bounds the requests a pod handles at once, and the size of each', () => {

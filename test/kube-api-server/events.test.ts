@@ -116,6 +116,35 @@ describe('Events (events.k8s.io/v1)', () => {
     assert.match(invalid.message, /reportingController: Invalid value: "not a name"/);
   });
 
+  it('counts the note, reason, action and reportingInstance in UTF-8 bytes, as Go len() does', async (t) => {
+    const { events } = await clients(t);
+    // 1,024 bytes: taken, whatever the number of UTF-16 units.
+    for (const [name, note] of [
+      ['ascii', 'n'.repeat(1024)],
+      ['two-byte', 'é'.repeat(512)],
+      ['four-byte', '😀'.repeat(256)],
+    ] as const) {
+      await events.createNamespacedEvent({ namespace: NAMESPACE, body: event(name, { note }) });
+    }
+    // 1,026 and 1,053 bytes but at most 1,024 UTF-16 units: the real server refuses them.
+    const over = event('over', {
+      note: `${'n'.repeat(1023)}…`,
+      reason: 'é'.repeat(65),
+      action: 'é'.repeat(65),
+      reportingInstance: 'é'.repeat(65),
+    });
+    const status = statusOf(
+      await apiError(events.createNamespacedEvent({ namespace: NAMESPACE, body: over })),
+    );
+    assert.equal(status.code, 422);
+    assert.deepEqual(status.details?.causes?.map((cause) => cause.field).sort(), [
+      'action',
+      'message',
+      'reason',
+      'reportingInstance',
+    ]);
+  });
+
   it('patches a series with a strategic merge patch, and keeps the rest immutable', async (t) => {
     const { events } = await clients(t);
     await events.createNamespacedEvent({ namespace: NAMESPACE, body: event('s.1') });

@@ -119,6 +119,30 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     assert.equal(pod?.metadata?.annotations?.[TRACE_ID_ANNOTATION], PRODUCER_TRACE);
   });
 
+  it('a producer’s unsampled traceparent (flags 00): no span exported, and no trace-id on the pod', async () => {
+    const traceId = '5'.repeat(32);
+    const event = pendingEvent(
+      { gateway_name: 'foo' },
+      { traceparent: `00-${traceId}-${PRODUCER_SPAN}-00` },
+    );
+    const reply = await sendEvent(harness.fn.url, event, 'binary');
+    assert.equal(reply.event?.type, 'io.podgateway.client.scheduling.done', reply.text);
+    const pod = harness.server.pod(NAMESPACE, String(reply.event?.data?.pod_name));
+    assert.equal(pod?.metadata?.annotations?.[TRACE_ID_ANNOTATION], undefined);
+    // A sampled event sent after it is exported; the unsampled one never is.
+    const marker = '6'.repeat(32);
+    const next = pendingEvent(
+      { gateway_name: 'foo' },
+      { traceparent: traceparentOf(marker, PRODUCER_SPAN) },
+    );
+    assert.equal((await sendEvent(harness.fn.url, next, 'binary')).status, 200);
+    await traceOf(marker);
+    assert.deepEqual(
+      receiver.spans().filter((span) => span.traceId === traceId),
+      [],
+    );
+  });
+
   it('continues the HTTP traceparent header when the event carries none', async () => {
     const traceId = 'a'.repeat(32);
     const event = pendingEvent({ gateway_name: 'foo' });

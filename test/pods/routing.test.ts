@@ -122,6 +122,54 @@ describe('a pending event, with the routing check on (the default)', () => {
   });
 });
 
+describe('replaying an old event once REQUIRE_ROUTING is on (suspected in issue 25: confirmed)', () => {
+  /** The pod `event` makes, as an earlier delivery left it, unrouted, changed by `change`. */
+  function earlierPod(event: ReturnType<typeof pendingEvent>, change: (pod: V1Pod) => void): V1Pod {
+    const config = parseConfig({ CLIENT_NAMESPACE: NAMESPACE });
+    const verdict = readRequest(event, config);
+    const pod = buildPod(config, verdict.kind === 'accepted' ? verdict.request : never());
+    change(pod);
+    return pod;
+  }
+
+  it('a running pod of ours is deleted with its grace period, not killed at once', async () => {
+    const event = pendingEvent({ gateway_name: 'baz' });
+    h.server.addPod(earlierPod(event, () => {}));
+    const name = podNames()[0] ?? '';
+    h.server.updatePodStatus(NAMESPACE, name, {
+      phase: 'Running',
+      containerStatuses: [
+        { name: 'client', ready: true, started: true, image: 'x', imageID: '', restartCount: 0 },
+      ],
+    });
+
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'NotRouted');
+    const [deletion] = deletes();
+    assert.equal(deletion?.status, 200);
+    assert.notEqual(deletion?.query.gracePeriodSeconds, '0', 'a running client gets its SIGTERM');
+  });
+
+  it('a pod that carries the event’s annotations but not our managed-by label is not ours: not deleted', async () => {
+    const event = pendingEvent({ gateway_name: 'baz' });
+    h.server.addPod(
+      earlierPod(event, (pod) => {
+        delete pod.metadata?.labels?.['app.kubernetes.io/managed-by'];
+      }),
+    );
+
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'AlreadyExists');
+    assert.match(String(reply.event?.data?.message), /was not created for this event/);
+    assert.deepEqual(deletes(), []);
+    assert.equal(podNames().length, 1);
+  });
+});
+
 describe('which containers prove the routing', () => {
   const pod = (init: string[], containers: string[]): V1Pod => ({
     spec: {

@@ -2,7 +2,8 @@
 // core v1 API. Modelled on kubernetes:
 // - pkg/apis/core/validation/events.go: ValidateEventCreate (strict for events.k8s.io/v1: eventTime,
 //   type, series, no deprecated fields; the legacy checks: reportingController a qualified name,
-//   reportingInstance, action and reason required and at most 128 characters, note at most 1024),
+//   reportingInstance, action and reason required and at most 128 bytes, note at most 1024 bytes:
+//   Go's len() counts UTF-8 bytes, though the messages say "characters"),
 //   ValidateEventUpdate (what may not change). The field paths are the internal type's
 //   (involvedObject, message), as the real server's messages show them.
 // - pkg/apis/events/v1/conversion.go: regarding is involvedObject, note is message,
@@ -17,6 +18,9 @@ const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0
 const QUALIFIED_NAME_PART = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
 const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/** A string's length as Go's len() counts it, and so the real server: UTF-8 bytes. */
+const goLength = (value: string): number => Buffer.byteLength(value, 'utf8');
 
 function isTime(value: unknown): boolean {
   return typeof value === 'string' && value !== '' && !Number.isNaN(Date.parse(value));
@@ -69,11 +73,11 @@ function legacyErrors(event: EventObject, namespace: string): FieldError[] {
   for (const field of ['reportingInstance', 'action', 'reason'] as const) {
     const value = text(event[field]);
     if (value === '') errors.push(fieldError.required(field));
-    if (value.length > LIMITS[field]) {
+    if (goLength(value) > LIMITS[field]) {
       errors.push(fieldError.invalid(field, '', `can have at most ${LIMITS[field]} characters`));
     }
   }
-  if (text(event.note).length > LIMITS.note) {
+  if (goLength(text(event.note)) > LIMITS.note) {
     errors.push(fieldError.invalid('message', '', `can have at most ${LIMITS.note} characters`));
   }
   return errors;

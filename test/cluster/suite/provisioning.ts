@@ -3,8 +3,11 @@
 // and a WAIT_FOR=ready failure through our kwok stage.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import * as k8s from '@kubernetes/client-node';
 import type { RunningFunction } from '../../../testbed/function-process.ts';
+import { pendingEvent } from '../../support/events.ts';
 import {
+  CLIENT_NAMESPACE,
   containerNames,
   eventAnnotations,
   pendingFor,
@@ -82,6 +85,47 @@ export function describeProvisioning(suite: Suite): void {
         (pod) => eventAnnotations(pod).id === event.id,
       );
       assert.equal(sameEvent.length, 1);
+    });
+
+    it('writes Provisioned for an id of 1,000 ASCII or 500 × é: the note within 1,024 bytes, as kube-apiserver counts', async () => {
+      const events = suite.admin.makeApiClient(k8s.EventsV1Api);
+      for (const id of ['a'.repeat(1000), 'é'.repeat(500)]) {
+        const event = pendingEvent({ gateway_name: 'foo' }, { id });
+        const reply = await send(fn(), event);
+        assert.equal(reply.event?.type, DONE, reply.text);
+        let notes: string[] = [];
+        await waitFor(`the Provisioned Event of ${podOf(event)}`, async () => {
+          const list = await events.listNamespacedEvent({
+            namespace: CLIENT_NAMESPACE,
+            fieldSelector: `regarding.name=${podOf(event)},reason=Provisioned`,
+          });
+          notes = list.items.map((item) => item.note ?? '');
+          return notes.length > 0;
+        });
+        assert.ok(Buffer.byteLength(notes[0] ?? '') <= 1024);
+        assert.ok(notes[0]?.endsWith('…'));
+      }
+      // What the function must stay under: kube-apiserver counts bytes (Go len), not characters.
+      const over = await events
+        .createNamespacedEvent({
+          namespace: CLIENT_NAMESPACE,
+          body: {
+            metadata: { name: `bytes-${Date.now()}` },
+            eventTime: new k8s.V1MicroTime(),
+            regarding: { apiVersion: 'v1', kind: 'Pod', namespace: CLIENT_NAMESPACE, name: 'x' },
+            reportingController: 'podgateway.io/client-provisioner',
+            reportingInstance: 'suite',
+            action: 'Provision',
+            reason: 'Provisioned',
+            type: 'Normal',
+            note: 'é'.repeat(513),
+          },
+        })
+        .then(
+          () => 201,
+          (error: unknown) => (error instanceof k8s.ApiException ? error.code : 0),
+        );
+      assert.equal(over, 422, 'a note of 513 characters and 1,026 bytes');
     });
 
     it('answers failed NotRouted for a gateway no webhook serves, and deletes the pod', async () => {
