@@ -2,6 +2,7 @@
 // The value parsers are in src/config/values.ts, the error collection in src/config/errors.ts;
 // both are re-exported here, so src/config/config.ts stays the one import for the configuration.
 import { readFileSync } from 'node:fs';
+import { parseReplyCorrelation, type ReplyCorrelation } from './correlation.ts';
 import { ConfigError, parseAll } from './errors.ts';
 import { parseAllowedOrigins } from './origins.ts';
 import {
@@ -29,6 +30,7 @@ import {
   type WaitFor,
 } from './values.ts';
 
+export { CORRELATION_DEFAULTS, type ReplyCorrelation } from './correlation.ts';
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export {
   type ContainerResources,
@@ -93,6 +95,8 @@ export interface ProvisionerConfig {
   readonly sweepIntervalSeconds: number;
   /** The only `source` whose `dev.knative.sources.ping` events are served (as a sweep). */
   readonly pingSource: string;
+  /** RequestReply: the request's attribute read and the reply's attribute written. */
+  readonly replyCorrelation: ReplyCorrelation;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -126,6 +130,8 @@ export const CONFIG_VARIABLES = [
   'GATEWAY_SIDECAR_CONTAINER',
   'SWEEP_INTERVAL_SECONDS',
   'PING_SOURCE',
+  'REPLY_CORRELATION_ATTRIBUTE',
+  'REPLY_ID_ATTRIBUTE',
 ] as const;
 
 export const DEFAULTS = {
@@ -236,6 +242,8 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
       sweepIntervalSeconds: () =>
         parseSweepInterval(env.SWEEP_INTERVAL_SECONDS, DEFAULTS.sweepIntervalSeconds),
       pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
+      replyCorrelation: () =>
+        parseReplyCorrelation(env.REPLY_CORRELATION_ATTRIBUTE, env.REPLY_ID_ATTRIBUTE),
     },
     [
       () => requireGatewayKey(env),
