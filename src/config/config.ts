@@ -30,7 +30,7 @@ import {
   type WaitFor,
 } from './values.ts';
 
-export { CORRELATION_DEFAULTS, type ReplyCorrelation } from './correlation.ts';
+export type { ReplyCorrelation } from './correlation.ts';
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export {
   type ContainerResources,
