@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { DEFAULTS } from '../../src/config/config.ts';
 import { CORRELATION_DEFAULTS } from '../../src/config/correlation.ts';
 import { PING_TYPE } from '../../src/handlers/sweep.ts';
-import { arr, DEPLOY_DIR, obj, str } from '../support/manifests.ts';
+import { DEPLOY_DIR, obj, str } from '../support/manifests.ts';
 import { eventSchemas } from '../support/schemas.ts';
 
 const documents = (file: string) =>
