@@ -2,6 +2,7 @@
 // A `pending` CloudEvent in; a client pod created; a `done` or `failed` CloudEvent back.
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
+import type { ReplyCorrelation } from './src/config/config.ts';
 import { guardNextServer, stopAccepting } from './src/edge/http-guard.ts';
 import { chooseListenAddress } from './src/edge/listen-address.ts';
 import { asResponse, badRequest, unavailable } from './src/edge/responses.ts';
@@ -11,6 +12,7 @@ import {
   runtimeValidationProblem,
 } from './src/edge/runtime-patches.ts';
 import { hookRuntimeServer, markHandled } from './src/edge/server-hooks.ts';
+import { correlated, correlationProblem } from './src/events/correlation.ts';
 import {
   envelopeProblem,
   eventAttributesProblem,
@@ -176,11 +178,16 @@ async function respond(
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + ready.config.eventDeadlineMs;
-  const checked = span ? validateInSpan(span, context, record) : validate(context, record);
+  const { config, kube, pods } = ready;
+  const names = config.replyCorrelation;
+  const checked = span
+    ? validateInSpan(span, context, record, names)
+    : validate(context, record, names);
   if (!('handler' in checked)) return checked;
   const { event, handler } = checked;
-  const { config, kube, pods } = ready;
-  return asResponse(await handler({ event, config, kube, pods, deadline, span }), record);
+  const answer = asResponse(await handler({ event, config, kube, pods, deadline, span }), record);
+  // Every reply, of every type, carries a RequestReply's correlation id back.
+  return answer instanceof CloudEvent ? correlated(answer, event, names) : answer;
 }
 
 /** An event that passed every check, and the handler of its type. */
@@ -190,7 +197,11 @@ interface Routed {
 }
 
 /** Every check of the event, once: its handler, or the 400 that answers it. */
-function validate(context: Context, record: EventRecord): Routed | StructuredReturn {
+function validate(
+  context: Context,
+  record: EventRecord,
+  names: ReplyCorrelation,
+): Routed | StructuredReturn {
   // The runtime copies query parameters over the context's own fields: refuse those.
   const shadowing = CONTEXT_FIELDS.find((name) => Object.hasOwn(context.query ?? {}, name));
   if (shadowing) {
@@ -210,7 +221,7 @@ function validate(context: Context, record: EventRecord): Routed | StructuredRet
   if (problem) return badRequest(`not a valid CloudEvent: ${problem}`, record);
   const handler = ROUTES.get(event.type);
   if (handler === undefined) return badRequest(unhandledTypeMessage(event.type), record);
-  const invalid = eventAttributesProblem(event);
+  const invalid = eventAttributesProblem(event) ?? correlationProblem(event, names);
   if (invalid) return badRequest(invalid, record);
   return { event, handler };
 }
@@ -219,9 +230,10 @@ function validateInSpan(
   parent: TraceSpan,
   context: Context,
   record: EventRecord,
+  names: ReplyCorrelation,
 ): Routed | StructuredReturn {
   const span = parent.child('validate', 'internal');
-  const checked = validate(context, record);
+  const checked = validate(context, record, names);
   if (!('handler' in checked))
     span.fail({ type: REASON.BadRequest, message: record.message ?? 'not a valid event' });
   span.end();

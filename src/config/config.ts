@@ -2,6 +2,7 @@
 // The value parsers are in src/config/values.ts, the error collection in src/config/errors.ts;
 // both are re-exported here, so src/config/config.ts stays the one import for the configuration.
 import { readFileSync } from 'node:fs';
+import { parseReplyCorrelation, type ReplyCorrelation } from './correlation.ts';
 import { ConfigError, parseAll } from './errors.ts';
 import { type OidcSettings, parseOidcSettings } from './oidc.ts';
 import { parseAllowedOrigins } from './origins.ts';
@@ -29,6 +30,7 @@ import {
   type WaitFor,
 } from './values.ts';
 
+export type { ReplyCorrelation } from './correlation.ts';
 export { ConfigError, ConfigErrors, parseAll } from './errors.ts';
 export { type OidcSettings, subjectAllowed } from './oidc.ts';
 export {
@@ -97,6 +99,8 @@ export interface ProvisionerConfig {
   readonly pingSource: string;
   /** With OIDC_AUDIENCE: the token every event must bring, and who may send it; undefined: none. */
   readonly oidc: OidcSettings | undefined;
+  /** RequestReply: the request's attribute read and the reply's attribute written. */
+  readonly replyCorrelation: ReplyCorrelation;
 }
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -132,6 +136,8 @@ export const CONFIG_VARIABLES = [
   'PING_SOURCE',
   'OIDC_AUDIENCE',
   'OIDC_SUBJECTS',
+  'REPLY_CORRELATION_ATTRIBUTE',
+  'REPLY_ID_ATTRIBUTE',
 ] as const;
 
 export const DEFAULTS = {
@@ -262,6 +268,8 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         }) ?? DEFAULTS.sweepIntervalSeconds,
       pingSource: () => parsePingSource(env.PING_SOURCE || DEFAULTS.pingSource),
       oidc: () => parseOidcSettings(env.OIDC_AUDIENCE, env.OIDC_SUBJECTS),
+      replyCorrelation: () =>
+        parseReplyCorrelation(env.REPLY_CORRELATION_ATTRIBUTE, env.REPLY_ID_ATTRIBUTE),
     },
     [
       () => requireGatewayKey(env),

@@ -3,6 +3,7 @@ import { CloudEvent } from 'cloudevents';
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { TraceHeaders } from '../observability/tracing.ts';
 import type { IncomingEvent } from './pending-request.ts';
+import { dataSchemaOf } from './schemas.ts';
 
 // faas-js-runtime recognises a returned event by its constructor's name, `CloudEvent` (its own
 // cloudevents is another copy, so instanceof cannot tell); bundled, the class may be renamed.
@@ -68,6 +69,7 @@ export function reply<T>(
     type,
     subject,
     datacontenttype: 'application/json',
+    dataschema: dataSchemaOf(type),
     data,
     [IN_RESPONSE_TO]: percentEncoded(trigger.id),
     ...tracingOf(trigger),

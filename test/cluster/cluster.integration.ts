@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import type { Cluster } from '../../testbed/cluster/cluster.ts';
 import { startCluster } from '../../testbed/cluster/cluster.ts';
+import { applyEventingCrds, applyServerSide, readObjects } from '../../testbed/cluster/eventing.ts';
 import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import {
@@ -15,6 +16,7 @@ import {
   watchNodeReadiness,
 } from '../../testbed/cluster/node-readiness.ts';
 import { waitUntil } from '../../testbed/cluster/processes.ts';
+import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 
 const NAMESPACE = 'client-system';
 
@@ -142,6 +144,51 @@ describe('the test cluster', { timeout: 30 * 60_000 }, () => {
     assert.deepEqual(
       events.items.map((event) => event.involvedObject.name),
       [],
+    );
+  });
+
+  it("stores deploy/'s EventTypes (v1beta2) and RequestReply under Eventing's CRDs; v1beta3 needs the conversion webhook", async () => {
+    const admin = loadKubeConfig(cluster.adminKubeconfig);
+    // Twice: applying the CRDs is idempotent, whatever the control plane already has.
+    await applyEventingCrds(admin);
+    await applyEventingCrds(admin);
+    const deploy = (file: string) => readObjects(join(PROJECT_ROOT, 'deploy', file));
+    const ofKind = (kind: string) => (object: k8s.KubernetesObject) => object.kind === kind;
+    await applyServerSide(admin, [
+      ...(await deploy('namespace.yaml')).filter(ofKind('Namespace')),
+      ...(await deploy('broker.yaml')).filter(ofKind('Broker')),
+    ]);
+    const objects = [...(await deploy('eventtypes.yaml')), ...(await deploy('request-reply.yaml'))];
+    assert.equal(objects.length, 11);
+    await applyServerSide(admin, objects);
+
+    // Read back as stored: a field the CRD's schema does not know would have been pruned.
+    const api = k8s.KubernetesObjectApi.makeApiClient(admin);
+    for (const object of objects) {
+      const { name = '', namespace = '' } = object.metadata ?? {};
+      const stored = await api.read({
+        apiVersion: object.apiVersion ?? '',
+        kind: object.kind ?? '',
+        metadata: { name, namespace },
+      });
+      const spec = (stored as { spec?: unknown }).spec;
+      assert.deepEqual(spec, (object as { spec?: unknown }).spec, object.metadata?.name);
+    }
+
+    // v1beta3 is served but not stored: writing it needs Eventing's conversion webhook.
+    const [first] = objects;
+    const v1beta3 = {
+      apiVersion: 'eventing.knative.dev/v1beta3',
+      kind: 'EventType',
+      metadata: { name: 'v1beta3-probe', namespace: first?.metadata?.namespace },
+      // v1beta3's spec: a reference and attributes, no type, schema or schemaData fields.
+      spec: {
+        reference: { apiVersion: 'eventing.knative.dev/v1', kind: 'Broker', name: 'default' },
+        attributes: [{ name: 'type', value: 'io.podgateway.client.pending', required: true }],
+      },
+    };
+    await assert.rejects(applyServerSide(admin, [v1beta3]), (error: k8s.ApiException<unknown>) =>
+      /conversion webhook/.test(String(error.body)),
     );
   });
 });

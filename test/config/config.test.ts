@@ -207,6 +207,47 @@ describe('configuration', () => {
       ['WAIT_FOR', 'GATEWAY_LABEL'],
     );
   });
+
+  it('reads the RequestReply attribute names, correlationid and replyid by default', () => {
+    assert.deepEqual(parseConfig({}).replyCorrelation, {
+      requestAttribute: 'correlationid',
+      replyAttribute: 'replyid',
+    });
+    const custom = parseConfig({ REPLY_CORRELATION_ATTRIBUTE: 'req1', REPLY_ID_ATTRIBUTE: 'rep1' });
+    assert.deepEqual(custom.replyCorrelation, { requestAttribute: 'req1', replyAttribute: 'rep1' });
+  });
+
+  const badNames: ReadonlyArray<readonly [Record<string, string>, string, RegExp]> = [
+    [
+      { REPLY_CORRELATION_ATTRIBUTE: 'Correlation-Id' },
+      'REPLY_CORRELATION_ATTRIBUTE',
+      /not a CloudEvents attribute name/,
+    ],
+    [{ REPLY_ID_ATTRIBUTE: '' }, 'REPLY_ID_ATTRIBUTE', /not a CloudEvents attribute name/],
+    [{ REPLY_ID_ATTRIBUTE: 'a'.repeat(21) }, 'REPLY_ID_ATTRIBUTE', /1 to 20 lowercase/],
+    [
+      { REPLY_ID_ATTRIBUTE: 'inresponseto' },
+      'REPLY_ID_ATTRIBUTE',
+      /every reply sets or reads for itself/,
+    ],
+    [
+      { REPLY_CORRELATION_ATTRIBUTE: 'id' },
+      'REPLY_CORRELATION_ATTRIBUTE',
+      /every reply sets or reads/,
+    ],
+    [
+      { REPLY_ID_ATTRIBUTE: 'correlationid' },
+      'REPLY_ID_ATTRIBUTE',
+      /also REPLY_CORRELATION_ATTRIBUTE/,
+    ],
+  ];
+  for (const [env, variable, message] of badNames) {
+    it(`rejects ${JSON.stringify(env)}, naming ${variable}`, () => {
+      const error = configError(env);
+      assert.equal(error.variable, variable);
+      assert.match(error.message, message);
+    });
+  }
 });
 
 describe('OIDC_AUDIENCE and OIDC_SUBJECTS', () => {

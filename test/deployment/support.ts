@@ -24,7 +24,12 @@ export const BROKER_KINDS = ['Broker', 'Trigger'];
 export const DEAD_LETTER_SINK = 'dead-letters';
 export const HELM_VALUES = /^pod-gateway-(.+)-values\.yaml$/;
 /** In deploy/ but applied on its own (`kubectl apply -f`): the dashboard, the NetworkPolicy. */
-export const OPTIONAL = ['cloudevents-player.yaml', 'network-policy.yaml'];
+export const OPTIONAL = [
+  'cloudevents-player.yaml',
+  'network-policy.yaml',
+  'eventtypes.yaml',
+  'request-reply.yaml',
+];
 /** The health endpoints of faas-js-runtime. */
 export const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
 /** Read by Node itself, not by src/config/config.ts: the V8 heap flags chosen by the bench. */

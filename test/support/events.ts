@@ -1,5 +1,6 @@
 // Sends CloudEvents over HTTP as producers do, and reads the replies.
 import { CloudEvent, type CloudEventV1, HTTP } from 'cloudevents';
+import { assertReplyMatchesSchema } from './schemas.ts';
 
 export type Mode = 'binary' | 'structured';
 export const MODES: readonly Mode[] = ['binary', 'structured'];
@@ -54,5 +55,7 @@ export async function post(
   const event = HTTP.isEvent({ headers: plainHeaders, body: text })
     ? (HTTP.toEvent({ headers: plainHeaders, body: text }) as CloudEventV1<Record<string, unknown>>)
     : undefined;
+  // Every reply the suite reads is checked against its published schema.
+  if (event) assertReplyMatchesSchema(event);
   return { status: response.status, headers: response.headers, text, event };
 }

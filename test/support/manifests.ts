@@ -6,6 +6,14 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { IBroker, ITrigger } from '@kubernetes-models/knative/eventing.knative.dev/v1';
 import { Broker, Trigger } from '@kubernetes-models/knative/eventing.knative.dev/v1';
+import {
+  type IRequestReply,
+  RequestReply,
+} from '@kubernetes-models/knative/eventing.knative.dev/v1alpha1';
+import {
+  EventType,
+  type IEventType,
+} from '@kubernetes-models/knative/eventing.knative.dev/v1beta2';
 import type { IService as IKnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
 import { Service as KnativeService } from '@kubernetes-models/knative/serving.knative.dev/v1';
 import type { IPingSource, ISinkBinding } from '@kubernetes-models/knative/sources.knative.dev/v1';
@@ -98,6 +106,14 @@ const VALIDATORS: ReadonlyMap<string, Validate> = new Map<string, Validate>([
   ],
   ['eventing.knative.dev/v1/Broker', (doc) => new Broker(doc as unknown as IBroker).validate()],
   ['eventing.knative.dev/v1/Trigger', (doc) => new Trigger(doc as unknown as ITrigger).validate()],
+  [
+    'eventing.knative.dev/v1beta2/EventType',
+    (doc) => new EventType(doc as unknown as IEventType).validate(),
+  ],
+  [
+    'eventing.knative.dev/v1alpha1/RequestReply',
+    (doc) => new RequestReply(doc as unknown as IRequestReply).validate(),
+  ],
   [
     'serving.knative.dev/v1/Service',
     (doc) => new KnativeService(doc as unknown as IKnativeService).validate(),

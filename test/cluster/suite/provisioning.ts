@@ -128,6 +128,24 @@ export function describeProvisioning(suite: Suite): void {
       assert.equal(over, 422, 'a note of 513 characters and 1,026 bytes');
     });
 
+    it("carries a RequestReply's correlation id back as replyid, redelivered or failed", async () => {
+      // As RequestReply sets it: `<event id>:<base64url of the encrypted id>:<replica index>`.
+      const done = pendingFor('foo');
+      const correlation = `${done.id}:${Buffer.from(`sealed-${done.id}`).toString('base64url')}:0`;
+      const request = done.cloneWith({ correlationid: correlation });
+      for (const reply of [await send(fn(), request), await send(fn(), request)]) {
+        assert.equal(reply.event?.type, DONE, reply.text);
+        assert.equal(reply.event?.replyid, correlation);
+      }
+      const notRouted = pendingFor('nobody');
+      const failed = await send(
+        fn(),
+        notRouted.cloneWith({ correlationid: `${notRouted.id}:x:1` }),
+      );
+      assert.equal(replyData(failed).reason, 'NotRouted', failed.text);
+      assert.equal(failed.event?.replyid, `${notRouted.id}:x:1`);
+    });
+
     it('answers failed NotRouted for a gateway no webhook serves, and deletes the pod', async () => {
       const event = pendingFor('baz');
       const reply = await send(fn(), event);
