@@ -36,11 +36,28 @@ describe('tracing settings', () => {
     assert.equal(settings?.protocol, 'http/protobuf');
     assert.equal(settings?.sampler, 'parentbased_always_on');
     assert.equal(settings?.endpoint.href, 'http://collector.observability:4318/v1/traces');
-    assert.deepEqual(settings?.batch, {});
+    assert.deepEqual(settings?.batch, { maxQueueSize: 512, maxExportBatchSize: 128 });
     assert.equal(
       describeTracing(settings),
       'traces to http://collector.observability:4318/v1/traces (http/protobuf, sampler parentbased_always_on)',
     );
+  });
+
+  it("bounds the span queue below the SDK's 2048 unless told, consistent with what is given", () => {
+    const batch = (env: Record<string, string>) =>
+      readTracingSettings({ ...ENDPOINT, ...env })?.batch;
+    assert.deepEqual(batch({ OTEL_BSP_MAX_QUEUE_SIZE: '4096' }), {
+      maxQueueSize: 4096,
+      maxExportBatchSize: 128,
+    });
+    assert.deepEqual(batch({ OTEL_BSP_MAX_QUEUE_SIZE: '64' }), {
+      maxQueueSize: 64,
+      maxExportBatchSize: 64,
+    });
+    assert.deepEqual(batch({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1000' }), {
+      maxQueueSize: 1000,
+      maxExportBatchSize: 1000,
+    });
   });
 
   it('the traces endpoint and protocol win over the general ones; a base path is kept', () => {
@@ -55,7 +72,11 @@ describe('tracing settings', () => {
     assert.equal(settings?.endpoint.href, 'https://otel.example/base/v1/traces');
     assert.equal(settings?.protocol, 'http/json');
     assert.equal(settings?.ratio, 0.25);
-    assert.deepEqual(settings?.batch, { scheduledDelayMillis: 200 });
+    assert.deepEqual(settings?.batch, {
+      scheduledDelayMillis: 200,
+      maxQueueSize: 512,
+      maxExportBatchSize: 128,
+    });
     const specific = readTracingSettings({
       OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://tempo:4318/custom',
     });
