@@ -88,7 +88,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.NotManaged,
-      message: `pod "${podName}" is in namespace ${quoted(namespace, 100)}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
+      message: `data.namespace ${quoted(namespace, 100)} is not the namespace this function manages: it releases only the pods it made in namespace "${config.clientNamespace}" (name that namespace, or leave data.namespace out)`,
       podName,
     };
   }

@@ -146,6 +146,12 @@ describe('a release event for a pod the function did not make', () => {
     );
     assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'NotManaged');
+    // The request named the namespace; where the pod is, the function did not ask.
+    assert.match(
+      String(reply.event?.data?.message),
+      /^data\.namespace "default" is not the namespace this function manages/,
+    );
+    assert.doesNotMatch(String(reply.event?.data?.message), /is in namespace/);
     assert.deepEqual(names('default'), [own('client-foo-0123456789ab')]);
     assert.equal(podApiCalls().length, 0);
   });
