@@ -352,6 +352,31 @@ describe('with the default configuration', () => {
     });
   });
 
+  describe('a malformed override with ALLOWED_OVERRIDES empty', () => {
+    it('is a 400 naming the field, whatever the policy, before any pod', async () => {
+      h.server.reset();
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', image: 'curlimages/curl:../../evil' }),
+        'binary',
+      );
+      assert.equal(reply.status, 400, reply.text);
+      assert.match(reply.text, /data\.image must be an image reference/);
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('a well-formed one is failed PolicyViolation', async () => {
+      h.server.reset();
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', image: 'curlimages/curl:8.5.0' }),
+        'binary',
+      );
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+      assert.equal(h.server.pods().length, 0);
+    });
+  });
+
   describe('resources without a ceiling', () => {
     it('caps ephemeral storage by default', async () => {
       h.server.reset();
