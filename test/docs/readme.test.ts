@@ -1,7 +1,7 @@
 // The README's and docs/' commands: each shell block says whether it needs a cluster or which
 // check runs it, and the files and pages they name exist.
 import assert from 'node:assert/strict';
-import { existsSync, globSync } from 'node:fs';
+import { existsSync, globSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -41,6 +41,32 @@ describe('README and docs/', () => {
       if (checked) assert.ok(existsSync(join(PROJECT_ROOT, checked)), `${checked} does not exist`);
       else assert.match(first, /^# needs a cluster/, `unmarked shell block: ${first}`);
     }
+  });
+
+  it('starts the function against a cluster with the settings func.yaml would have given', () => {
+    // `npm start` reads no func.yaml: the section must set what a routed `done` needs.
+    const section =
+      README.split(/^## /m).find((part) => part.startsWith('Against a cluster')) ?? '';
+    const start =
+      section.split('\n').find((line) => /\bnpm start\b/.test(line) && !line.includes('`')) ?? '';
+    const funcYaml = readFileSync(join(PROJECT_ROOT, 'func.yaml'), 'utf8');
+    for (const name of ['CLIENT_NAMESPACE', 'GATEWAYS']) {
+      const value = new RegExp(`- name: ${name}\\n\\s+value: (\\S+)`).exec(funcYaml)?.[1];
+      assert.ok(value, `func.yaml sets ${name}`);
+      assert.ok(
+        start.includes(`${name}=${value}`),
+        `the npm start line sets ${name}=${value}: ${start}`,
+      );
+    }
+    assert.match(section, /kubectl apply -f deploy\/namespace\.yaml/);
+    assert.match(section, /REQUIRE_ROUTING=false/);
+  });
+
+  it('shows a Ready Kubernetes Event only where WAIT_FOR=ready is said', () => {
+    const example = /kubectl events` \(and[\s\S]*?```text\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+    assert.match(example, /Provisioned/);
+    assert.doesNotMatch(example, /\bReady\b/);
+    assert.match(README, /`npm run dev -- --cluster`/);
   });
 
   it('ships the licence package.json names, in full', async () => {
