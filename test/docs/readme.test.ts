@@ -69,6 +69,23 @@ describe('README and docs/', () => {
     assert.match(README, /`npm run dev -- --cluster`/);
   });
 
+  it('docs/deploy.md: each post to the Broker prints its status; leaving the Broker takes the dashboard too', () => {
+    const deploy = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
+    const posts = deploy
+      .split('\n')
+      .filter((line) => line.includes('broker-ingress.knative-eventing'));
+    assert.ok(posts.length >= 3, `only ${posts.length} posts to the Broker`);
+    for (const post of posts) assert.match(post, /-w '%\{http_code\}\\n'|\s-i\s/, post);
+    const removal =
+      /```shell\n# needs a cluster \(with deploy\/ applied[^\n]*\n([\s\S]*?)```/.exec(
+        deploy,
+      )?.[1] ?? '';
+    const lines = removal.trim().split('\n');
+    const dashboard = lines.findIndex((line) => line.includes('deploy/cloudevents-player.yaml'));
+    const broker = lines.findIndex((line) => line.includes('broker/default'));
+    assert.ok(dashboard >= 0 && dashboard < broker, removal);
+  });
+
   it('ships the licence package.json names, in full', async () => {
     const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8'));
     assert.equal(manifest.license, 'Apache-2.0');
