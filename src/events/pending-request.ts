@@ -10,8 +10,8 @@ import {
   controlCharacterMessage,
   describeJsonType,
   MAX_ATTRIBUTE_LENGTH,
-  readDataObject,
   misspeltFieldHint,
+  readDataObject,
   unknownFieldWarnings,
 } from './event-data.ts';
 
