@@ -196,8 +196,11 @@ describe('claims the docs make about the repository', () => {
 
   it('the reply tables and the provisions counter of docs/reference.md name warnings, pod_name and AlreadyGone', () => {
     const reference = read('docs/reference.md');
+    // The reply tables' rows, not the data-schema table's (which links the schema files).
     const row = (start: string) =>
-      reference.split('\n').find((line) => line.startsWith(`| \`${start}\``)) ?? '';
+      reference
+        .split('\n')
+        .find((line) => line.startsWith(`| \`${start}\``) && !line.includes('../schemas/')) ?? '';
     assert.match(row('io.podgateway.client.scheduling.done'), /`warnings`/);
     assert.match(row('io.podgateway.client.scheduling.failed'), /`warnings`/);
     assert.match(
