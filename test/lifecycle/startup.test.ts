@@ -155,6 +155,7 @@ describe('start-up', () => {
       assert.doesNotMatch(output, /Forbidden/);
     } finally {
       await fn.stop();
+      await denying.close();
     }
   });
 
