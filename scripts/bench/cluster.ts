@@ -37,13 +37,10 @@ export async function clusterBench(
     const kube = { KUBECONFIG: kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
     // The manifests' NODE_OPTIONS for both, as deployed.
     const nodeOptions = provisionerEnv.NODE_OPTIONS;
-    const provisionerSubject = {
-      key: 'provisioner' as const,
-      label: 'provisioner (build/index.js)',
-      settings: 'npm start',
-      args: npmStart.args,
-      env: { ...kube, ...provisionerEnv },
-    };
+    const provisionerSubject = npmStartSubject('provisioner (build/index.js)', npmStart.args, {
+      ...kube,
+      ...provisionerEnv,
+    });
     const limitSubject = {
       key: 'limit' as const,
       label: 'limit (scripts/bench/limit.js)',
@@ -57,6 +54,15 @@ export async function clusterBench(
   } finally {
     await cluster.stop();
   }
+}
+
+/** The built function as `npm start` runs it, with `env`: the subject every cluster run measures. */
+export function npmStartSubject(
+  label: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Subject {
+  return { key: 'provisioner', label, settings: 'npm start', args, env };
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type ClusterResult,
   functionKubeconfig,
   measure,
+  npmStartSubject,
   tableOf,
 } from './cluster.ts';
 import { type BenchOptions, log, NAMESPACE } from './options.ts';
@@ -79,13 +80,8 @@ export async function oidcBench(
     }
     const kubeconfig = await functionKubeconfig(cluster, dir);
     const kube = { KUBECONFIG: kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
-    const subject = (label: string, env: Record<string, string>) => ({
-      key: 'provisioner' as const,
-      label,
-      settings: 'npm start',
-      args: npmStart.args,
-      env: { ...kube, ...provisionerEnv, ...env },
-    });
+    const subject = (label: string, env: Record<string, string>) =>
+      npmStartSubject(label, npmStart.args, { ...kube, ...provisionerEnv, ...env });
     // The same bytes either way: only the check differs.
     const authorization = { authorization: `Bearer ${token}` };
     const checked = subject('provisioner, OIDC_AUDIENCE set', {
