@@ -33,6 +33,19 @@ describe('the versions deploy/ is checked against', () => {
     }
   });
 
+  it('pins every other image in deploy/ and examples/ to a tag or a digest', () => {
+    // The function's own image is named bare in deploy/service.yaml: kustomization's newTag pins it.
+    const manifests = globSync('{deploy,examples}/**/*.yaml', { cwd: PROJECT_ROOT });
+    const images = manifests.flatMap((path) =>
+      [...read(path).matchAll(/^\s*(?:- )?image: (\S+)\s*$/gm)].map((m) => ({ path, image: m[1] })),
+    );
+    assert.ok(images.some(({ image }) => image.includes('event_display')));
+    for (const { path, image } of images) {
+      if (image === 'client-provisioner') continue;
+      assert.match(image ?? '', /(:[\w][\w.-]*|@sha256:[0-9a-f]{64})$/, `${path}: ${image}`);
+    }
+  });
+
   it('names the Serving, func and chart versions the repository builds and validates against', () => {
     const serving = /knative\.dev\/serving (v[\d.]+)/.exec(
       read('testbed/cluster/go/knative/go.mod'),
