@@ -48,11 +48,11 @@ function readOptions(): SoakOptions {
       seed: { type: 'string', default: '1' },
       'time-limit': { type: 'string', default: '600' },
       'max-attempts': { type: 'string', default: '10' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n  --help              this text\n`);
+    process.stdout.write(`${USAGE}\n  -h, --help          this text\n`);
     process.exit(0);
   }
   const number = (flag: string, value: string, min: number, max: number): number => {
@@ -98,8 +98,19 @@ const USAGE = `usage: npm run soak -- [flags]   (builds first, then runs ${ENTRY
   --time-limit S      no delivery starts after S seconds (600)
   --max-attempts N    attempts per delivery, redeliveries included (10)`;
 
+/** A bad flag or value: usage on stderr and exit 2, as every script does. */
+function readOptionsOrExit(): SoakOptions {
+  try {
+    return readOptions();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`npm run soak: ${message}\n${USAGE}\n  -h, --help          this text\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<number> {
-  const options = readOptions();
+  const options = readOptionsOrExit();
   exitOnSignals();
   buildFirst();
   if (options.hostile) {

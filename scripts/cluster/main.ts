@@ -45,7 +45,7 @@ function parseOptions() {
       port: { type: 'string' },
       nodes: { type: 'string' },
       knative: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
 }

@@ -36,6 +36,8 @@ export interface FailedData {
   readonly gateway_name: string | undefined;
   /** The pod the failure is about, when one was made (WAIT_FOR failures, NotRouted). */
   readonly pod_name?: string;
+  /** The data fields that were ignored, as in a done reply: a typo may be the cause. */
+  readonly warnings?: readonly string[];
 }
 
 export function doneReply(

@@ -30,6 +30,7 @@ export async function handlePending({
         ...outcome.failure,
         gatewayName,
         podName: outcome.podName,
+        warnings: request.warnings,
       });
     default:
       return done(config.eventSource, event, request, outcome);
@@ -82,6 +83,7 @@ function failed(
     readonly logDetail?: string | undefined;
     readonly gatewayName: string | undefined;
     readonly podName?: string | undefined;
+    readonly warnings?: readonly string[] | undefined;
   },
 ): HandlerAnswer {
   const reply = failedReply(source, event, {
@@ -89,6 +91,7 @@ function failed(
     reason: failure.reason,
     gateway_name: failure.gatewayName,
     ...(failure.podName === undefined ? {} : { pod_name: failure.podName }),
+    ...(failure.warnings === undefined ? {} : { warnings: failure.warnings }),
   });
   return failedAnswer(reply, failure, { gateway: failure.gatewayName, pod: failure.podName });
 }

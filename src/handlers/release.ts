@@ -2,7 +2,7 @@
 // Done also when the pod is already gone, so a redelivered release is answered the same way.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
-import { readDataObject } from '../events/event-data.ts';
+import { misspeltFieldHint, readDataObject } from '../events/event-data.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
@@ -48,6 +48,9 @@ type ReleaseRequest =
     }
   | { readonly kind: 'rejected'; readonly message: string };
 
+/** The data fields a release event may carry. */
+const RELEASE_FIELDS = ['pod_name', 'namespace'];
+
 const EXAMPLE = '{"pod_name": "client-0123456789abcdef0123"}';
 
 /** Reads `pod_name` (and the optional `namespace` a done reply carried) from the event. */
@@ -72,7 +75,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.InvalidPodName,
-      message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}`,
+      message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}${misspeltFieldHint(event.data, 'pod_name', RELEASE_FIELDS)}`,
       podName,
     };
   }
@@ -88,7 +91,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.NotManaged,
-      message: `pod "${podName}" is in namespace ${quoted(namespace, 100)}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
+      message: `data.namespace ${quoted(namespace, 100)} is not the namespace this function manages: it releases only the pods it made in namespace "${config.clientNamespace}" (name that namespace, or leave data.namespace out)`,
       podName,
     };
   }

@@ -110,6 +110,7 @@ let exposed = false;
 export function exposeMetrics(): void {
   if (exposed) return;
   exposed = true;
+  startKnownSeries();
   // Never registered, so never collected: the runtime makes them after `init`, as it starts.
   const register = Registry.prototype.registerMetric;
   Registry.prototype.registerMetric = function registerUnlessOsGauge(this: Registry, metric) {
@@ -121,6 +122,20 @@ export function exposeMetrics(): void {
     for (const metric of OUR_METRICS) this.registerMetric(metric);
     return render.call(this);
   };
+}
+
+/** The label values the release and sweep counters can take (src/handlers/release.ts, sweep.ts). */
+const RELEASE_OUTCOMES = ['deleted', 'gone'] as const;
+const SWEEP_REASONS = ['Succeeded', 'Failed', 'Expired'] as const;
+
+/**
+ * A labelled counter has no series until its first increment, so dashboards and alerts see
+ * nothing, not 0, until the first release or sweep: the known label values start at 0, as
+ * Prometheus' instrumentation guidance advises.
+ */
+function startKnownSeries(): void {
+  for (const outcome of RELEASE_OUTCOMES) podsReleasedTotal.inc({ outcome }, 0);
+  for (const reason of SWEEP_REASONS) podsSweptTotal.inc({ reason }, 0);
 }
 
 /** A metric's name: prom-client keeps it on the object, its types do not show it. */

@@ -134,6 +134,20 @@ describe('a release event for a pod the function did not make', () => {
     assert.equal(deletes().length, 0);
   });
 
+  it('replies failed InvalidPodName for a misspelt pod_name, suggesting it', async () => {
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { podname: own('client-foo-0123456789ab') }),
+      'structured',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'InvalidPodName');
+    assert.match(
+      String(reply.event?.data?.message),
+      /; data\.podname was given: did you mean "pod_name"\?$/,
+    );
+  });
+
   it('replies failed NotManaged for another namespace, without asking the API', async () => {
     h.server.addPod(pod('client-foo-0123456789ab', { namespace: 'default' }));
     const reply = await sendEvent(
@@ -146,6 +160,12 @@ describe('a release event for a pod the function did not make', () => {
     );
     assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'NotManaged');
+    // The request named the namespace; where the pod is, the function did not ask.
+    assert.match(
+      String(reply.event?.data?.message),
+      /^data\.namespace "default" is not the namespace this function manages/,
+    );
+    assert.doesNotMatch(String(reply.event?.data?.message), /is in namespace/);
     assert.deepEqual(names('default'), [own('client-foo-0123456789ab')]);
     assert.equal(podApiCalls().length, 0);
   });

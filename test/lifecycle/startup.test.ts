@@ -138,6 +138,27 @@ describe('start-up', () => {
     }
   });
 
+  it('says a missing Events permission loses only the Kubernetes Event, never a reply', async () => {
+    const denying = await startKubeApiServer({
+      namespaces: ['default'],
+      authorize: (request) => !(request.resource === 'events' && request.verb === 'create'),
+    });
+    const fn = await startFunction({
+      env: { KUBECONFIG: await denying.writeKubeconfig(workDir), GATEWAYS: 'foo' },
+    });
+    try {
+      const output = fn.output();
+      assert.match(
+        output,
+        /warning: the function's service account may not create events in namespace "default", which it needs to report on each client pod .*: until its Role grants it \(deploy\/rbac\.yaml\), its Kubernetes Events are not recorded \(replies are unaffected/,
+      );
+      assert.doesNotMatch(output, /Forbidden/);
+    } finally {
+      await fn.stop();
+      await denying.close();
+    }
+  });
+
   it('warns at start when the service account may not make a call it needs', async () => {
     const denying = await startKubeApiServer({
       namespaces: ['default'],
@@ -150,7 +171,7 @@ describe('start-up', () => {
       const output = fn.output();
       assert.match(
         output,
-        /warning: the function's service account may not watch pods in namespace "default", which it needs to WAIT_FOR=scheduled/,
+        /warning: the function's service account may not watch pods in namespace "default", which it needs to WAIT_FOR=scheduled.*: until its Role grants it \(deploy\/rbac\.yaml\), the requests that need it fail with Forbidden/,
       );
       const others = API_CALLS.filter((call) => call.verb !== 'watch');
       assert.ok(
