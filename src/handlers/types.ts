@@ -3,6 +3,8 @@
 import type { CloudEvent } from 'cloudevents';
 import type { ProvisionerConfig } from '../config/config.ts';
 import type { IncomingEvent } from '../events/pending-request.ts';
+import { reply } from '../events/replies.ts';
+import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
 import type { Told } from '../observability/event-log.ts';
@@ -49,15 +51,31 @@ export interface Failure {
   readonly logDetail?: string | undefined;
 }
 
-/** A final answer: the failed reply event, told to the log as `failed`. */
-export function failedAnswer(
-  reply: CloudEvent<unknown>,
+/** Whom a failed reply answers, and its type: each event type has its own `failed` type. */
+export interface FailedReplyTo {
+  /** The function's EVENT_SOURCE. */
+  readonly source: string;
+  readonly event: IncomingEvent;
+  readonly type: string;
+}
+
+/**
+ * The one final answer of every handler: the event type's `failed` reply, `reason` and `message`
+ * first, then the type's own `fields`; told to the log as `failed`, with the pod and gateway of
+ * `about`. The message is bounded: it may repeat the API server's or a kubelet's words, which may
+ * repeat the request's.
+ */
+export function failed(
+  to: FailedReplyTo,
   failure: Failure,
+  fields: Readonly<Record<string, unknown>> = {},
   about: { readonly pod?: string | undefined; readonly gateway?: string | undefined } = {},
 ): HandlerAnswer {
+  const message = bounded(failure.message, MAX_MESSAGE_LENGTH);
+  const data = { reason: failure.reason, message, ...fields };
   return {
     kind: 'reply',
-    reply,
+    reply: reply(to.source, to.event, to.type, data, undefined),
     told: {
       outcome: 'failed',
       reason: failure.reason,
