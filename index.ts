@@ -21,7 +21,7 @@ import {
 } from './src/events/envelope.ts';
 import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.ts';
 import { continuedBy } from './src/events/replies.ts';
-import { sinkAnswer } from './src/events/sink.ts';
+import { SINK_RETRY_AFTER_SECONDS, sinkAccepted, sinkFailure } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
 import { quoted } from './src/formats/bounded-text.ts';
 import type { Headers } from './src/formats/headers.ts';
@@ -32,12 +32,7 @@ import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/handlers/sweep.ts';
 import type { Handler } from './src/handlers/types.ts';
 import { Drain } from './src/lifecycle/drain.ts';
 import { type Provisioner, startOrExit } from './src/lifecycle/startup.ts';
-import {
-  type EventRecord,
-  finishRecord,
-  startRecord,
-  tell,
-} from './src/observability/event-log.ts';
+import { type EventRecord, finishRecord, startRecord } from './src/observability/event-log.ts';
 import { boundNextLogBuffer } from './src/observability/log-buffer.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
@@ -160,15 +155,10 @@ async function respondOrSink(
   const reply = span ? continuedBy(answer, span.traceHeaders()) : answer;
   if (!ready.sink) return reply;
   const delivery = await ready.sink.send(reply, span);
-  if (!delivery.ok) {
-    // The producer gets a 503 and delivers the event again: the reply is not lost.
-    tell(record, {
-      outcome: 'unavailable',
-      reason: REASON.SinkUnavailable,
-      message: `reply ${answer.id} not sent to K_SINK: ${delivery.problem}`,
-    });
-  }
-  return sinkAnswer(delivery);
+  if (delivery.ok) return sinkAccepted();
+  // The producer gets a 503 and delivers the event again: the reply is not lost.
+  const { message, logMessage } = sinkFailure(delivery, answer.id);
+  return unavailable(REASON.SinkUnavailable, message, SINK_RETRY_AFTER_SECONDS, record, logMessage);
 }
 
 async function respond(

@@ -32,15 +32,21 @@ export function badRequest(told: string, record?: EventRecord): StructuredReturn
   return { statusCode: 400, body: { error: REASON.BadRequest, message } };
 }
 
-/** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
+/**
+ * The one 503: retried by Knative (and by any producer that honours Retry-After), so nothing is
+ * lost. `logMessage`, given, is what the log line says instead: more than the producer may be told.
+ */
 export function unavailable(
   error: string,
   told: string,
   retryAfterSeconds: number,
   record?: EventRecord,
+  logMessage?: string,
 ): StructuredReturn {
   const message = bounded(told, MAX_MESSAGE_LENGTH);
-  if (record) tell(record, { outcome: 'unavailable', reason: error, message });
+  if (record) {
+    tell(record, { outcome: 'unavailable', reason: error, message: logMessage ?? message });
+  }
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
