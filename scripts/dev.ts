@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES } from '../src/config/config.ts';
+import { CONFIG_VARIABLES, FORMER_NAMES } from '../src/config/config.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -214,7 +214,7 @@ async function functionEnv(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const { name, value } of envs ?? []) env[name] = value;
   Object.assign(env, SANDBOX_ENV);
-  for (const name of CONFIG_VARIABLES) {
+  for (const name of [...CONFIG_VARIABLES, ...Object.values(FORMER_NAMES)]) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }

@@ -291,7 +291,7 @@ async function findOurs(attempt: Attempt): Promise<CreateOrFind | undefined> {
  * A pod without the gateway's wiring must not run: deleted (its uid as a precondition), and the
  * event answered failed NotRouted, on a redelivery too. At once (no grace period) while none of
  * its containers has started; one that runs (made before REQUIRE_ROUTING was on, and found by a
- * replay of its event) gets GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
+ * replay of its event) gets CLIENT_GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
  */
 async function deleteUnrouted(
   attempt: Attempt,
@@ -303,7 +303,7 @@ async function deleteUnrouted(
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.
-    await deletePod(kube, pod, hasStarted(pod) ? config.gracePeriodSeconds : 0, {
+    await deletePod(kube, pod, hasStarted(pod) ? config.clientGracePeriodSeconds : 0, {
       timeoutMs: config.apiTimeoutMs,
       deadline: Math.max(attempt.deadline, Date.now() + config.apiTimeoutMs),
     });

@@ -200,7 +200,7 @@ async function deleteOwnPod(
   // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
   if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
   try {
-    await deletePod(kube, pod, config.gracePeriodSeconds, limits);
+    await deletePod(kube, pod, config.clientGracePeriodSeconds, limits);
   } catch (error) {
     // Gone between the read and the delete (a redelivery racing the first delivery): done.
     if (isStatus(error, 404)) return { kind: 'gone' };

@@ -232,7 +232,7 @@ async function sweep(
   // Failed pods wait for the whole list: only then is it known which are the newest to keep.
   const failed: V1Pod[] = [];
   const deleteAll = (pods: readonly SweptCandidate[]) =>
-    deleteEach(kube, pods, config.gracePeriodSeconds, limits, deleted);
+    deleteEach(kube, pods, config.clientGracePeriodSeconds, limits, deleted);
   try {
     for await (const page of listPodPages(kube, query, limitsForPage)) {
       pages += 1;

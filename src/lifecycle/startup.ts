@@ -5,6 +5,7 @@ import {
   ConfigError,
   ConfigErrors,
   type Environment,
+  formerNameWarnings,
   loadConfig,
   type ProvisionerConfig,
   parseAll,
@@ -202,7 +203,8 @@ export async function startOrExit(env: Environment = process.env): Promise<Provi
       ? `${PREFIX}: ${tokens.describe()}`
       : `${PREFIX}: OIDC_AUDIENCE is empty: events are not asked for a token; whoever the NetworkPolicy lets reach the function may post`,
   );
-  for (const warning of settingsWarnings(started.config)) console.warn(warning);
+  const warnings = [...formerNameWarnings(env), ...settingsWarnings(started.config)];
+  for (const warning of warnings) console.warn(warning);
   void startAccessCheck(
     started.kube.kubeConfig,
     started.config.clientNamespace,

@@ -27,7 +27,7 @@ const TTL_SECONDS = 3600;
 const h = useHarness(
   {
     CLIENT_NAMESPACE: NAMESPACE,
-    GRACE_PERIOD_SECONDS: '5',
+    CLIENT_GRACE_PERIOD_SECONDS: '5',
     CLIENT_TTL_SECONDS: String(TTL_SECONDS),
     // Every sweep here runs; test/handlers/sweep-amplification.test.ts has the interval.
     SWEEP_INTERVAL_SECONDS: '0',
@@ -81,7 +81,7 @@ const podApiCalls = () => h.server.coreRequests();
 
 for (const mode of MODES) {
   describe(`a release event in ${mode} mode`, () => {
-    it('deletes the pod a pending event made, with GRACE_PERIOD_SECONDS, and replies done', async () => {
+    it('deletes the pod a pending event made, with CLIENT_GRACE_PERIOD_SECONDS, and replies done', async () => {
       const created = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), mode);
       assert.equal(created.event?.type, DONE_TYPE, created.text);
       const podName = String(created.event?.data?.pod_name);
