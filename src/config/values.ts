@@ -159,7 +159,7 @@ export function parseOptionalBoolean(
 export interface WholeNumberRange {
   readonly least: number;
   readonly most: number;
-  readonly unit?: 'seconds' | 'milliseconds' | 'bytes';
+  readonly unit?: 'seconds' | 'milliseconds' | 'bytes' | 'characters';
 }
 
 /**
