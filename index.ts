@@ -32,7 +32,7 @@ import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/handlers/sweep.ts';
 import type { Handler } from './src/handlers/types.ts';
 import { Drain } from './src/lifecycle/drain.ts';
 import { type Provisioner, startOrExit } from './src/lifecycle/startup.ts';
-import { type EventRecord, finishRecord, startRecord } from './src/observability/event-log.ts';
+import { finishRecord, type RequestRecord, startRecord } from './src/observability/event-log.ts';
 import { boundNextLogBuffer } from './src/observability/log-buffer.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
@@ -122,7 +122,7 @@ function startEventSpan(tracing: Tracing, context: Context): TraceSpan {
 
 async function handleEvent(
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
@@ -146,7 +146,7 @@ async function handleEvent(
 async function respondOrSink(
   context: Context,
   ready: Provisioner,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const answer = await respond(context, ready, record, span);
@@ -164,7 +164,7 @@ async function respondOrSink(
 async function respond(
   context: Context,
   ready: Provisioner,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + ready.config.eventDeadlineMs;
@@ -189,7 +189,7 @@ interface Routed {
 /** Every check of the event, once: its handler, or the 400 that answers it. */
 function validate(
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   names: ReplyCorrelation,
 ): Routed | StructuredReturn {
   // The runtime copies query parameters over the context's own fields: refuse those.
@@ -219,7 +219,7 @@ function validate(
 function validateInSpan(
   parent: TraceSpan,
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   names: ReplyCorrelation,
 ): Routed | StructuredReturn {
   const span = parent.child('validate', 'internal');

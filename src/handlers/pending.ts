@@ -72,7 +72,7 @@ function done(
   return {
     kind: 'reply',
     reply,
-    told: {
+    summary: {
       outcome: outcome.kind,
       pod: outcome.podName,
       gateway: gatewayName,

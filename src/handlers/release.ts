@@ -155,7 +155,7 @@ export async function handleRelease({
     return {
       kind: 'reply',
       reply: reply(config.eventSource, event, RELEASE_DONE_TYPE, data, podName),
-      told: {
+      summary: {
         outcome: 'released',
         reason: deleted ? undefined : REASON.AlreadyGone,
         message,

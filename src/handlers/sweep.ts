@@ -144,7 +144,7 @@ export async function handleSweep({
   return {
     kind: 'reply',
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
-    told: { outcome: 'swept', message },
+    summary: { outcome: 'swept', message },
   };
 }
 
@@ -166,7 +166,7 @@ function recentAnswer(
   return {
     kind: 'reply',
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
-    told: { outcome: 'swept', message },
+    summary: { outcome: 'swept', message },
   };
 }
 

@@ -7,7 +7,7 @@ import { reply } from '../events/replies.ts';
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
-import type { Told } from '../observability/event-log.ts';
+import type { AnswerSummary } from '../observability/event-log.ts';
 import type { TraceSpan } from '../observability/tracing.ts';
 
 export interface HandlerInput {
@@ -28,7 +28,7 @@ export type HandlerAnswer =
       readonly kind: 'reply';
       readonly reply: CloudEvent<unknown>;
       /** For the log line and the metrics. */
-      readonly told: Told;
+      readonly summary: AnswerSummary;
     }
   /** HTTP 400: the event cannot be read; not retried. */
   | { readonly kind: 'rejected'; readonly message: string }
@@ -47,7 +47,7 @@ export type Handler = (input: HandlerInput) => Promise<HandlerAnswer>;
 export interface Failure {
   readonly reason: string;
   readonly message: string;
-  /** Told in the log line after the message, never in the reply. */
+  /** AnswerSummary in the log line after the message, never in the reply. */
   readonly logDetail?: string | undefined;
 }
 
@@ -61,7 +61,7 @@ export interface FailedReplyTo {
 
 /**
  * The one final answer of every handler: the event type's `failed` reply, `reason` and `message`
- * first, then the type's own `fields`; told to the log as `failed`, with the pod and gateway of
+ * first, then the type's own `fields`; recorded for the log as `failed`, with the pod and gateway of
  * `about`. The message is bounded: it may repeat the API server's or a kubelet's words, which may
  * repeat the request's.
  */
@@ -76,7 +76,7 @@ export function failed(
   return {
     kind: 'reply',
     reply: reply(to.source, to.event, to.type, data, undefined),
-    told: {
+    summary: {
       outcome: 'failed',
       reason: failure.reason,
       message:
