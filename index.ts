@@ -94,7 +94,7 @@ export async function shutdown(): Promise<void> {
   const started = Date.now();
   const graceMs = provisioner?.config.shutdownGraceMs ?? 0;
   await drain.drain(graceMs);
-  await provisioner?.pods?.stop();
+  await provisioner?.podWatch?.stop();
   // The spans of the last events are exported in what is left of the grace period.
   const flushMs = Math.max(TRACE_FLUSH_MIN_MS, graceMs - (Date.now() - started));
   // Refuse new connections, close the open ones after their next answer, let the last answers
@@ -168,14 +168,17 @@ async function respond(
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + ready.config.eventDeadlineMs;
-  const { config, kube, pods } = ready;
+  const { config, kube, podWatch } = ready;
   const names = config.replyCorrelation;
   const checked = span
     ? validateInSpan(span, context, record, names)
     : validate(context, record, names);
   if (!('handler' in checked)) return checked;
   const { event, handler } = checked;
-  const answer = asResponse(await handler({ event, config, kube, pods, deadline, span }), record);
+  const answer = asResponse(
+    await handler({ event, config, kube, podWatch, deadline, span }),
+    record,
+  );
   // Every reply, of every type, carries a RequestReply's correlation id back.
   return answer instanceof CloudEvent ? correlated(answer, event, names) : answer;
 }

@@ -11,7 +11,7 @@ export async function handlePending({
   event,
   config,
   kube,
-  pods,
+  podWatch,
   deadline,
   span,
 }: HandlerInput): Promise<HandlerAnswer> {
@@ -31,7 +31,7 @@ export async function handlePending({
 
   const { request } = verdict;
   const gatewayName = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline, pods, span);
+  const outcome = await provision(request, config, kube, deadline, podWatch, span);
   switch (outcome.kind) {
     case 'unavailable':
       return retryLater(outcome.failure, gatewayName);

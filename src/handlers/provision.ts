@@ -80,7 +80,7 @@ export async function provision(
   kube: KubeClient,
   deadline: number,
   /** The shared watch, for WAIT_FOR=scheduled or ready. */
-  pods?: PodWatch,
+  podWatch?: PodWatch,
   /** The event's span, when tracing is on. */
   span?: TraceSpan,
 ): Promise<ProvisionOutcome> {
@@ -102,7 +102,7 @@ export async function provision(
     waiting:
       waitFor === 'created'
         ? undefined
-        : pods?.wait(name, waitDecision(waitFor, config.routing), deadline),
+        : podWatch?.wait(name, waitDecision(waitFor, config.routing), deadline),
   };
   const ours = await createOrFind(attempt).catch((error: unknown) => {
     attempt.waiting?.cancel();

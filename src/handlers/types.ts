@@ -15,7 +15,7 @@ export interface HandlerInput {
   readonly config: ProvisionerConfig;
   readonly kube: KubeClient;
   /** The shared watch on the function's own pods, when WAIT_FOR needs one. */
-  readonly pods: PodWatch | undefined;
+  readonly podWatch: PodWatch | undefined;
   /** Epoch milliseconds by which the answer must be given. */
   readonly deadline: number;
   /** The event's span when tracing is on: each step is a child of it. */
