@@ -4,9 +4,9 @@ import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import {
   gatewayLabel,
   inflightRequests,
-  provisionDuration,
-  provisionsTotal,
   reasonLabel,
+  requestDuration,
+  requestsTotal,
 } from './metrics.ts';
 
 /**
@@ -105,14 +105,14 @@ export function reportRequest(
   allowedGateways: ReadonlySet<string> | undefined,
   seconds: number,
 ): void {
-  provisionsTotal.inc({
+  requestsTotal.inc({
     outcome: record.outcome,
     reason: reasonLabel(record.reason),
     gateway: gatewayLabel(record.gateway, allowedGateways),
   });
-  provisionDuration.observe({ outcome: record.outcome }, seconds);
+  requestDuration.observe({ outcome: record.outcome }, seconds);
   const line = {
-    msg: 'provision',
+    msg: 'request',
     eventId: shown(record.eventId),
     source: shown(record.source),
     gateway: shown(record.gateway),
