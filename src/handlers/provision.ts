@@ -291,7 +291,8 @@ async function findOurs(attempt: Attempt): Promise<CreateOrFind | undefined> {
  * A pod without the gateway's wiring must not run: deleted (its uid as a precondition), and the
  * event answered failed NotRouted, on a redelivery too. At once (no grace period) while none of
  * its containers has started; one that runs (made before REQUIRE_ROUTING was on, and found by a
- * replay of its event) gets CLIENT_GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
+ * replay of its event) gets CLIENT_GRACE_PERIOD_SECONDS, else its own grace period, as a release
+ * does.
  */
 async function deleteUnrouted(
   attempt: Attempt,

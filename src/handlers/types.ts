@@ -61,9 +61,9 @@ export interface FailedReplyTo {
 
 /**
  * The one final answer of every handler: the event type's `failed` reply, `reason` and `message`
- * first, then the type's own `fields`; recorded for the log as `failed`, with the pod and gateway of
- * `about`. The message is bounded: it may repeat the API server's or a kubelet's words, which may
- * repeat the request's.
+ * first, then the type's own `fields`; recorded for the log as `failed`, with the pod and gateway
+ * of `about`. The message is bounded: it may repeat the API server's or a kubelet's words, which
+ * may repeat the request's.
  */
 export function failed(
   to: FailedReplyTo,

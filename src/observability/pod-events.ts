@@ -35,8 +35,8 @@ interface CloudEventId {
 }
 
 /**
- * What happened to the pod: one variant per occurrence, worded by wordingOf(). The handlers pass what they
- * already hold (the request, the incoming event, the wait's ready state).
+ * What happened to the pod: one variant per occurrence, worded by wordingOf(). The handlers pass
+ * what they already hold (the request, the incoming event, the wait's ready state).
  */
 export type PodOccurrence =
   | {
@@ -277,8 +277,8 @@ class PodEventRecorder {
 const recorders = new WeakMap<KubeClient, PodEventRecorder>();
 
 /**
- * Reports the occurrence as a Kubernetes Event on the pod, in the background: returns at once, and never
- * throws. The pod must carry its name, namespace and uid (as the API returned it).
+ * Reports the occurrence as a Kubernetes Event on the pod, in the background: returns at once,
+ * and never throws. The pod must carry its name, namespace and uid (as the API returned it).
  */
 export function reportPodEvent(kube: KubeClient, pod: V1Pod, occurrence: PodOccurrence): void {
   let recorder = recorders.get(kube);

@@ -159,7 +159,10 @@ function readRatio(given: string | undefined): number {
   throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `"${text}" is not a ratio from 0 to 1`);
 }
 
-/** Most of any OTEL_* whole number: Node's longest timer (ms), and beyond any queue or length worth having. */
+/**
+ * Most of any OTEL_* whole number: Node's longest timer (ms), and beyond any queue or length
+ * worth having.
+ */
 const MAX_OTEL_NUMBER = 2_147_483_647;
 /**
  * The queue's defaults, a quarter of the SDK's (2048 and 512): with a collector that never
