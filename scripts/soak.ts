@@ -12,6 +12,7 @@
 // heap, tracing to a collector that never answers; passes when the function still serves and its
 // RSS stayed at most 160 MB.
 import { parseArgs } from 'node:util';
+import { parseWholeNumber } from '../src/config/config.ts';
 import { startFunction } from '../testbed/function-process.ts';
 import { startKubeApiServer } from '../testbed/kube-api-server/server.ts';
 import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../testbed/load/load.ts';
@@ -62,9 +63,10 @@ function readOptions(): SoakOptions {
     }
     return parsed;
   };
-  const integer = (flag: string, value: string, min: number, max: number): number => {
-    const parsed = number(flag, value, min, max);
-    if (!Number.isInteger(parsed)) throw new Error(`--${flag} ${value}: expected an integer`);
+  // The function's own reader of whole numbers: plain digits, within the range.
+  const integer = (flag: string, value: string, least: number, most: number): number => {
+    const parsed = parseWholeNumber(`--${flag}`, value, { least, most });
+    if (parsed === undefined) throw new Error(`--${flag}: expected a whole number, got nothing`);
     return parsed;
   };
   if (values.faults !== 'all' && values.faults !== 'benign') {

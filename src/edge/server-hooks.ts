@@ -10,7 +10,7 @@ import { subscribe } from 'node:diagnostics_channel';
 import { describeValidationError, headerAttributes } from '../events/validation-errors.ts';
 import { bounded, MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
-import { type EventLogger, reportEvent } from '../observability/event-log.ts';
+import { type RequestLogger, reportRequest } from '../observability/event-log.ts';
 
 /** The parts of a Fastify request used here. */
 interface HookRequest {
@@ -20,7 +20,7 @@ interface HookRequest {
   readonly routeOptions?: { readonly url?: string };
   /** The runtime's context, made in its preHandler hook: what `handle` receives. */
   readonly fcontext?: object;
-  readonly log: EventLogger;
+  readonly log: RequestLogger;
   /** Set by the runtime's metrics, see onRequest. */
   execTimer?: unknown;
 }
@@ -45,7 +45,7 @@ interface RouteOptions {
 interface HookableServer {
   /** The Node HTTP server, and the runtime's root logger. */
   readonly server: { on(event: 'clientError', listener: (error: Error) => void): unknown };
-  readonly log: EventLogger;
+  readonly log: RequestLogger;
   addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown;
   addHook(
     name: 'onRequest',
@@ -264,7 +264,7 @@ const REASONS: Readonly<Record<number, string>> = {
 function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
   const status = reply.statusCode;
   const serverError = status >= 500;
-  reportEvent(
+  reportRequest(
     request.log,
     {
       ...headerAttributes(request.headers),
@@ -283,14 +283,14 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
   );
 }
 
-function reportUnparsedRequest(log: EventLogger, code: string, detail: string): void {
+function reportUnparsedRequest(log: RequestLogger, code: string, detail: string): void {
   const reason =
     code === 'HPE_HEADER_OVERFLOW'
       ? REASON.RequestHeaderFieldsTooLarge
       : code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? REASON.RequestTimeout
         : REASON.BadRequest;
-  reportEvent(
+  reportRequest(
     log,
     {
       eventId: undefined,

@@ -93,7 +93,7 @@ describe('the bad-input corpus', () => {
     // and 405 of a wrong path or method), except the CORS preflight, which the CORS hook ends.
     // An unknown method (BREW) is refused by the HTTP parser, as bad framing is: counted.
     const loggedRequests = corpus.filter((c) => rawRequestOf(c).method !== 'OPTIONS').length;
-    const logged = () => h.fn.output().match(/"msg":"provision"/g)?.length ?? 0;
+    const logged = () => h.fn.output().match(/"msg":"request"/g)?.length ?? 0;
     // Log lines travel apart from the answers, each written as its request ends: once the line
     // of one more event, sent after every answer came, is there, every other line is too. A
     // failed one: the default level (warn) logs no done event.
@@ -104,7 +104,7 @@ describe('the bad-input corpus', () => {
     );
     assert.equal(logged(), loggedRequests + 1, 'one provision line per request');
     const metrics = await (await fetch(`${h.fn.url}/metrics`)).text();
-    const counted = [...metrics.matchAll(/^podgateway_provisions_total\{.*\} (\d+)$/gm)]
+    const counted = [...metrics.matchAll(/^podgateway_requests_total\{.*\} (\d+)$/gm)]
       .map((match) => Number(match[1]))
       .reduce((sum, value) => sum + value, 0);
     assert.equal(counted, loggedRequests + 1, 'one count per request');

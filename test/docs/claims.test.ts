@@ -208,7 +208,7 @@ describe('claims the docs make about the repository', () => {
       new RegExp(`\`${REASON.InvalidPodName}\`[^|]*\`pod_name\``),
     );
     assert.match(
-      row('podgateway_provisions_total'),
+      row('podgateway_requests_total'),
       new RegExp(`\`released\` \\(\`reason="${REASON.AlreadyGone}"\``),
     );
   });

@@ -179,7 +179,7 @@ describe('with the default configuration', () => {
     const provisionsCount = async (reason: string) => {
       const text = await (await fetch(`${h.fn.url}/metrics`)).text();
       const line = new RegExp(
-        `^podgateway_provisions_total\\{[^}]*outcome="rejected",reason="${reason}"[^}]*\\} (\\d+)$`,
+        `^podgateway_requests_total\\{[^}]*outcome="rejected",reason="${reason}"[^}]*\\} (\\d+)$`,
         'm',
       ).exec(text);
       return Number(line?.[1] ?? 0);
@@ -188,9 +188,8 @@ describe('with the default configuration', () => {
       h.fn
         .output()
         .split('\n')
-        .filter(
-          (line) => line.includes('"msg":"provision"') && line.includes(`"reason":"${reason}"`),
-        ).length;
+        .filter((line) => line.includes('"msg":"request"') && line.includes(`"reason":"${reason}"`))
+        .length;
 
     it('POST /events: 404 with one clear line, logged and counted once', async () => {
       const [countBefore, linesBefore] = [await provisionsCount('NotFound'), logLines('NotFound')];
@@ -304,7 +303,7 @@ describe('with the default configuration', () => {
     const characters: Array<[string, string]> = [
       ['ESC (a terminal escape)', '\u001b[31m'],
       ['NUL', '\u0000'],
-      ['CR LF (a fake log line)', '\r\n{"msg":"provision"}'],
+      ['CR LF (a fake log line)', '\r\n{"msg":"request"}'],
       ['TAB', '\t'],
       ['DEL', '\u007f'],
       ['C1 NEL', '\u0085'],
