@@ -13,7 +13,6 @@ import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
-import { reportPodEvent } from '../observability/pod-events.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
@@ -104,6 +103,7 @@ export async function handleRelease({
   kube,
   deadline,
   span,
+  podEvents,
 }: HandlerInput): Promise<HandlerAnswer> {
   const request = readRelease(event, config);
   if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
@@ -131,7 +131,7 @@ export async function handleRelease({
       });
     }
     if (result.kind === 'deleted')
-      reportPodEvent(kube, result.pod, { kind: 'released', cloudEvent: event });
+      podEvents.record(result.pod, { kind: 'released', cloudEvent: event });
     const deleted = result.kind === 'deleted';
     podsReleasedTotal.inc({ outcome: deleted ? 'deleted' : 'gone' });
     const age = deleted ? podAgeSeconds(result.pod) : undefined;

@@ -1,7 +1,7 @@
 // What the function tells about each event: one JSON log line and the provisioning metrics.
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import {
-  gatewayLabel,
+  type GatewayLabels,
   inflightRequests,
   provisionDuration,
   provisionsTotal,
@@ -83,13 +83,9 @@ export function startRecord(): EventRecord {
 }
 
 /** Counts the event and logs it, once its reply is ready. */
-export function finishRecord(
-  log: EventLogger,
-  record: EventRecord,
-  allowedGateways: ReadonlySet<string> | undefined,
-): void {
+export function finishRecord(log: EventLogger, record: EventRecord, gateways: GatewayLabels): void {
   inflightRequests.dec();
-  reportEvent(log, record, allowedGateways, (performance.now() - record.started) / 1000);
+  reportEvent(log, record, gateways, (performance.now() - record.started) / 1000);
 }
 
 /**
@@ -101,13 +97,14 @@ export function finishRecord(
 export function reportEvent(
   log: EventLogger,
   record: Omit<EventRecord, 'started'>,
-  allowedGateways: ReadonlySet<string> | undefined,
+  /** Undefined for a request refused before any gateway was read from it. */
+  gateways: GatewayLabels | undefined,
   seconds: number,
 ): void {
   provisionsTotal.inc({
     outcome: record.outcome,
     reason: reasonLabel(record.reason),
-    gateway: gatewayLabel(record.gateway, allowedGateways),
+    gateway: gateways?.of(record.gateway) ?? 'none',
   });
   provisionDuration.observe({ outcome: record.outcome }, seconds);
   const line = {
