@@ -5,12 +5,12 @@
 import type { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import type { Environment } from '../config/config.ts';
-import { guardNextServer, stopAccepting } from '../edge/http-guard.ts';
 import { chooseListenAddress } from '../edge/listen-address.ts';
+import { EdgePlugin } from '../edge/plugin.ts';
 import { adjustRuntime } from '../edge/runtime-patches.ts';
-import { hookRuntimeServer } from '../edge/server-hooks.ts';
+import { onNextRuntimeServer } from '../edge/runtime-server.ts';
 import { SweepTurns } from '../handlers/sweep.ts';
-import { boundNextLogBuffer } from '../observability/log-buffer.ts';
+import { boundLogBuffer } from '../observability/log-buffer.ts';
 import { labelRuntimeMetrics } from '../observability/metric-labels.ts';
 import { exposeMetrics, GatewayLabels } from '../observability/metrics.ts';
 import { podEventRecorder } from '../observability/pod-events.ts';
@@ -42,6 +42,7 @@ export interface ProvisionerFunction {
  */
 export function provisionerFunction(env: Environment = process.env): ProvisionerFunction {
   let running: Running | undefined;
+  let edge: EdgePlugin | undefined;
   const drain = new Drain();
 
   /**
@@ -52,8 +53,6 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
     adjustRuntime();
     exposeMetrics();
     labelRuntimeMetrics();
-    hookRuntimeServer();
-    boundNextLogBuffer();
     const provisioner = await startOrExit(env);
     const podEvents = podEventRecorder(provisioner.kube, env);
     running = {
@@ -62,14 +61,24 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
       sweeps: new SweepTurns(podEvents),
       gateways: new GatewayLabels(provisioner.config.allowedGateways),
     };
-    guardNextServer({
-      allowedOrigins: provisioner.config.allowedOrigins,
+    const plugin = new EdgePlugin({
       runtimeBodyLimit: env.FUNC_BODY_LIMIT,
       tokens: provisioner.tokens,
       listenAddress: chooseListenAddress({
         listenHost: env.LISTEN_HOST,
         kubernetesServiceHost: env.KUBERNETES_SERVICE_HOST,
       }),
+      // As the runtime reads them.
+      probePaths: [
+        env.READINESS_URL || '/health/readiness',
+        env.LIVENESS_URL || '/health/liveness',
+      ],
+      print: (line) => console.log(line),
+    });
+    edge = plugin;
+    onNextRuntimeServer((server) => {
+      plugin.apply(server);
+      boundLogBuffer(server.log, (line) => console.error(line));
     });
   }
 
@@ -78,7 +87,7 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
    * 503, requests in flight get the grace period to finish, then a 503. Then the watch stops, and
    * the last spans and the Kubernetes Events told during the drain are written in what is left of
    * the grace period. Connections stay open during the drain: a client that reconnected then
-   * could be reset when the listening socket closes (src/edge/http-guard.ts `stopAccepting`).
+   * could be reset when the listening socket closes (src/edge/plugin.ts `stopAccepting`).
    */
   async function shutdown(): Promise<void> {
     const started = Date.now();
@@ -91,7 +100,7 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
     await Promise.all([
       running?.tracing?.shutdown(flushMs),
       running && withinMs(running.podEvents.settled(), flushMs),
-      stopAccepting(),
+      edge?.stopAccepting(),
     ]);
   }
 

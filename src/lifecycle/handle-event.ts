@@ -4,9 +4,9 @@
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import type { ReplyCorrelation } from '../config/config.ts';
+import { markHandled } from '../edge/plugin.ts';
 import { asResponse, badRequest, unavailable } from '../edge/responses.ts';
 import { CONTEXT_FIELDS, runtimeValidationProblem } from '../edge/runtime-patches.ts';
-import { markHandled } from '../edge/server-hooks.ts';
 import { correlated, correlationProblem } from '../events/correlation.ts';
 import {
   envelopeProblem,

@@ -34,7 +34,7 @@ export interface Provisioner {
   readonly pods: PodWatch | undefined;
   /** With an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): the spans of each event. */
   readonly tracing: Tracing | undefined;
-  /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/http-guard.ts). */
+  /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/plugin.ts). */
   readonly tokens: TokenVerifier | undefined;
 }
 
@@ -180,6 +180,18 @@ export function settingsWarnings(config: ProvisionerConfig): string[] {
 }
 
 /**
+ * Settings no longer read, when set: one line each, and the start goes on. ALLOWED_ORIGINS let
+ * browser pages of the listed origins post events (CORS); the Service is cluster-local, and its
+ * producers (brokers, sources, workloads) send no Origin, so every request with one is refused.
+ */
+export function droppedSettingsWarnings(env: Environment): string[] {
+  if (env.ALLOWED_ORIGINS === undefined || env.ALLOWED_ORIGINS.trim() === '') return [];
+  return [
+    'warning: ALLOWED_ORIGINS is no longer read and can be removed: no browser page may post events (the Service is cluster-local); every request with an Origin header gets 403',
+  ];
+}
+
+/**
  * Called from `init`: starts, or prints every problem on its own line and exits 1 (the runtime
  * would print a stack trace and a line of the bundle for an error thrown at it).
  */
@@ -202,7 +214,8 @@ export async function startOrExit(env: Environment = process.env): Promise<Provi
       ? `${PREFIX}: ${tokens.describe()}`
       : `${PREFIX}: OIDC_AUDIENCE is empty: events are not asked for a token; whoever the NetworkPolicy lets reach the function may post`,
   );
-  for (const warning of settingsWarnings(started.config)) console.warn(warning);
+  const warnings = [...settingsWarnings(started.config), ...droppedSettingsWarnings(env)];
+  for (const warning of warnings) console.warn(warning);
   void startAccessCheck(
     started.kube.kubeConfig,
     started.config.clientNamespace,

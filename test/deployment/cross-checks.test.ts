@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CONFIG_VARIABLES, DEFAULTS } from '../../src/config/config.ts';
-import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
+import { RUNTIME_VARIABLES } from '../../src/edge/plugin.ts';
 import { PENDING_TYPE } from '../../src/events/pending-request.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { SINK_VARIABLES } from '../../src/events/sink.ts';

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
+import { DEFAULT_BODY_LIMIT } from '../../src/edge/plugin.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import {
   freePort,

@@ -545,22 +545,21 @@ describe('with CLIENT_LIMITS empty', () => {
   }
 });
 
-describe('with an allowed origin', () => {
+describe('with ALLOWED_ORIGINS still set, as before it was dropped', () => {
   const h = useHarness({ ALLOWED_ORIGINS: 'https://app.example' });
 
-  it('answers its preflight with that origin only, and accepts its POST', async () => {
-    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id, x-other');
-    assert.equal(answer.headers['access-control-allow-origin'], 'https://app.example');
-    assert.equal(answer.headers['access-control-allow-headers'], 'content-type, ce-id');
-    h.server.reset();
-    const outcome = await postFrom(h.fn.url, 'https://app.example');
-    assert.equal(outcome.kind === 'response' && outcome.response.status, 200);
-    assert.equal(h.server.pods().length, 1);
+  it('says at start that it is no longer read', () => {
+    assert.match(h.fn.output(), /warning: ALLOWED_ORIGINS is no longer read/);
   });
 
-  it('still refuses another origin', async () => {
-    const outcome = await postFrom(h.fn.url, 'https://evil.example');
+  it('refuses that origin too, its preflight with no CORS header, and makes no pod', async () => {
+    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id');
+    assert.equal(answer.status, 403);
+    assert.equal(answer.headers['access-control-allow-origin'], undefined);
+    h.server.reset();
+    const outcome = await postFrom(h.fn.url, 'https://app.example');
     assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
+    assert.equal(h.server.pods().length, 0);
   });
 });
 
