@@ -12,11 +12,18 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 const TEST_COMPILE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'test-compile-cache');
 
-export interface RunningFunction {
+/** A function answering HTTP, in a process of its own or in this one (testbed/function-in-process.ts). */
+export interface ServedFunction {
   readonly url: string;
-  readonly process: ChildProcess;
-  /** Everything the process printed so far (stdout and stderr). */
+  /** Everything the function printed so far (its own lines and the runtime's log). */
   output(): string;
+  /** Still serving: not exited, not stopped. */
+  alive(): boolean;
+  stop(): Promise<number | null>;
+}
+
+export interface RunningFunction extends ServedFunction {
+  readonly process: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -119,6 +126,7 @@ export async function startFunction(options: FunctionOptions): Promise<RunningFu
     url,
     process: child,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop(signal = 'SIGTERM') {
       // A process a signal ended has no exit code, only a signalCode: it has exited too.
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

@@ -16,7 +16,7 @@ import { exposeMetrics, GatewayLabels } from '../observability/metrics.ts';
 import { podEventRecorder } from '../observability/pod-events.ts';
 import { Drain } from './drain.ts';
 import { handleEvent, type Running } from './handle-event.ts';
-import { startOrExit } from './startup.ts';
+import { type Printer, startOrExit } from './startup.ts';
 
 /** Least time given to the last writes (spans, Events) at shutdown, when the drain took the grace period. */
 const FLUSH_MIN_MS = 1000;
@@ -37,10 +37,13 @@ export interface ProvisionerFunction {
 }
 
 /**
- * The function, configured by `env`: nothing is read or started until `init`, which the runtime
- * calls before it listens.
+ * The function, configured by `env`, printing its own lines to `out`: nothing is read or started
+ * until `init`, which the runtime calls before it listens.
  */
-export function provisionerFunction(env: Environment = process.env): ProvisionerFunction {
+export function provisionerFunction(
+  env: Environment = process.env,
+  out: Printer = console,
+): ProvisionerFunction {
   let running: Running | undefined;
   let edge: EdgePlugin | undefined;
   const drain = new Drain();
@@ -53,7 +56,7 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
     adjustRuntime();
     exposeMetrics();
     labelRuntimeMetrics();
-    const provisioner = await startOrExit(env);
+    const provisioner = await startOrExit(env, out);
     const podEvents = podEventRecorder(provisioner.kube, env);
     running = {
       ...provisioner,
@@ -73,12 +76,12 @@ export function provisionerFunction(env: Environment = process.env): Provisioner
         env.READINESS_URL || '/health/readiness',
         env.LIVENESS_URL || '/health/liveness',
       ],
-      print: (line) => console.log(line),
+      print: (line) => out.log(line),
     });
     edge = plugin;
     onNextRuntimeServer((server) => {
       plugin.apply(server);
-      boundLogBuffer(server.log, (line) => console.error(line));
+      boundLogBuffer(server.log, (line) => out.error(line));
     });
   }
 

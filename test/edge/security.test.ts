@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { type RunningFunction, runUntilExit } from '../../testbed/function-process.ts';
+import { runUntilExit, type ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
@@ -47,7 +47,7 @@ function preflight(url: string, origin: string, requestedHeaders: string): Promi
 }
 
 /** Waits, up to 5 s, for the function's output to match `pattern` (log lines are written async). */
-async function outputMatching(fn: RunningFunction, pattern: RegExp): Promise<void> {
+async function outputMatching(fn: ServedFunction, pattern: RegExp): Promise<void> {
   for (let i = 0; i < 250; i += 1) {
     if (pattern.test(fn.output())) return;
     await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,0 +1,156 @@
+// Runs the function in the test's own process: faas-js-runtime's `start` with the function's
+// hooks (src/lifecycle/function.ts), as knative/func's TypeScript template tests do, listening on
+// loopback and answering real HTTP. For everything but start-up failures, signals, the built
+// bundle and NODE_OPTIONS, which need a process of their own (testbed/function-process.ts).
+
+import { Console } from 'node:console';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { type ProvisionerFunction, provisionerFunction } from '../src/lifecycle/function.ts';
+import { eventually } from './eventually.ts';
+import { ACCESS_CHECKED, freePort, type ServedFunction } from './function-process.ts';
+
+/** What the runtime's `start` reads of its options (its index.js loadConfig). */
+interface RuntimeOptions {
+  readonly port: number;
+  readonly logLevel: string;
+  readonly bodyLimit: number | string;
+  /** Where func.yaml is looked for: an empty folder, so that the project's is not read. */
+  readonly config: string;
+}
+/** The runtime's `start` (a CommonJS export Node cannot name in an import). */
+const { start: startRuntime } = createRequire(import.meta.url)('faas-js-runtime') as {
+  start(func: ProvisionerFunction, options: RuntimeOptions): Promise<Server>;
+};
+
+/** The signals on which the runtime (its `death` dependency) shuts down and exits, on each start. */
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'];
+
+/**
+ * Runs `starting` and removes the process-wide handlers it added: the runtime's, which would end
+ * the test's process on an uncaught exception or a signal.
+ */
+async function withoutProcessHandlers<T>(starting: () => Promise<T>): Promise<T> {
+  const signals = new Map(SIGNALS.map((name) => [name, new Set(process.listeners(name))]));
+  const uncaught = new Set(process.listeners('uncaughtException'));
+  const started = await starting();
+  for (const name of SIGNALS) {
+    for (const listener of process.listeners(name)) {
+      if (!signals.get(name)?.has(listener)) process.removeListener(name, listener);
+    }
+  }
+  for (const listener of process.listeners('uncaughtException')) {
+    if (!uncaught.has(listener)) process.removeListener('uncaughtException', listener);
+  }
+  return started;
+}
+
+/**
+ * Starts the function in this process, configured by `env` alone (as a process's clean
+ * environment would be), and waits until it is ready and its access check at start is over.
+ * Start one at a time: the function finds its server as the next one Fastify makes.
+ */
+export async function startInProcess(env: Record<string, string>): Promise<ServedFunction> {
+  const fullEnv: Record<string, string> = {
+    FUNC_LOG_LEVEL: 'warn',
+    // As testbed/function-process.ts: most tests run without a gateway webhook.
+    REQUIRE_ROUTING: 'false',
+    ...env,
+  };
+  let output = '';
+  const capture = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      output += chunk.toString();
+      done();
+    },
+  });
+  const fn = provisionerFunction(fullEnv, new Console(capture, capture));
+  const restoreOtel = withOtelVariables(fullEnv);
+  const port = await freePort();
+  const configDir = await mkdtemp(join(tmpdir(), 'provisioner-in-process-'));
+  const server = await withoutProcessHandlers(() =>
+    startRuntime(
+      {
+        ...fn,
+        // After the function's own subscription: the runtime's log lines go to the capture too.
+        init: async () => {
+          await fn.init();
+          captureNextServerLog((line) => {
+            output += line;
+          });
+        },
+      },
+      {
+        port,
+        logLevel: fullEnv.FUNC_LOG_LEVEL ?? 'warn',
+        bodyLimit: fullEnv.FUNC_BODY_LIMIT || 1024 * 1024,
+        config: configDir,
+      },
+    ),
+  );
+  let stopped = false;
+  const served: ServedFunction = {
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    alive: () => !stopped && server.listening,
+    async stop() {
+      if (stopped) return 0;
+      stopped = true;
+      await fn.shutdown();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(configDir, { recursive: true, force: true });
+      restoreOtel();
+      return 0;
+    },
+  };
+  try {
+    await eventually('the function to be ready', () => ACCESS_CHECKED.test(output), {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+    });
+  } catch (error) {
+    await served.stop();
+    throw new Error(`the function did not become ready:\n${output}`, { cause: error });
+  }
+  return served;
+}
+
+/**
+ * The OpenTelemetry SDK reads its OTEL_* variables (service name, resource attributes, exporter
+ * settings) from process.env itself: the function's are put there while it runs. Returns the undo.
+ */
+function withOtelVariables(env: Record<string, string>): () => void {
+  const names = Object.keys(env).filter((name) => name.startsWith('OTEL_'));
+  const saved = new Map(names.map((name) => [name, process.env[name]]));
+  for (const name of names) process.env[name] = env[name];
+  return () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+const CHANNEL = 'fastify.initialization';
+const PINO_STREAM = 'pino.stream';
+
+/** Points the next Fastify instance's logger (pino) at `write` instead of this process's stdout. */
+function captureNextServerLog(write: (line: string) => void): void {
+  const onInstance = (message: unknown): void => {
+    unsubscribe(CHANNEL, onInstance);
+    const logger: unknown =
+      typeof message === 'object' && message !== null && 'fastify' in message
+        ? Reflect.get(Object(message.fastify), 'log')
+        : undefined;
+    if (typeof logger !== 'object' || logger === null) return;
+    const symbol = Object.getOwnPropertySymbols(logger).find((s) => s.description === PINO_STREAM);
+    if (symbol !== undefined) Reflect.set(logger, symbol, { write });
+  };
+  subscribe(CHANNEL, onInstance);
+}
