@@ -1,8 +1,8 @@
 // Runs the function in the test's own process: faas-js-runtime's `start` with the function's
 // hooks (src/lifecycle/function.ts), as knative/func's TypeScript template tests do, listening on
-// loopback and answering real HTTP. For everything but start-up failures, signals, the built
-// bundle and NODE_OPTIONS, which need a process of their own (testbed/function-process.ts).
-
+// loopback and answering real HTTP; and start-up alone, for the settings it refuses. Signals,
+// the real exit, the built bundle, mount namespaces and NODE_OPTIONS need a process of their own
+// (testbed/function-process.ts).
 import { Console } from 'node:console';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { type ProvisionerFunction, provisionerFunction } from '../src/lifecycle/function.ts';
+import { startOrExit } from '../src/lifecycle/startup.ts';
 import { eventually } from './eventually.ts';
 import { ACCESS_CHECKED, freePort, type ServedFunction } from './function-process.ts';
 
@@ -56,20 +57,12 @@ async function withoutProcessHandlers<T>(starting: () => Promise<T>): Promise<T>
  * Start one at a time: the function finds its server as the next one Fastify makes.
  */
 export async function startInProcess(env: Record<string, string>): Promise<ServedFunction> {
-  const fullEnv: Record<string, string> = {
-    FUNC_LOG_LEVEL: 'warn',
-    // As testbed/function-process.ts: most tests run without a gateway webhook.
-    REQUIRE_ROUTING: 'false',
-    ...env,
-  };
+  const fullEnv = functionEnv(env);
   let output = '';
-  const capture = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      output += chunk.toString();
-      done();
-    },
+  const printer = capturingConsole((text) => {
+    output += text;
   });
-  const fn = provisionerFunction(fullEnv, new Console(capture, capture));
+  const fn = provisionerFunction(fullEnv, printer);
   const restoreOtel = withOtelVariables(fullEnv);
   const port = await freePort();
   const configDir = await mkdtemp(join(tmpdir(), 'provisioner-in-process-'));
@@ -119,6 +112,60 @@ export async function startInProcess(env: Record<string, string>): Promise<Serve
     throw new Error(`the function did not become ready:\n${output}`, { cause: error });
   }
   return served;
+}
+
+/** The environment a function process would have, as testbed/function-process.ts sets it. */
+function functionEnv(env: Record<string, string>): Record<string, string> {
+  // Most tests run without a gateway webhook (test/pods/routing.test.ts sets REQUIRE_ROUTING).
+  return { FUNC_LOG_LEVEL: 'warn', REQUIRE_ROUTING: 'false', ...env };
+}
+
+/** A console whose lines go to `write`. */
+function capturingConsole(write: (text: string) => void): Console {
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      write(chunk.toString());
+      done();
+    },
+  });
+  return new Console(stream, stream);
+}
+
+/** How start-up ended where the process would have exited: with the code it was given. */
+class Exited extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`exit ${code}`);
+    this.code = code;
+  }
+}
+
+/**
+ * Start-up alone, in this process, configured by `env` as runUntilExit's process would be: the
+ * exit code a start-up failure ends with (null when it started), and what it printed. For the
+ * settings refused at start; one process test keeps the real exit (test/lifecycle/startup.test.ts).
+ */
+export async function startupOutcome(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  const printer = capturingConsole((text) => {
+    output += text;
+  });
+  const restoreOtel = withOtelVariables(env);
+  try {
+    const started = await startOrExit(functionEnv(env), printer, (code) => {
+      throw new Exited(code);
+    });
+    await started.pods?.stop();
+    await started.tracing?.shutdown(0);
+    return { code: null, output };
+  } catch (error) {
+    if (error instanceof Exited) return { code: error.code, output };
+    throw error;
+  } finally {
+    restoreOtel();
+  }
 }
 
 /**

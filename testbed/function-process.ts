@@ -1,6 +1,7 @@
 // Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,6 +75,7 @@ export async function freePort(): Promise<number> {
 
 /** Spawns the function without waiting for it: for start-up failures. */
 export function spawnFunction(options: FunctionOptions, port: number): ChildProcess {
+  noteSpawn();
   const start = options.asNpmStart ? npmStartCommand() : undefined;
   const command = [
     process.execPath,
@@ -99,6 +101,16 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * With FUNCTION_SPAWN_LOG set to a file, each function process started appends the test file
+ * that started it there: `npm test` is to start at most 20 (issue 26), counted with
+ * `FUNCTION_SPAWN_LOG=/tmp/spawns npm test; sort /tmp/spawns | uniq -c`.
+ */
+function noteSpawn(): void {
+  const log = process.env.FUNCTION_SPAWN_LOG;
+  if (log) appendFileSync(log, `${process.argv[1] ?? '?'}\n`);
 }
 
 /** How long a stopped function may take to exit before it is killed. */

@@ -201,6 +201,7 @@ export function droppedSettingsWarnings(env: Environment): string[] {
 export async function startOrExit(
   env: Environment = process.env,
   out: Printer = console,
+  exit: (code: number) => never = process.exit,
 ): Promise<Provisioner> {
   let started: StartedUp;
   let tracing: Tracing | undefined;
@@ -212,7 +213,7 @@ export async function startOrExit(
   } catch (error) {
     const problems = error instanceof StartupFailure ? error.problems : problemLines(error);
     for (const problem of problems) out.error(`${PREFIX}: cannot start: ${problem}`);
-    process.exit(1);
+    return exit(1);
   }
   out.log(settingsLine(started));
   out.log(

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { runUntilExit, type ServedFunction } from '../../testbed/function-process.ts';
+import { startupOutcome } from '../../testbed/function-in-process.ts';
+import type { ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
@@ -575,7 +576,7 @@ describe('settings refused at start-up', () => {
     await rm(workDir, { recursive: true, force: true });
   });
   const refused = async (env: Record<string, string>) =>
-    runUntilExit({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+    startupOutcome({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
 
   it('K_SINK with credentials, without repeating the secret', async () => {
     const { code, output } = await refused({ K_SINK: 'http://user:s3cret-value@127.0.0.1:9/' });
