@@ -75,11 +75,16 @@ describe('with the default configuration', () => {
       assert.equal(response.headers.get('access-control-allow-headers'), null);
     });
 
-    it('refuses a cross-origin POST with 403 before any pod is made', async () => {
+    it('refuses a cross-origin POST with 403 before any pod is made, and logs why', async () => {
       h.server.reset();
       const outcome = await postFrom(h.fn.url, 'https://evil.example');
       assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
       assert.equal(h.server.pods().length, 0);
+      // The log line says what the answer says, not only its status.
+      await outputMatching(
+        h.fn,
+        /"reason":"Forbidden","message":"cross-origin requests are not accepted \(origin \\"https:\/\/evil\.example\\"\)/,
+      );
     });
 
     it('sends no CORS header on an event answered normally', async () => {
