@@ -14,11 +14,15 @@ import { Writable } from 'node:stream';
 import { type ProvisionerFunction, provisionerFunction } from '../src/lifecycle/function.ts';
 import { startOrExit } from '../src/lifecycle/startup.ts';
 import { eventually } from './eventually.ts';
-import { ACCESS_CHECKED, freePort, type ServedFunction } from './function-process.ts';
+import { ACCESS_CHECKED, type ServedFunction } from './function-process.ts';
 
 /** What the runtime's `start` reads of its options (its index.js loadConfig). */
 interface RuntimeOptions {
-  readonly port: number;
+  /**
+   * `'0'`: any free port, chosen as it listens (no other server can take it in between). A
+   * string: the runtime reads `options.port || 8080`, and the number 0 would be 8080.
+   */
+  readonly port: string;
   readonly logLevel: string;
   readonly bodyLimit: number | string;
   /** Where func.yaml is looked for: an empty folder, so that the project's is not read. */
@@ -64,7 +68,6 @@ export async function startInProcess(env: Record<string, string>): Promise<Serve
   });
   const fn = provisionerFunction(fullEnv, printer);
   const restoreOtel = withOtelVariables(fullEnv);
-  const port = await freePort();
   const configDir = await mkdtemp(join(tmpdir(), 'provisioner-in-process-'));
   const server = await withoutProcessHandlers(() =>
     startRuntime(
@@ -79,16 +82,19 @@ export async function startInProcess(env: Record<string, string>): Promise<Serve
         },
       },
       {
-        port,
+        port: '0',
         logLevel: fullEnv.FUNC_LOG_LEVEL ?? 'warn',
         bodyLimit: fullEnv.FUNC_BODY_LIMIT || 1024 * 1024,
         config: configDir,
       },
     ),
   );
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('the function listens on no port');
   let stopped = false;
   const served: ServedFunction = {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     output: () => output,
     alive: () => !stopped && server.listening,
     async stop() {
