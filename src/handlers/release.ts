@@ -3,6 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
 import { misspeltFieldHint, readDataObject } from '../events/event-data.ts';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE } from '../events/event-types.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
@@ -15,10 +16,6 @@ import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
-
-export const RELEASE_TYPE = 'io.podgateway.client.release';
-export const RELEASE_DONE_TYPE = 'io.podgateway.client.release.done';
-export const RELEASE_FAILED_TYPE = 'io.podgateway.client.release.failed';
 
 export interface ReleaseDoneData {
   readonly pod_name: string;

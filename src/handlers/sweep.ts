@@ -4,6 +4,7 @@
 // managed-by label, and each delete carries the pod's uid as a precondition.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
+import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE } from '../events/event-types.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
@@ -16,9 +17,6 @@ import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts'
 import { FAILING_WAIT_REASONS } from '../pods/wait-ready.ts';
 import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
-export const SWEEP_TYPE = 'io.podgateway.client.sweep';
-export const SWEEP_DONE_TYPE = 'io.podgateway.client.sweep.done';
-export const SWEEP_FAILED_TYPE = 'io.podgateway.client.sweep.failed';
 /**
  * What a Knative PingSource sends; its type cannot be changed (ceOverrides may not override
  * required attributes: knative/eventing docs/spec/sources.md). deploy/ routes only the

@@ -1,6 +1,7 @@
 // One event through the function: admitted (started, not draining), checked once, routed to its
 // handler, answered in the HTTP response or to K_SINK, logged and counted. Nothing here is made
 // per process: the function's state comes in as `Running` (src/lifecycle/function.ts).
+
 import { CloudEvent } from 'cloudevents';
 import type { Context, StructuredReturn } from 'faas-js-runtime';
 import type { ReplyCorrelation } from '../config/config.ts';
@@ -14,6 +15,7 @@ import {
   isIncomingEvent,
   notAnEventMessage,
 } from '../events/envelope.ts';
+import { RELEASE_TYPE, SWEEP_TYPE } from '../events/event-types.ts';
 import { type IncomingEvent, PENDING_TYPE } from '../events/pending-request.ts';
 import { continuedBy } from '../events/replies.ts';
 import { sinkAnswer } from '../events/sink.ts';
@@ -22,8 +24,8 @@ import { quoted } from '../formats/bounded-text.ts';
 import type { Headers } from '../formats/headers.ts';
 import { REASON } from '../formats/reasons.ts';
 import { handlePending } from '../handlers/pending.ts';
-import { handleRelease, RELEASE_TYPE } from '../handlers/release.ts';
-import { handleSweep, PING_TYPE, SWEEP_TYPE, type SweepTurns } from '../handlers/sweep.ts';
+import { handleRelease } from '../handlers/release.ts';
+import { handleSweep, PING_TYPE, type SweepTurns } from '../handlers/sweep.ts';
 import type { Handler } from '../handlers/types.ts';
 import { type EventRecord, finishRecord, startRecord, tell } from '../observability/event-log.ts';
 import { GatewayLabels } from '../observability/metrics.ts';
