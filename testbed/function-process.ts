@@ -119,11 +119,25 @@ const STOP_GRACE_MS = 20_000;
 /** The line that ends the function's access check at start (src/kube/access-check.ts). */
 export const ACCESS_CHECKED = /access check in namespace/;
 
+/** Attempts at a port: another process may take the one found free before the function binds it. */
+const PORT_ATTEMPTS = 3;
+
 /**
- * Starts the function and waits until its readiness check answers 200 and its access check at
- * start is over: its API requests come before any the test makes.
+ * Starts the function and waits until it listens on its port, its readiness check answers 200
+ * and its access check at start is over: its API requests come before any the test makes. A port
+ * another process took meanwhile (the function exits with EADDRINUSE) is given up for another.
  */
 export async function startFunction(options: FunctionOptions): Promise<RunningFunction> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnFreePort(options);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnFreePort(options: FunctionOptions): Promise<RunningFunction> {
   const port = await freePort();
   const child = spawnFunction(options, port);
   let output = '';
@@ -161,6 +175,9 @@ async function waitUntilReady(running: RunningFunction): Promise<void> {
     if (exitCode !== null || signalCode !== null) {
       throw new Error(`the function exited with ${exitCode ?? signalCode}:\n${running.output()}`);
     }
+    // Its own line, said once it listens: not another server that took the port first.
+    const port = new URL(running.url).port;
+    if (!running.output().includes(`:${port} (`)) return false;
     const response = await fetch(`${running.url}/health/readiness`).catch(() => undefined);
     return response?.ok === true && ACCESS_CHECKED.test(running.output());
   };
