@@ -7,14 +7,21 @@
 //   npm run invoke -- --sweep
 //   npm run invoke -- --file samples/pending-bar.json [--type io.podgateway.client.release]
 //   npm run invoke -- --help     (the options)
+
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CloudEventV1, HTTP } from 'cloudevents';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_FAILED_TYPE,
+  RELEASE_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_FAILED_TYPE,
+  SWEEP_TYPE,
+} from '../src/events/event-types.ts';
 import { PENDING_TYPE } from '../src/events/pending-request.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../src/events/replies.ts';
-import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE, RELEASE_TYPE } from '../src/handlers/release.ts';
-import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE, SWEEP_TYPE } from '../src/handlers/sweep.ts';
 
 const USAGE = `usage: npm run invoke -- (--gateway NAME [--message TEXT] | --release POD | --sweep
                         | --file PATH [--type TYPE]) [--url URL] [--source SOURCE] [--id ID]`;

@@ -1,6 +1,7 @@
 // Runs the function as a user does: faas-js-runtime in its own process, configured by environment.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,11 +13,18 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 const TEST_COMPILE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'test-compile-cache');
 
-export interface RunningFunction {
+/** A function answering HTTP, in a process of its own or in this one (testbed/function-in-process.ts). */
+export interface ServedFunction {
   readonly url: string;
-  readonly process: ChildProcess;
-  /** Everything the process printed so far (stdout and stderr). */
+  /** Everything the function printed so far (its own lines and the runtime's log). */
   output(): string;
+  /** Still serving: not exited, not stopped. */
+  alive(): boolean;
+  stop(): Promise<number | null>;
+}
+
+export interface RunningFunction extends ServedFunction {
+  readonly process: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -67,6 +75,7 @@ export async function freePort(): Promise<number> {
 
 /** Spawns the function without waiting for it: for start-up failures. */
 export function spawnFunction(options: FunctionOptions, port: number): ChildProcess {
+  noteSpawn();
   const start = options.asNpmStart ? npmStartCommand() : undefined;
   const command = [
     process.execPath,
@@ -94,17 +103,41 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
   });
 }
 
+/**
+ * With FUNCTION_SPAWN_LOG set to a file, each function process started appends the test file
+ * that started it there: `npm test` is to start at most 20 (issue 26), counted with
+ * `FUNCTION_SPAWN_LOG=/tmp/spawns npm test; sort /tmp/spawns | uniq -c`.
+ */
+function noteSpawn(): void {
+  const log = process.env.FUNCTION_SPAWN_LOG;
+  if (log) appendFileSync(log, `${process.argv[1] ?? '?'}\n`);
+}
+
 /** How long a stopped function may take to exit before it is killed. */
 const STOP_GRACE_MS = 20_000;
 
 /** The line that ends the function's access check at start (src/kube/access-check.ts). */
 export const ACCESS_CHECKED = /access check in namespace/;
 
+/** Attempts at a port: another process may take the one found free before the function binds it. */
+const PORT_ATTEMPTS = 3;
+
 /**
- * Starts the function and waits until its readiness check answers 200 and its access check at
- * start is over: its API requests come before any the test makes.
+ * Starts the function and waits until it listens on its port, its readiness check answers 200
+ * and its access check at start is over: its API requests come before any the test makes. A port
+ * another process took meanwhile (the function exits with EADDRINUSE) is given up for another.
  */
 export async function startFunction(options: FunctionOptions): Promise<RunningFunction> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnFreePort(options);
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+async function startOnFreePort(options: FunctionOptions): Promise<RunningFunction> {
   const port = await freePort();
   const child = spawnFunction(options, port);
   let output = '';
@@ -119,6 +152,7 @@ export async function startFunction(options: FunctionOptions): Promise<RunningFu
     url,
     process: child,
     output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
     async stop(signal = 'SIGTERM') {
       // A process a signal ended has no exit code, only a signalCode: it has exited too.
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -141,6 +175,9 @@ async function waitUntilReady(running: RunningFunction): Promise<void> {
     if (exitCode !== null || signalCode !== null) {
       throw new Error(`the function exited with ${exitCode ?? signalCode}:\n${running.output()}`);
     }
+    // Its own line, said once it listens: not another server that took the port first.
+    const port = new URL(running.url).port;
+    if (!running.output().includes(`:${port} (`)) return false;
     const response = await fetch(`${running.url}/health/readiness`).catch(() => undefined);
     return response?.ok === true && ACCESS_CHECKED.test(running.output());
   };

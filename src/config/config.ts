@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { parseReplyCorrelation, type ReplyCorrelation } from './correlation.ts';
 import { ConfigError, parseAll } from './errors.ts';
 import { type OidcSettings, parseOidcSettings } from './oidc.ts';
-import { parseAllowedOrigins } from './origins.ts';
 import {
   type ContainerResources,
   checkLimitsAboveZero,
@@ -75,8 +74,6 @@ export interface ProvisionerConfig {
   readonly allowedEnvNames: ReadonlySet<string> | undefined;
   /** Images a request may ask for: references, `path/*` or `name:*` (src/formats/images.ts). */
   readonly allowedImages: readonly string[];
-  /** Browser origins that may post events (CORS); none by default. */
-  readonly allowedOrigins: ReadonlySet<string>;
   /** Longest wait for one Kubernetes API answer. */
   readonly apiTimeoutMs: number;
   /** Time an event may take, retries included, before the function answers 503. */
@@ -125,7 +122,6 @@ export const CONFIG_VARIABLES = [
   'EVENT_DEADLINE_MS',
   'WAIT_FOR',
   'SHUTDOWN_GRACE_MS',
-  'ALLOWED_ORIGINS',
   'CLIENT_TTL_SECONDS',
   'CLIENT_GRACE_PERIOD_SECONDS',
   'FAILED_PODS_HISTORY_LIMIT',
@@ -288,7 +284,6 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           most: MAXIMA.shutdownGraceMs,
           unit: 'milliseconds',
         }) ?? DEFAULTS.shutdownGraceMs,
-      allowedOrigins: () => parseAllowedOrigins(env.ALLOWED_ORIGINS),
       clientTtlSeconds: () =>
         parseWholeNumber('CLIENT_TTL_SECONDS', env.CLIENT_TTL_SECONDS, {
           least: 1,

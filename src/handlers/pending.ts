@@ -14,6 +14,7 @@ export async function handlePending({
   podWatch,
   deadline,
   span,
+  podEvents,
 }: HandlerInput): Promise<HandlerAnswer> {
   const verdict = readRequest(event, config);
   if (verdict.kind === 'rejected') return { kind: 'rejected', message: verdict.message };
@@ -31,7 +32,7 @@ export async function handlePending({
 
   const { request } = verdict;
   const gatewayName = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline, podWatch, span);
+  const outcome = await provision(request, config, { kube, podEvents }, deadline, podWatch, span);
   switch (outcome.kind) {
     case 'unavailable':
       return retryLater(outcome.failure, gatewayName);

@@ -14,7 +14,7 @@ import { createPodAttempt, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
-import { reportPodEvent } from '../observability/pod-events.ts';
+import type { PodEventRecorder } from '../observability/pod-events.ts';
 import { ATTRIBUTE, type TraceSpan } from '../observability/tracing.ts';
 import { buildPod, gatewayOf, isPodForEvent } from '../pods/client-pod.ts';
 import { differencesFrom } from '../pods/fingerprint.ts';
@@ -52,6 +52,7 @@ interface Attempt {
   readonly request: ProvisionRequest;
   readonly config: ProvisionerConfig;
   readonly kube: KubeClient;
+  readonly podEvents: PodEventRecorder;
   readonly pod: V1Pod;
   readonly name: string;
   readonly namespace: string;
@@ -77,7 +78,8 @@ type CreateOrFind =
 export async function provision(
   request: ProvisionRequest,
   config: ProvisionerConfig,
-  kube: KubeClient,
+  /** The API, and the function's Events on its pods. */
+  { kube, podEvents }: { readonly kube: KubeClient; readonly podEvents: PodEventRecorder },
   deadline: number,
   /** The shared watch, for WAIT_FOR=scheduled or ready. */
   podWatch?: PodWatch,
@@ -93,6 +95,7 @@ export async function provision(
     request,
     config,
     kube,
+    podEvents,
     pod,
     name,
     namespace: config.clientNamespace,
@@ -123,7 +126,7 @@ export async function provision(
     return await deleteUnrouted(attempt, ours.pod, missing);
   }
   if (found === 'created') {
-    reportPodEvent(kube, ours.pod, { kind: 'provisioned', request: attempt.request });
+    podEvents.record(ours.pod, { kind: 'provisioned', request: attempt.request });
   }
   if (!attempt.waiting) {
     return { kind: found, podName: name, namespace: attempt.namespace, nodeName: undefined };
@@ -157,7 +160,7 @@ function waitProblem(state: PodWaitState): string {
 
 /** The outcome once the wait for WAIT_FOR=scheduled or ready has ended. */
 function afterWait(
-  { name, namespace, config, kube }: Attempt,
+  { name, namespace, config, podEvents }: Attempt,
   kind: Found,
   state: PodWaitState,
   started: number,
@@ -168,7 +171,7 @@ function afterWait(
     case 'scheduled':
       return { kind, podName: name, namespace, nodeName: state.nodeName };
     case 'ready':
-      if (!readyBefore) reportPodEvent(kube, state.pod, state);
+      if (!readyBefore) podEvents.record(state.pod, state);
       return {
         kind,
         podName: name,
@@ -299,8 +302,8 @@ async function deleteUnrouted(
   pod: V1Pod,
   missing: readonly string[],
 ): Promise<ProvisionOutcome> {
-  const { kube, name, namespace, request, config } = attempt;
-  reportPodEvent(kube, pod, { kind: 'notRouted', missingContainers: missing });
+  const { kube, name, namespace, request, config, podEvents } = attempt;
+  podEvents.record(pod, { kind: 'notRouted', missingContainers: missing });
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.

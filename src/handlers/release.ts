@@ -3,6 +3,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
 import { misspeltFieldHint, readDataObject } from '../events/event-data.ts';
+import { RELEASE_DONE_TYPE, RELEASE_FAILED_TYPE } from '../events/event-types.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
@@ -13,7 +14,6 @@ import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
-import { reportPodEvent } from '../observability/pod-events.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
 import {
   type Failure,
@@ -22,10 +22,6 @@ import {
   type HandlerInput,
   retryLater,
 } from './types.ts';
-
-export const RELEASE_TYPE = 'io.podgateway.client.release';
-export const RELEASE_DONE_TYPE = 'io.podgateway.client.release.done';
-export const RELEASE_FAILED_TYPE = 'io.podgateway.client.release.failed';
 
 export interface ReleaseDoneData {
   readonly pod_name: string;
@@ -110,6 +106,7 @@ export async function handleRelease({
   kube,
   deadline,
   span,
+  podEvents,
 }: HandlerInput): Promise<HandlerAnswer> {
   const request = readRelease(event, config);
   if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
@@ -137,7 +134,7 @@ export async function handleRelease({
       });
     }
     if (result.kind === 'deleted')
-      reportPodEvent(kube, result.pod, { kind: 'released', cloudEvent: event });
+      podEvents.record(result.pod, { kind: 'released', cloudEvent: event });
     const deleted = result.kind === 'deleted';
     podsReleasedTotal.inc({ outcome: deleted ? 'deleted' : 'gone' });
     const age = deleted ? podAgeSeconds(result.pod) : undefined;

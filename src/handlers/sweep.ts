@@ -4,6 +4,7 @@
 // managed-by label, and each delete carries the pod's uid as a precondition.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
+import { SWEEP_DONE_TYPE, SWEEP_FAILED_TYPE } from '../events/event-types.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
@@ -11,14 +12,11 @@ import type { KubeClient } from '../kube/client.ts';
 import { deletePod as deletePodOnce, listPodPages } from '../kube/pod-api.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podsSweptTotal } from '../observability/metrics.ts';
-import { reportPodEvent } from '../observability/pod-events.ts';
+import type { PodEventRecorder } from '../observability/pod-events.ts';
 import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
 import { FAILING_WAIT_REASONS } from '../pods/wait-ready.ts';
 import { failed, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
-export const SWEEP_TYPE = 'io.podgateway.client.sweep';
-export const SWEEP_DONE_TYPE = 'io.podgateway.client.sweep.done';
-export const SWEEP_FAILED_TYPE = 'io.podgateway.client.sweep.failed';
 /**
  * What a Knative PingSource sends; its type cannot be changed (ceOverrides may not override
  * required attributes: knative/eventing docs/spec/sources.md). deploy/ routes only the
@@ -110,6 +108,7 @@ export async function handleSweep({
   kube,
   deadline,
   span,
+  sweeps,
 }: HandlerInput): Promise<HandlerAnswer> {
   if (event.type === PING_TYPE && event.source !== config.pingSource) {
     return {
@@ -123,7 +122,7 @@ export async function handleSweep({
     deadline,
     observer: span && apiCallSpans(span),
   };
-  const turn = await sweepOnce(kube, config, limits);
+  const turn = await sweeps.take(kube, config, limits);
   if (turn.kind === 'recent') return recentAnswer(config, event, turn.last, turn.agoSeconds);
   const { outcome } = turn;
   if (outcome.failure && outcome.deleted.length === 0) {
@@ -176,30 +175,36 @@ type SweepTurn =
   | { readonly kind: 'recent'; readonly last: SweepOutcome; readonly agoSeconds: number };
 
 /**
- * One sweep at a time per process, and none within SWEEP_INTERVAL_SECONDS of the last complete
+ * One sweep at a time per function, and none within SWEEP_INTERVAL_SECONDS of the last complete
  * one: any producer may send sweeps, and each lists every pod of the function, page by page.
+ * Made once at start (src/lifecycle/function.ts) and handed to the handler.
  */
-let running: Promise<SweepOutcome> | undefined;
-let lastComplete: { readonly outcome: SweepOutcome; readonly endedAt: number } | undefined;
+export class SweepTurns {
+  readonly #podEvents: PodEventRecorder;
+  #running: Promise<SweepOutcome> | undefined;
+  #lastComplete: { readonly outcome: SweepOutcome; readonly endedAt: number } | undefined;
 
-async function sweepOnce(
-  kube: KubeClient,
-  config: ProvisionerConfig,
-  limits: CallLimits,
-): Promise<SweepTurn> {
-  if (running) return { kind: 'joined', outcome: await running };
-  const agoMs = lastComplete === undefined ? undefined : Date.now() - lastComplete.endedAt;
-  if (lastComplete && agoMs !== undefined && agoMs < config.sweepIntervalSeconds * 1000) {
-    return { kind: 'recent', last: lastComplete.outcome, agoSeconds: Math.floor(agoMs / 1000) };
+  /** Each pod swept is told as a Swept Event on it. */
+  constructor(podEvents: PodEventRecorder) {
+    this.#podEvents = podEvents;
   }
-  const started = sweep(kube, config, limits);
-  running = started;
-  try {
-    const outcome = await started;
-    if (isComplete(outcome)) lastComplete = { outcome, endedAt: Date.now() };
-    return { kind: 'ran', outcome };
-  } finally {
-    running = undefined;
+
+  async take(kube: KubeClient, config: ProvisionerConfig, limits: CallLimits): Promise<SweepTurn> {
+    if (this.#running) return { kind: 'joined', outcome: await this.#running };
+    const last = this.#lastComplete;
+    const agoMs = last === undefined ? undefined : Date.now() - last.endedAt;
+    if (last && agoMs !== undefined && agoMs < config.sweepIntervalSeconds * 1000) {
+      return { kind: 'recent', last: last.outcome, agoSeconds: Math.floor(agoMs / 1000) };
+    }
+    const started = sweep(kube, config, limits, this.#podEvents);
+    this.#running = started;
+    try {
+      const outcome = await started;
+      if (isComplete(outcome)) this.#lastComplete = { outcome, endedAt: Date.now() };
+      return { kind: 'ran', outcome };
+    } finally {
+      this.#running = undefined;
+    }
   }
 }
 
@@ -219,6 +224,7 @@ async function sweep(
   kube: KubeClient,
   config: ProvisionerConfig,
   limits: CallLimits,
+  podEvents: PodEventRecorder,
 ): Promise<SweepOutcome> {
   const namespace = config.clientNamespace;
   const deleted: SweptPod[] = [];
@@ -232,7 +238,7 @@ async function sweep(
   // Failed pods wait for the whole list: only then is it known which are the newest to keep.
   const failed: V1Pod[] = [];
   const deleteAll = (pods: readonly SweptCandidate[]) =>
-    deleteEach(kube, pods, config.clientGracePeriodSeconds, limits, deleted);
+    deleteEach({ kube, podEvents }, pods, config.clientGracePeriodSeconds, limits, deleted);
   try {
     for await (const page of listPodPages(kube, query, limitsForPage)) {
       pages += 1;
@@ -267,7 +273,7 @@ interface SweptCandidate {
  * Swept Event on it, and added to `deleted`. False when the deadline stopped it first.
  */
 async function deleteEach(
-  kube: KubeClient,
+  { kube, podEvents }: { readonly kube: KubeClient; readonly podEvents: PodEventRecorder },
   candidates: readonly SweptCandidate[],
   gracePeriodSeconds: number | undefined,
   limits: CallLimits,
@@ -277,7 +283,7 @@ async function deleteEach(
     if (Date.now() + ANSWER_MARGIN_MS >= limits.deadline) return false;
     if (await deletePod(kube, pod, gracePeriodSeconds, limits)) {
       podsSweptTotal.inc({ reason });
-      reportPodEvent(kube, pod, { kind: 'swept', why: reason });
+      podEvents.record(pod, { kind: 'swept', why: reason });
       deleted.push({ pod_name: pod.metadata?.name ?? '', reason });
     }
   }

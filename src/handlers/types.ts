@@ -8,7 +8,9 @@ import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { PodWatch } from '../kube/pod-watch.ts';
 import type { AnswerSummary } from '../observability/event-log.ts';
+import type { PodEventRecorder } from '../observability/pod-events.ts';
 import type { TraceSpan } from '../observability/tracing.ts';
+import type { SweepTurns } from './sweep.ts';
 
 export interface HandlerInput {
   readonly event: IncomingEvent;
@@ -20,6 +22,10 @@ export interface HandlerInput {
   readonly deadline: number;
   /** The event's span when tracing is on: each step is a child of it. */
   readonly span: TraceSpan | undefined;
+  /** The function's Events on its pods, written in the background. */
+  readonly podEvents: PodEventRecorder;
+  /** The function's sweeps: one at a time, none too soon after the last. */
+  readonly sweeps: SweepTurns;
 }
 
 export type HandlerAnswer =

@@ -118,17 +118,19 @@ export function startAccessCheck(
   namespace: string,
   timeoutMs: number,
   record: (verdicts: readonly AccessVerdict[]) => void,
+  out: Pick<Console, 'log' | 'warn'> = console,
 ) {
   return checkAccess(kubeConfig, namespace, timeoutMs).then(
     (verdicts) => {
       record(verdicts);
       for (const line of describeAccess(verdicts, namespace)) {
-        (line.startsWith('warning:') ? console.warn : console.log)(line);
+        if (line.startsWith('warning:')) out.warn(line);
+        else out.log(line);
       }
     },
     (error: unknown) => {
-      console.warn(`warning: the access check failed: ${String(error)}`);
-      console.log('podgateway client provisioner: access check: not done');
+      out.warn(`warning: the access check failed: ${String(error)}`);
+      out.log('podgateway client provisioner: access check: not done');
     },
   );
 }

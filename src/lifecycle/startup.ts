@@ -35,7 +35,7 @@ export interface Provisioner {
   readonly podWatch: PodWatch | undefined;
   /** With an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): the spans of each event. */
   readonly tracing: Tracing | undefined;
-  /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/http-guard.ts). */
+  /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/plugin.ts). */
   readonly tokens: TokenVerifier | undefined;
 }
 
@@ -45,6 +45,9 @@ export interface StartedUp extends Omit<Provisioner, 'tracing' | 'tokens'> {
 }
 
 const PREFIX = 'podgateway client provisioner';
+
+/** Where the function's own lines go (not the runtime's log): the console, unless a test captures them. */
+export type Printer = Pick<Console, 'log' | 'warn' | 'error'>;
 
 /** Largest FUNC_BODY_LIMIT: the runtime's own default; a `pending` event is a few hundred bytes. */
 export const MAX_BODY_LIMIT = 1024 * 1024;
@@ -181,42 +184,66 @@ export function settingsWarnings(config: ProvisionerConfig): string[] {
 }
 
 /**
+ * Settings no longer read, when set: one line each, and the start goes on. ALLOWED_ORIGINS let
+ * browser pages of the listed origins post events (CORS); the Service is cluster-local, and its
+ * producers (brokers, sources, workloads) send no Origin, so every request with one is refused.
+ */
+export function droppedSettingsWarnings(env: Environment): string[] {
+  if (env.ALLOWED_ORIGINS === undefined || env.ALLOWED_ORIGINS.trim() === '') return [];
+  return [
+    'warning: ALLOWED_ORIGINS is no longer read and can be removed: no browser page may post events (the Service is cluster-local); every request with an Origin header gets 403',
+  ];
+}
+
+/**
  * Called from `init`: starts, or prints every problem on its own line and exits 1 (the runtime
  * would print a stack trace and a line of the bundle for an error thrown at it).
  */
-export async function startOrExit(env: Environment = process.env): Promise<Provisioner> {
+export async function startOrExit(
+  env: Environment = process.env,
+  out: Printer = console,
+  exit: (code: number) => never = process.exit,
+): Promise<Provisioner> {
   let started: StartedUp;
   let tracing: Tracing | undefined;
   let tokens: TokenVerifier | undefined;
   try {
     started = startUp(env);
     tracing = started.tracingSettings && (await loadTracing(started.tracingSettings));
-    tokens = await startTokenVerifier(started);
+    tokens = await startTokenVerifier(started, out);
   } catch (error) {
     const problems = error instanceof StartupFailure ? error.problems : problemLines(error);
-    for (const problem of problems) console.error(`${PREFIX}: cannot start: ${problem}`);
-    process.exit(1);
+    for (const problem of problems) out.error(`${PREFIX}: cannot start: ${problem}`);
+    return exit(1);
   }
-  console.log(settingsLine(started));
-  console.log(
+  out.log(settingsLine(started));
+  out.log(
     tokens
       ? `${PREFIX}: ${tokens.describe()}`
       : `${PREFIX}: OIDC_AUDIENCE is empty: events are not asked for a token; whoever the NetworkPolicy lets reach the function may post`,
   );
-  const warnings = [...formerNameWarnings(env), ...settingsWarnings(started.config)];
-  for (const warning of warnings) console.warn(warning);
+  const warnings = [
+    ...formerNameWarnings(env),
+    ...settingsWarnings(started.config),
+    ...droppedSettingsWarnings(env),
+  ];
+  for (const warning of warnings) out.warn(warning);
   void startAccessCheck(
     started.kube.kubeConfig,
     started.config.clientNamespace,
     started.config.apiTimeoutMs,
     recordAccess,
+    out,
   );
   const { tracingSettings: _settings, ...provisioner } = started;
   return { ...provisioner, tracing, tokens };
 }
 
 /** With OIDC_AUDIENCE: the verifier, once the issuer's keys are fetched (a StartupFailure if not). */
-async function startTokenVerifier({ config, kube }: StartedUp): Promise<TokenVerifier | undefined> {
+async function startTokenVerifier(
+  { config, kube }: StartedUp,
+  out: Printer,
+): Promise<TokenVerifier | undefined> {
   if (config.oidc === undefined) return undefined;
   const timeoutMs = config.apiTimeoutMs;
   try {
@@ -224,7 +251,7 @@ async function startTokenVerifier({ config, kube }: StartedUp): Promise<TokenVer
       config.oidc,
       () => fetchIssuerKeys(kube.kubeConfig, timeoutMs),
       {
-        onRefetch: (why) => console.log(`${PREFIX}: ${why}`),
+        onRefetch: (why) => out.log(`${PREFIX}: ${why}`),
       },
     );
   } catch (error) {

@@ -2,7 +2,7 @@
 // request metrics.
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import {
-  gatewayLabel,
+  type GatewayLabels,
   inflightRequests,
   reasonLabel,
   requestDuration,
@@ -87,10 +87,10 @@ export function startRecord(): RequestRecord {
 export function finishRecord(
   log: RequestLogger,
   record: RequestRecord,
-  allowedGateways: ReadonlySet<string> | undefined,
+  gateways: GatewayLabels,
 ): void {
   inflightRequests.dec();
-  reportRequest(log, record, allowedGateways, (performance.now() - record.started) / 1000);
+  reportRequest(log, record, gateways, (performance.now() - record.started) / 1000);
 }
 
 /**
@@ -102,13 +102,14 @@ export function finishRecord(
 export function reportRequest(
   log: RequestLogger,
   record: Omit<RequestRecord, 'started'>,
-  allowedGateways: ReadonlySet<string> | undefined,
+  /** Undefined for a request refused before any gateway was read from it. */
+  gateways: GatewayLabels | undefined,
   seconds: number,
 ): void {
   requestsTotal.inc({
     outcome: record.outcome,
     reason: reasonLabel(record.reason),
-    gateway: gatewayLabel(record.gateway, allowedGateways),
+    gateway: gateways?.of(record.gateway) ?? 'none',
   });
   requestDuration.observe({ outcome: record.outcome }, seconds);
   const line = {

@@ -4,13 +4,11 @@
 // buffer is given a ceiling here; a line that does not fit is dropped and counted. Blocking on
 // stdout instead (a synchronous destination) would stall every event and the health checks
 // behind one slow reader.
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { logLinesDroppedTotal } from './metrics.ts';
 
 /** Most bytes of log lines held for stdout: some thousands of lines, a few seconds of a burst. */
 export const LOG_BUFFER_LIMIT = 1024 * 1024;
 
-const CHANNEL = 'fastify.initialization';
 /** pino keeps its destination under this symbol (not a registered one: found by description). */
 const PINO_STREAM = 'pino.stream';
 
@@ -21,23 +19,19 @@ interface BufferedStream {
 }
 
 /**
- * Bounds the log buffer of the next Fastify instance made in this process: the runtime's, made
- * after `init`. Prints one line when the logger is not the one expected (a runtime upgrade).
+ * Bounds the buffer of the runtime's logger (its Fastify instance's, as start-up is handed it).
+ * Says so in one line when the logger is not the one expected (a runtime upgrade).
  */
-export function boundNextLogBuffer(): void {
-  const onInstance = (message: unknown): void => {
-    unsubscribe(CHANNEL, onInstance);
-    const stream = loggerStream((message as { fastify?: { log?: unknown } }).fastify?.log);
-    if (stream === undefined) {
-      console.error(
-        'warning: the runtime logger is not pino writing to a SonicBoom stream: its buffer is not bounded',
-      );
-      return;
-    }
-    stream.maxLength = LOG_BUFFER_LIMIT;
-    stream.on('drop', () => logLinesDroppedTotal.inc());
-  };
-  subscribe(CHANNEL, onInstance);
+export function boundLogBuffer(logger: unknown, warn: (line: string) => void): void {
+  const stream = loggerStream(logger);
+  if (stream === undefined) {
+    warn(
+      'warning: the runtime logger is not pino writing to a SonicBoom stream: its buffer is not bounded',
+    );
+    return;
+  }
+  stream.maxLength = LOG_BUFFER_LIMIT;
+  stream.on('drop', () => logLinesDroppedTotal.inc());
 }
 
 function loggerStream(logger: unknown): BufferedStream | undefined {

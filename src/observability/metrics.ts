@@ -127,7 +127,8 @@ const RUNTIME_OS_GAUGES: ReadonlySet<string> = new Set([
   'faas_netio_utilization',
 ]);
 
-let exposed = false;
+/** Marks Registry.prototype once patched: the patch is the process's, as the runtime's registry is. */
+const PATCHED = Symbol.for('podgateway.metrics-exposed');
 
 /**
  * Puts our metrics in every registry the process renders. faas-js-runtime serves a registry
@@ -137,9 +138,9 @@ let exposed = false;
  * outside the bundle (scripts/build.ts).
  */
 export function exposeMetrics(): void {
-  if (exposed) return;
-  exposed = true;
   startKnownSeries();
+  if (Object.hasOwn(Registry.prototype, PATCHED)) return;
+  Object.defineProperty(Registry.prototype, PATCHED, { value: true });
   // Never registered, so never collected: the runtime makes them after `init`, as it starts.
   const register = Registry.prototype.registerMetric;
   Registry.prototype.registerMetric = function registerUnlessOsGauge(this: Registry, metric) {
@@ -198,24 +199,30 @@ export function recordAccess(verdicts: readonly AccessVerdict[]): void {
 
 /** Most distinct gateway names labelled when GATEWAYS does not list them; the rest are `other`. */
 export const MAX_GATEWAY_LABELS = 50;
-const seenGateways = new Set<string>();
 
 /**
  * The `gateway` label for a name taken from an event. Labels must stay few: a listed gateway is
  * its own label and an unlisted one `unknown`; with no list, valid names up to
  * MAX_GATEWAY_LABELS distinct ones, then `other`. Invalid names are `invalid`, none `none`.
+ * One per function, made at start with GATEWAYS (src/lifecycle/function.ts).
  */
-export function gatewayLabel(
-  name: string | undefined,
-  allowed: ReadonlySet<string> | undefined,
-): string {
-  if (name === undefined || name === '') return 'none';
-  if (!isLabelValue(name)) return 'invalid';
-  if (allowed) return allowed.has(name) ? name : 'unknown';
-  if (seenGateways.has(name)) return name;
-  if (seenGateways.size >= MAX_GATEWAY_LABELS) return 'other';
-  seenGateways.add(name);
-  return name;
+export class GatewayLabels {
+  readonly #allowed: ReadonlySet<string> | undefined;
+  readonly #seen = new Set<string>();
+
+  constructor(allowed: ReadonlySet<string> | undefined) {
+    this.#allowed = allowed;
+  }
+
+  of(name: string | undefined): string {
+    if (name === undefined || name === '') return 'none';
+    if (!isLabelValue(name)) return 'invalid';
+    if (this.#allowed) return this.#allowed.has(name) ? name : 'unknown';
+    if (this.#seen.has(name)) return name;
+    if (this.#seen.size >= MAX_GATEWAY_LABELS) return 'other';
+    this.#seen.add(name);
+    return name;
+  }
 }
 
 /** A `reason` label: Kubernetes reasons are CamelCase words; anything else is `Other`. */

@@ -199,17 +199,25 @@ interface Remembered {
   stale: boolean;
 }
 
-class PodEventRecorder {
+/**
+ * Reports stories as Events on the pods, in the background: `record` returns at once and never
+ * throws. One per function, made at start (src/lifecycle/function.ts); `settled` is what shutdown
+ * waits for, so that an Event told during the drain is written before the process exits.
+ */
+export class PodEventRecorder {
   readonly #sink: EventSink;
   readonly #reportingInstance: string;
   readonly #remembered = new Map<string, Remembered>();
+  /** The writes scheduled or in flight, each removed when it ends. */
+  readonly #writes = new Set<Promise<void>>();
 
   constructor(sink: EventSink, reportingInstance: string) {
     this.#sink = sink;
     this.#reportingInstance = reportingInstance;
   }
 
-  record(pod: V1Pod, occurrence: PodOccurrence, now: number): void {
+  /** The pod must carry its name, namespace and uid (as the API returned it). */
+  record(pod: V1Pod, occurrence: PodOccurrence, now: number = Date.now()): void {
     const event = newEvent(podReference(pod), wordingOf(occurrence), this.#reportingInstance, now);
     const key = isomorphismKey(event);
     let entry = this.#remembered.get(key);
@@ -239,7 +247,16 @@ class PodEventRecorder {
     }
     entry.writing = true;
     // After the reply: the handler's answer is on its way before any Event request starts.
-    setImmediate(() => void this.#writeUntilCurrent(entry));
+    const write = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.#writeUntilCurrent(entry),
+    );
+    this.#writes.add(write);
+    void write.finally(() => this.#writes.delete(write));
+  }
+
+  /** Resolves once no write is scheduled or in flight (each has its own deadline, and never rejects). */
+  async settled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all(this.#writes);
   }
 
   async #writeUntilCurrent(entry: Remembered): Promise<void> {
@@ -274,17 +291,7 @@ class PodEventRecorder {
   }
 }
 
-const recorders = new WeakMap<KubeClient, PodEventRecorder>();
-
-/**
- * Reports the occurrence as a Kubernetes Event on the pod, in the background: returns at once,
- * and never throws. The pod must carry its name, namespace and uid (as the API returned it).
- */
-export function reportPodEvent(kube: KubeClient, pod: V1Pod, occurrence: PodOccurrence): void {
-  let recorder = recorders.get(kube);
-  if (recorder === undefined) {
-    recorder = new PodEventRecorder(apiEventSink(kube), reportingInstanceOf(process.env));
-    recorders.set(kube, recorder);
-  }
-  recorder.record(pod, occurrence, Date.now());
+/** The recorder of a function: its Events go through the client's API (src/kube/event-sink.ts). */
+export function podEventRecorder(kube: KubeClient, env: Environment): PodEventRecorder {
+  return new PodEventRecorder(apiEventSink(kube), reportingInstanceOf(env));
 }

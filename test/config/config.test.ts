@@ -8,6 +8,7 @@ import {
   parseConfig,
   subjectAllowed,
 } from '../../src/config/config.ts';
+import { droppedSettingsWarnings } from '../../src/lifecycle/startup.ts';
 
 function configError(env: Record<string, string>, ownNamespace?: string): ConfigError {
   try {
@@ -189,8 +190,6 @@ describe('configuration', () => {
     ],
     ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/é' }, /is not a URI-reference/],
     ['EVENT_SOURCE', { EVENT_SOURCE: 'podgateway/\u0001' }, /is not a URI-reference/],
-    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: '*' }, /is not an origin/],
-    ['ALLOWED_ORIGINS', { ALLOWED_ORIGINS: 'https://a.example/path' }, /is not an origin/],
     ['REQUIRE_ROUTING', { REQUIRE_ROUTING: 'no' }, /"no" is not true or false/],
     ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '-1' }, /not a whole number from 0/],
     ['FAILED_PODS_HISTORY_LIMIT', { FAILED_PODS_HISTORY_LIMIT: '0x10' }, /from 0 to 1000/],
@@ -208,6 +207,16 @@ describe('configuration', () => {
       assert.match(error.message, message);
     });
   }
+
+  it('says that ALLOWED_ORIGINS is no longer read, when it is set', () => {
+    const [line, ...more] = droppedSettingsWarnings({ ALLOWED_ORIGINS: 'https://app.example' });
+    assert.match(line ?? '', /^warning: ALLOWED_ORIGINS is no longer read .* gets 403$/);
+    assert.deepEqual(more, []);
+  });
+  it('says nothing of ALLOWED_ORIGINS unset or empty, as the manifests once set it', () => {
+    assert.deepEqual(droppedSettingsWarnings({}), []);
+    assert.deepEqual(droppedSettingsWarnings({ ALLOWED_ORIGINS: '' }), []);
+  });
 
   it('accepts prefixed keys', () => {
     const config = parseConfig({ GATEWAY_LABEL: 'podgateway.io/gateway' });

@@ -1,23 +1,22 @@
 // Cross-checks that fail when code and manifests drift apart: the event types and Triggers, the API
 // calls and the Role, the configuration variables, health paths, the gateway label and annotation.
+
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CONFIG_VARIABLES, DEFAULTS } from '../../src/config/config.ts';
-import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
-import { PENDING_TYPE } from '../../src/events/pending-request.ts';
-import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { SINK_VARIABLES } from '../../src/events/sink.ts';
+import { RUNTIME_VARIABLES } from '../../src/edge/plugin.ts';
 import {
   RELEASE_DONE_TYPE,
   RELEASE_FAILED_TYPE,
   RELEASE_TYPE,
-} from '../../src/handlers/release.ts';
-import {
-  PING_TYPE,
   SWEEP_DONE_TYPE,
   SWEEP_FAILED_TYPE,
   SWEEP_TYPE,
-} from '../../src/handlers/sweep.ts';
+} from '../../src/events/event-types.ts';
+import { PENDING_TYPE } from '../../src/events/pending-request.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { SINK_VARIABLES } from '../../src/events/sink.ts';
+import { PING_TYPE } from '../../src/handlers/sweep.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import { PROCESS_VARIABLES } from '../../testbed/deployed-env.ts';
 import {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
+import { DEFAULT_BODY_LIMIT } from '../../src/edge/plugin.ts';
 import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import { arr, at, obj, readManifests, str } from '../support/manifests.ts';
 import {

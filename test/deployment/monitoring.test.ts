@@ -2,15 +2,20 @@
 // Grafana: it renders with `kubectl kustomize`, selects the function's pods by the labels Knative
 // gives them, stays out of `kubectl apply -k deploy/`, and every query of its alert rules and
 // dashboard names only metrics and labels that the running function serves on /metrics.
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_TYPE,
+} from '../../src/events/event-types.ts';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
-import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import { POD_CREATES } from '../../testbed/kube-api-server/faults.ts';
 import {
   type Exposition,

@@ -6,7 +6,7 @@ import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { CONFIG_VARIABLES } from '../../src/config/config.ts';
-import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
+import { RUNTIME_VARIABLES } from '../../src/edge/plugin.ts';
 import { SINK_VARIABLES } from '../../src/events/sink.ts';
 import { REASON } from '../../src/formats/reasons.ts';
 import { POD_ROUTES } from '../../src/kube/api-observer.ts';

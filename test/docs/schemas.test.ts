@@ -1,24 +1,23 @@
 // The JSON Schemas of schemas/ against the code and docs/reference.md: one per type the function
 // takes and gives, each named by its `$id` as the replies' dataschema; the reference's tables
 // list the same fields, with the same JSON types and the same required ones.
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PENDING_TYPE } from '../../src/events/pending-request.ts';
-import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { dataSchemaOf } from '../../src/events/schemas.ts';
 import {
   RELEASE_DONE_TYPE,
   RELEASE_FAILED_TYPE,
   RELEASE_TYPE,
-} from '../../src/handlers/release.ts';
-import {
-  PING_TYPE,
   SWEEP_DONE_TYPE,
   SWEEP_FAILED_TYPE,
   SWEEP_TYPE,
-} from '../../src/handlers/sweep.ts';
+} from '../../src/events/event-types.ts';
+import { PENDING_TYPE } from '../../src/events/pending-request.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
+import { dataSchemaOf } from '../../src/events/schemas.ts';
+import { PING_TYPE } from '../../src/handlers/sweep.ts';
 import { PROJECT_ROOT } from '../../testbed/function-process.ts';
 import { assertReplyMatchesSchema, eventSchemas } from '../support/schemas.ts';
 

@@ -2,8 +2,8 @@
 // context, addresses kept out of replies, and requests refused before the function.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { refusalOf } from '../../src/edge/http-guard.ts';
 import { withoutAddresses } from '../../src/edge/redact.ts';
+import { refusalOf } from '../../src/edge/request-refusals.ts';
 import { isTraceparent, isTracestate } from '../../src/events/trace-context.ts';
 import { imageMatches, imagePatternProblem, isImageReference } from '../../src/formats/images.ts';
 
@@ -106,9 +106,8 @@ describe('addresses kept out of replies', () => {
 });
 
 describe('requests refused before the function', () => {
-  const none = new Set<string>();
   const at = (url: string, routeUrl: string | undefined = '/', origin?: string) =>
-    refusalOf({ raw: { url }, routeUrl, headers: origin ? { origin } : {} }, none);
+    refusalOf({ raw: { url }, routeUrl, headers: origin ? { origin } : {} });
   it('a query string on the function, naming the parameter, decoded', () => {
     assert.match(at('/?%63loudevent=1')?.message ?? '', /"cloudevent"/);
     assert.equal(at('/?')?.status, 400);
@@ -119,17 +118,11 @@ describe('requests refused before the function', () => {
       assert.equal(at(url, url.startsWith('/h') ? '/health/readiness' : '/')?.status, 404, url);
     }
     const unrouted = { raw: { url: '/nowhere' }, routeUrl: undefined, headers: {} };
-    assert.equal(refusalOf(unrouted, none), undefined);
+    assert.equal(refusalOf(unrouted), undefined);
   });
-  it('an Origin not allowed', () => {
+  it('any Origin: no browser page may post', () => {
     assert.equal(at('/', '/', 'https://a.example')?.status, 403);
-    const allowed = new Set(['https://a.example']);
-    assert.equal(
-      refusalOf(
-        { raw: { url: '/' }, routeUrl: '/', headers: { origin: 'https://a.example' } },
-        allowed,
-      ),
-      undefined,
-    );
+    assert.equal(at('/health/readiness', '/health/readiness', 'null')?.status, 403);
+    assert.equal(at('/', '/'), undefined);
   });
 });

@@ -10,12 +10,13 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_BODY_LIMIT } from '../../src/edge/http-guard.ts';
+import { DEFAULT_BODY_LIMIT } from '../../src/edge/plugin.ts';
 import { eventually } from '../../testbed/eventually.ts';
+import { startInProcess } from '../../testbed/function-in-process.ts';
 import {
   freePort,
   PROJECT_ROOT,
-  type RunningFunction,
+  type ServedFunction,
   startFunction,
 } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
@@ -87,7 +88,7 @@ describe('request bodies', () => {
     const received = await closed;
     assert.match(received, /^HTTP\/1\.1 408 /);
     assert.equal(h.server.pods().length, 0);
-    assert.equal(h.fn.process.exitCode, null);
+    assert.ok(h.fn.alive());
   });
 });
 
@@ -178,8 +179,10 @@ describe('503 answers', () => {
   it('name no address of the unreachable API server; the log does', async () => {
     const server = await startKubeApiServer();
     const kubeconfig = await server.writeKubeconfig(workDir);
-    const fn = await startFunction({
-      env: { KUBECONFIG: kubeconfig, EVENT_DEADLINE_MS: '1000', FUNC_LOG_LEVEL: 'info' },
+    const fn = await startInProcess({
+      KUBECONFIG: kubeconfig,
+      EVENT_DEADLINE_MS: '1000',
+      FUNC_LOG_LEVEL: 'info',
     });
     try {
       await server.close();
@@ -196,12 +199,10 @@ describe('503 answers', () => {
   /** The function (with `env`) against its own API server, both stopped after `test`. */
   async function withFunction(
     env: Record<string, string>,
-    test: (server: KubeApiServer, fn: RunningFunction) => Promise<void>,
+    test: (server: KubeApiServer, fn: ServedFunction) => Promise<void>,
   ): Promise<void> {
     const server = await startKubeApiServer();
-    const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), ...env },
-    });
+    const fn = await startInProcess({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
     try {
       await test(server, fn);
     } finally {

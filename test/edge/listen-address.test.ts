@@ -7,10 +7,11 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startInProcess } from '../../testbed/function-in-process.ts';
 import {
   CAN_UNSHARE,
   type FunctionOptions,
-  type RunningFunction,
+  type ServedFunction,
   startFunction,
   withServiceAccountDir,
 } from '../../testbed/function-process.ts';
@@ -46,11 +47,12 @@ after(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
+/** In this process, unless the function must see other files (`wrap`): then in its own. */
 async function withFunction(
   options: FunctionOptions,
-  body: (fn: RunningFunction, port: number) => Promise<void>,
+  body: (fn: ServedFunction, port: number) => Promise<void>,
 ): Promise<void> {
-  const fn = await startFunction(options);
+  const fn = options.wrap ? await startFunction(options) : await startInProcess(options.env);
   try {
     await body(fn, Number(new URL(fn.url).port));
   } finally {

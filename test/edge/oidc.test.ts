@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HTTP } from 'cloudevents';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { type RunningFunction, runUntilExit } from '../../testbed/function-process.ts';
+import { startupOutcome } from '../../testbed/function-in-process.ts';
+import type { ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { parseExposition } from '../../testbed/prometheus.ts';
 import { pendingEvent, post, type Reply } from '../support/events.ts';
@@ -26,7 +27,7 @@ function send(url: string, authorization: string | undefined, id?: string): Prom
 }
 
 /** The function's log line of the event `eventId`, once it is written (10 s at most). */
-async function logLine(fn: RunningFunction, eventId: string): Promise<Record<string, unknown>> {
+async function logLine(fn: ServedFunction, eventId: string): Promise<Record<string, unknown>> {
   for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
     const line = fn
       .output()
@@ -152,7 +153,7 @@ describe('OIDC settings refused at start-up', () => {
     await rm(workDir, { recursive: true, force: true });
   });
   const start = async (env: Record<string, string>) =>
-    runUntilExit({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+    startupOutcome({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
 
   it('one line per bad subject, and an audience with a space', async () => {
     const { code, output } = await start({

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
-import { type RunningFunction, runUntilExit } from '../../testbed/function-process.ts';
+import { startupOutcome } from '../../testbed/function-in-process.ts';
+import type { ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { MODES, type Mode, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
@@ -47,7 +48,7 @@ function preflight(url: string, origin: string, requestedHeaders: string): Promi
 }
 
 /** Waits, up to 5 s, for the function's output to match `pattern` (log lines are written async). */
-async function outputMatching(fn: RunningFunction, pattern: RegExp): Promise<void> {
+async function outputMatching(fn: ServedFunction, pattern: RegExp): Promise<void> {
   for (let i = 0; i < 250; i += 1) {
     if (pattern.test(fn.output())) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -74,11 +75,16 @@ describe('with the default configuration', () => {
       assert.equal(response.headers.get('access-control-allow-headers'), null);
     });
 
-    it('refuses a cross-origin POST with 403 before any pod is made', async () => {
+    it('refuses a cross-origin POST with 403 before any pod is made, and logs why', async () => {
       h.server.reset();
       const outcome = await postFrom(h.fn.url, 'https://evil.example');
       assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
       assert.equal(h.server.pods().length, 0);
+      // The log line says what the answer says, not only its status.
+      await outputMatching(
+        h.fn,
+        /"reason":"Forbidden","message":"cross-origin requests are not accepted \(origin \\"https:\/\/evil\.example\\"\)/,
+      );
     });
 
     it('sends no CORS header on an event answered normally', async () => {
@@ -544,22 +550,21 @@ describe('with CLIENT_LIMITS empty', () => {
   }
 });
 
-describe('with an allowed origin', () => {
+describe('with ALLOWED_ORIGINS still set, as before it was dropped', () => {
   const h = useHarness({ ALLOWED_ORIGINS: 'https://app.example' });
 
-  it('answers its preflight with that origin only, and accepts its POST', async () => {
-    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id, x-other');
-    assert.equal(answer.headers['access-control-allow-origin'], 'https://app.example');
-    assert.equal(answer.headers['access-control-allow-headers'], 'content-type, ce-id');
-    h.server.reset();
-    const outcome = await postFrom(h.fn.url, 'https://app.example');
-    assert.equal(outcome.kind === 'response' && outcome.response.status, 200);
-    assert.equal(h.server.pods().length, 1);
+  it('says at start that it is no longer read', () => {
+    assert.match(h.fn.output(), /warning: ALLOWED_ORIGINS is no longer read/);
   });
 
-  it('still refuses another origin', async () => {
-    const outcome = await postFrom(h.fn.url, 'https://evil.example');
+  it('refuses that origin too, its preflight with no CORS header, and makes no pod', async () => {
+    const answer = await preflight(h.fn.url, 'https://app.example', 'content-type, ce-id');
+    assert.equal(answer.status, 403);
+    assert.equal(answer.headers['access-control-allow-origin'], undefined);
+    h.server.reset();
+    const outcome = await postFrom(h.fn.url, 'https://app.example');
     assert.equal(outcome.kind === 'response' && outcome.response.status, 403);
+    assert.equal(h.server.pods().length, 0);
   });
 });
 
@@ -575,7 +580,7 @@ describe('settings refused at start-up', () => {
     await rm(workDir, { recursive: true, force: true });
   });
   const refused = async (env: Record<string, string>) =>
-    runUntilExit({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+    startupOutcome({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
 
   it('K_SINK with credentials, without repeating the secret', async () => {
     const { code, output } = await refused({ K_SINK: 'http://user:s3cret-value@127.0.0.1:9/' });

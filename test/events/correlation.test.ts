@@ -1,15 +1,17 @@
 // Knative Eventing's RequestReply, end to end over HTTP: the correlation id a request carries
 // comes back in the reply attribute of every answer (done, failed, release, sweep; binary and
 // structured; a redelivery), and one that cannot travel back gets a 400 naming its attribute.
+
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import {
   RELEASE_DONE_TYPE,
   RELEASE_FAILED_TYPE,
   RELEASE_TYPE,
-} from '../../src/handlers/release.ts';
-import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
+  SWEEP_DONE_TYPE,
+  SWEEP_TYPE,
+} from '../../src/events/event-types.ts';
+import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 

@@ -17,12 +17,8 @@ import {
   sinkFailure,
 } from '../../src/events/sink.ts';
 import { eventually } from '../../testbed/eventually.ts';
-import {
-  freePort,
-  type RunningFunction,
-  runUntilExit,
-  startFunction,
-} from '../../testbed/function-process.ts';
+import { startInProcess, startupOutcome } from '../../testbed/function-in-process.ts';
+import { freePort, type ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { type SinkServer, startSinkServer } from '../support/sink-server.ts';
@@ -141,18 +137,16 @@ describe('the sink sender', () => {
 
 describe('the function with K_SINK set', () => {
   let server: KubeApiServer;
-  let fn: RunningFunction;
+  let fn: ServedFunction;
   let workDir: string;
 
   before(async () => {
     workDir = await mkdtemp(join(tmpdir(), 'provisioner-sink-'));
     server = await startKubeApiServer({ namespaces: [NAMESPACE] });
-    fn = await startFunction({
-      env: {
-        KUBECONFIG: await server.writeKubeconfig(workDir),
-        CLIENT_NAMESPACE: NAMESPACE,
-        K_SINK: sinkServer.url,
-      },
+    fn = await startInProcess({
+      KUBECONFIG: await server.writeKubeconfig(workDir),
+      CLIENT_NAMESPACE: NAMESPACE,
+      K_SINK: sinkServer.url,
     });
   });
 
@@ -220,7 +214,7 @@ describe('start-up with a bad K_SINK', () => {
     const workDir = await mkdtemp(join(tmpdir(), 'provisioner-sink-bad-'));
     const server = await startKubeApiServer();
     try {
-      const { code, output } = await runUntilExit({
+      const { code, output } = await startupOutcome({
         KUBECONFIG: await server.writeKubeconfig(workDir),
         K_SINK: 'not a url',
       });

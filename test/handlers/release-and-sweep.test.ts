@@ -1,22 +1,20 @@
 // The client pod's end, driven by events: `release` deletes a pod the function made (and only
 // such a pod), `sweep` deletes the finished and expired ones page by page. Over HTTP into the
 // spawned function, out through the real client to the API test server, under deploy/'s Role.
+
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
-import { DONE_TYPE } from '../../src/events/replies.ts';
-import { MAX_MESSAGE_LENGTH } from '../../src/formats/bounded-text.ts';
 import {
   RELEASE_DONE_TYPE,
   RELEASE_FAILED_TYPE,
   RELEASE_TYPE,
-} from '../../src/handlers/release.ts';
-import {
-  PING_TYPE,
   SWEEP_DONE_TYPE,
-  SWEEP_PAGE_SIZE,
   SWEEP_TYPE,
-} from '../../src/handlers/sweep.ts';
+} from '../../src/events/event-types.ts';
+import { DONE_TYPE } from '../../src/events/replies.ts';
+import { MAX_MESSAGE_LENGTH } from '../../src/formats/bounded-text.ts';
+import { PING_TYPE, SWEEP_PAGE_SIZE } from '../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../src/pods/client-pod.ts';
 import type { PodInput } from '../../testbed/kube-api-server/server.ts';
 import { MODES, pendingEvent, post, sendEvent } from '../support/events.ts';

@@ -2,11 +2,13 @@
 // function. One runs at a time per process (the others share its answer), one soon after a
 // complete sweep is answered without listing (SWEEP_INTERVAL_SECONDS, 60 by default), and the
 // PingSource's type is served only from the PingSource's own source (PING_SOURCE).
+
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
 import { DEFAULTS } from '../../src/config/config.ts';
-import { PING_TYPE, SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
+import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/events/event-types.ts';
+import { PING_TYPE } from '../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../src/pods/client-pod.ts';
 import { sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
+import { startInProcess } from '../../testbed/function-in-process.ts';
 import {
   CAN_UNSHARE,
-  type RunningFunction,
+  type ServedFunction,
   startFunction,
   withServiceAccountDir,
 } from '../../testbed/function-process.ts';
@@ -40,16 +41,15 @@ function freshDir(): string {
   return join(workDir, String(dirCount));
 }
 
+/** In this process, unless the function must see the service-account files (`wrap`). */
 async function withFunction(
   env: Record<string, string>,
-  run: (fn: RunningFunction) => Promise<void>,
+  run: (fn: ServedFunction) => Promise<void>,
   wrap?: (command: string[]) => string[],
 ): Promise<void> {
   server.reset();
-  const fn = await startFunction({
-    env: { CLIENT_NAMESPACE: NAMESPACE, ...env },
-    ...(wrap ? { wrap } : {}),
-  });
+  const fullEnv = { CLIENT_NAMESPACE: NAMESPACE, ...env };
+  const fn = wrap ? await startFunction({ env: fullEnv, wrap }) : await startInProcess(fullEnv);
   try {
     await run(fn);
   } finally {
@@ -57,7 +57,7 @@ async function withFunction(
   }
 }
 
-const send = (fn: RunningFunction) =>
+const send = (fn: ServedFunction) =>
   sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
 
 const apiCalls = () => server.coreRequests();

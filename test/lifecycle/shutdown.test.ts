@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { POD_CREATES } from '../../testbed/kube-api-server/faults.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 
@@ -83,5 +84,32 @@ describe('on SIGTERM', () => {
     await exited;
     const create = server.requests.find(isPodCreate);
     assert.equal(create?.status, 0, 'the process did not wait for the slow API call to finish');
+  });
+
+  it('writes the Kubernetes Event of a request it finished during the drain before it exits', async () => {
+    server.reset();
+    const fn = await startFunction({
+      env: { KUBECONFIG: await server.writeKubeconfig(workDir), SHUTDOWN_GRACE_MS: '5000' },
+    });
+    server.injectFault({ method: 'POST', path: POD_CREATES, delayMs: 500 });
+    // The Event's first write is refused for a while: it is written again after Retry-After,
+    // once the drain is over and the runtime would have exited.
+    const eventCreates = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/[^/]+\/events$/;
+    server.injectFault({ method: 'POST', path: eventCreates, status: 503, retryAfterSeconds: 1 });
+    const inFlight = sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    await createArrived();
+    const exited = once(fn.process, 'exit');
+    fn.process.kill('SIGTERM');
+
+    const reply = await inFlight;
+    assert.equal(reply.event?.type, DONE_TYPE, reply.text);
+    const [code] = await exited;
+    assert.equal(code, 0);
+    const refusedFirst = server.requests.filter(
+      (request) => request.method === 'POST' && eventCreates.test(request.path),
+    );
+    assert.equal(refusedFirst.length, 2, 'the Event was refused once, then written again');
+    const told = server.events('default').map((event) => event.reason);
+    assert.deepEqual(told, ['Provisioned']);
   });
 });

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
+import { startInProcess, startupOutcome } from '../../testbed/function-in-process.ts';
 import {
   CAN_UNSHARE,
   runUntilExit,
@@ -33,7 +34,7 @@ after(async () => {
 describe('start-up', () => {
   it('stops with a non-zero exit and names the variable when the configuration is bad', async () => {
     const kubeconfig = await server.writeKubeconfig(workDir);
-    const { code, output } = await runUntilExit({
+    const { code, output } = await startupOutcome({
       KUBECONFIG: kubeconfig,
       CLIENT_NAMESPACE: 'Bad_Namespace',
     });
@@ -42,6 +43,7 @@ describe('start-up', () => {
   });
 
   it('prints every problem on one plain line each, and exits 1', async () => {
+    // The real process: its exit code, and no stack trace or banner of Node's.
     const { code, output } = await runUntilExit({
       KUBECONFIG: await server.writeKubeconfig(workDir),
       CLIENT_NAMESPACE: 'Bad_Namespace',
@@ -70,14 +72,14 @@ describe('start-up', () => {
   it('names the kubeconfig file and KUBECONFIG when the file is not YAML', async () => {
     const file = join(workDir, 'not-yaml');
     await writeFile(file, 'apiVersion: v1\nclusters: [\n  - a: b: c\n');
-    const { code, output } = await runUntilExit({ KUBECONFIG: file });
+    const { code, output } = await startupOutcome({ KUBECONFIG: file });
     assert.equal(code, 1);
     assert.equal(output.trim().split('\n').length, 1, output);
     assert.match(output, new RegExp(`KUBECONFIG: ${file} is not a valid kubeconfig: .*\\(3:3\\)`));
   });
 
   it('says which values the runtime’s FUNC_LOG_LEVEL and FUNC_PORT accept', async () => {
-    const { code, output } = await runUntilExit({
+    const { code, output } = await startupOutcome({
       KUBECONFIG: await server.writeKubeconfig(workDir),
       FUNC_LOG_LEVEL: 'verbose',
       FUNC_PORT: 'eighty',
@@ -92,17 +94,15 @@ describe('start-up', () => {
   });
 
   it('logs the settings in effect in one line, and warns on risky ones and former names', async () => {
-    const fn = await startFunction({
-      env: {
-        KUBECONFIG: await server.writeKubeconfig(workDir),
-        CLIENT_NAMESPACE: 'team-a',
-        API_TIMEOUT_MS: '3000',
-        EVENT_DEADLINE_MS: '2000',
-        // The default: the check on (the test processes turn it off unless asked).
-        REQUIRE_ROUTING: '',
-        // A setting's former name still works, and says so once.
-        GRACE_PERIOD_SECONDS: '5',
-      },
+    const fn = await startInProcess({
+      KUBECONFIG: await server.writeKubeconfig(workDir),
+      CLIENT_NAMESPACE: 'team-a',
+      API_TIMEOUT_MS: '3000',
+      EVENT_DEADLINE_MS: '2000',
+      // The default: the check on (the test processes turn it off unless asked).
+      REQUIRE_ROUTING: '',
+      // A setting's former name still works, and says so once.
+      GRACE_PERIOD_SECONDS: '5',
     });
     try {
       const output = fn.output();
@@ -126,8 +126,9 @@ describe('start-up', () => {
   });
 
   it('says when the routing check is off, and warns', async () => {
-    const fn = await startFunction({
-      env: { KUBECONFIG: await server.writeKubeconfig(workDir), REQUIRE_ROUTING: 'false' },
+    const fn = await startInProcess({
+      KUBECONFIG: await server.writeKubeconfig(workDir),
+      REQUIRE_ROUTING: 'false',
     });
     try {
       const output = fn.output();
@@ -149,8 +150,9 @@ describe('start-up', () => {
       namespaces: ['default'],
       authorize: (request) => !(request.resource === 'events' && request.verb === 'create'),
     });
-    const fn = await startFunction({
-      env: { KUBECONFIG: await denying.writeKubeconfig(workDir), GATEWAYS: 'foo' },
+    const fn = await startInProcess({
+      KUBECONFIG: await denying.writeKubeconfig(workDir),
+      GATEWAYS: 'foo',
     });
     try {
       const output = fn.output();
@@ -170,8 +172,9 @@ describe('start-up', () => {
       namespaces: ['default'],
       authorize: (request) => request.verb !== 'watch',
     });
-    const fn = await startFunction({
-      env: { KUBECONFIG: await denying.writeKubeconfig(workDir), GATEWAYS: 'foo' },
+    const fn = await startInProcess({
+      KUBECONFIG: await denying.writeKubeconfig(workDir),
+      GATEWAYS: 'foo',
     });
     try {
       const output = fn.output();
@@ -205,13 +208,13 @@ describe('start-up', () => {
   });
 
   it('stops with a non-zero exit when no Kubernetes configuration is found', async () => {
-    const { code, output } = await runUntilExit({ KUBECONFIG: join(workDir, 'missing') });
+    const { code, output } = await startupOutcome({ KUBECONFIG: join(workDir, 'missing') });
     assert.notEqual(code, 0);
     assert.match(output, /no Kubernetes configuration: .*missing not found/);
   });
 
   it('creates pods through the kubeconfig named by KUBECONFIG, in the default namespace', async () => {
-    const fn = await startFunction({ env: { KUBECONFIG: await server.writeKubeconfig(workDir) } });
+    const fn = await startInProcess({ KUBECONFIG: await server.writeKubeconfig(workDir) });
     try {
       const reply = await sendEvent(fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
       assert.equal(reply.event?.type, DONE_TYPE, reply.text);

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it, type TestContext } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { startInProcess } from '../../testbed/function-in-process.ts';
+import type { ServedFunction } from '../../testbed/function-process.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import {
   ALL_FAULTS,
@@ -27,14 +28,15 @@ import {
 const NAMESPACE = 'clients';
 
 let server: KubeApiServer;
-let fn: RunningFunction;
+let fn: ServedFunction;
 let workDir: string;
 
 before(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'provisioner-load-'));
   server = await startKubeApiServer({ namespaces: [NAMESPACE] });
-  fn = await startFunction({
-    env: { KUBECONFIG: await server.writeKubeconfig(workDir), CLIENT_NAMESPACE: NAMESPACE },
+  fn = await startInProcess({
+    KUBECONFIG: await server.writeKubeconfig(workDir),
+    CLIENT_NAMESPACE: NAMESPACE,
   });
 });
 
@@ -72,7 +74,7 @@ function assertNothingLostNorDuplicated(report: LoadReport): void {
   assert.equal(report.lost, 0, table);
   assert.equal(report.podsCreated, report.distinct, table);
   assert.deepEqual(report.finals, { done: report.deliveries }, table);
-  assert.equal(fn.process.exitCode, null, 'the function is still running');
+  assert.ok(fn.alive(), 'the function is still running');
 }
 
 describe('500 events at concurrency 16, one in ten delivered twice', () => {

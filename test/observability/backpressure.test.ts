@@ -55,13 +55,16 @@ describe('with stdout backed up', () => {
   it('keeps serving 60 KB types and gateway names, and counts the log lines it dropped', async () => {
     const port = await freePort();
     // stdout is never read: once the pipe is full, every line waits in the process.
-    child = spawnFunction({ env: baseEnv() }, port);
+    // Named, so that the server found on the port is known to be this one (its stdout, where
+    // it says where it listens, is not read).
+    const instance = `backpressure-${process.pid}-${port}`;
+    child = spawnFunction({ env: { ...baseEnv(), FAAS_INSTANCE: instance } }, port);
     let errors = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       errors += chunk.toString();
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitUntilServing(url, child, () => errors);
+    await waitUntilServing(url, child, () => errors, instance);
 
     const run = await sendHostile({
       url,
@@ -115,15 +118,22 @@ describe('with tracing on and a collector that never answers', () => {
   });
 });
 
+/** Whether the server at `url` is the function named `instance` (the runtime's faas_instance label). */
+async function servedBy(url: string, instance: string): Promise<boolean> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text.includes(`faas_instance="${instance}"`);
+}
+
 async function waitUntilServing(
   url: string,
   child: ChildProcess,
   errors: () => string,
+  instance: string,
 ): Promise<void> {
   for (let tries = 0; tries < 300; tries += 1) {
     if (child.exitCode !== null) throw new Error(`the function exited:\n${errors()}`);
     try {
-      if ((await readiness(url)) === 200) return;
+      if ((await readiness(url)) === 200 && (await servedBy(url, instance))) return;
     } catch {
       // not listening yet
     }

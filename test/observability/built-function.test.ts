@@ -16,7 +16,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { DONE_TYPE, FAILED_TYPE } from '../../src/events/replies.ts';
 import { describeCalls } from '../../src/kube/access-check.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
-import { gatewayLabel, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
+import { GatewayLabels, MAX_GATEWAY_LABELS, reasonLabel } from '../../src/observability/metrics.ts';
 import { podNameFor } from '../../src/pods/client-pod.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import {
@@ -479,22 +479,24 @@ await import(${JSON.stringify(start.args[1])});`;
 
 describe('metric labels stay few', () => {
   it('labels listed gateways by name and everything else by kind', () => {
-    const listed = new Set(['foo']);
-    assert.equal(gatewayLabel('foo', listed), 'foo');
-    assert.equal(gatewayLabel('bar', listed), 'unknown');
-    assert.equal(gatewayLabel('Not Valid', listed), 'invalid');
-    assert.equal(gatewayLabel('', listed), 'none');
-    assert.equal(gatewayLabel(undefined, undefined), 'none');
+    const listed = new GatewayLabels(new Set(['foo']));
+    assert.equal(listed.of('foo'), 'foo');
+    assert.equal(listed.of('bar'), 'unknown');
+    assert.equal(listed.of('Not Valid'), 'invalid');
+    assert.equal(listed.of(''), 'none');
+    assert.equal(new GatewayLabels(undefined).of(undefined), 'none');
   });
 
   it(`caps unlisted gateway names at ${MAX_GATEWAY_LABELS} distinct labels`, () => {
+    const unlisted = new GatewayLabels(undefined);
     const labels = new Set<string>();
     for (let i = 0; i < MAX_GATEWAY_LABELS * 2; i += 1) {
-      labels.add(gatewayLabel(`gw-${i}`, undefined));
+      labels.add(unlisted.of(`gw-${i}`));
     }
     assert.equal(labels.size, MAX_GATEWAY_LABELS + 1);
     assert.ok(labels.has('other'));
-    assert.equal(gatewayLabel('gw-0', undefined), 'gw-0', 'a name seen before keeps its label');
+    assert.equal(unlisted.of('gw-0'), 'gw-0', 'a name seen before keeps its label');
+    assert.equal(new GatewayLabels(undefined).of('gw-99'), 'gw-99', 'each function counts its own');
   });
 
   it('keeps Kubernetes reasons and maps anything else to Other', () => {

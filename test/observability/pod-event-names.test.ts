@@ -5,10 +5,11 @@
 // millisecond, told the time of writing to the nanosecond: an attacker who creates the names of
 // the next second for a pod (about 1,000 creates) loses it its Events. Over HTTP into the
 // function, out to the API test server: what the names carry.
+
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
-import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
+import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/events/event-types.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { ownPodMetadata } from '../support/own-pods.ts';

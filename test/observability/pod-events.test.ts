@@ -1,13 +1,18 @@
 // The Kubernetes Events on the client pods, end to end: CloudEvents over HTTP into the function,
 // Events out through the real client to the API test server (under deploy/'s Role), as
 // `kubectl events` would list them. And the occurrences as the recorder words them.
+
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_TYPE,
+} from '../../src/events/event-types.ts';
 import { DONE_TYPE } from '../../src/events/replies.ts';
 import { EVENT_REASON } from '../../src/formats/reasons.ts';
-import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../src/handlers/release.ts';
-import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import {
   isomorphismKey,
   newEvent,

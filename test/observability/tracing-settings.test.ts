@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/config/config.ts';
 import { describeTracing, readTracingSettings } from '../../src/observability/tracing-settings.ts';
-import { runUntilExit } from '../../testbed/function-process.ts';
+import { startupOutcome } from '../../testbed/function-in-process.ts';
 import { startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 
 const ENDPOINT = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector.observability:4318' };
@@ -121,7 +121,7 @@ describe('tracing settings', () => {
     const workDir = await mkdtemp(join(tmpdir(), 'provisioner-otel-'));
     const server = await startKubeApiServer();
     try {
-      const { code, output } = await runUntilExit({
+      const { code, output } = await startupOutcome({
         KUBECONFIG: await server.writeKubeconfig(workDir),
         ...ENDPOINT,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',

@@ -1,5 +1,6 @@
 // The local sandbox as a newcomer uses it: `npm run dev` in one terminal, `npm run invoke` in
 // another, Ctrl-C to stop. Run through npm, as the README says.
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -10,8 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig } from '../../src/config/config.ts';
+import { RELEASE_TYPE } from '../../src/events/event-types.ts';
 import { readRequest } from '../../src/events/pending-request.ts';
-import { RELEASE_TYPE, readRelease } from '../../src/handlers/release.ts';
+import { readRelease } from '../../src/handlers/release.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
 

@@ -1,11 +1,13 @@
 // The usual end-to-end set-up: a Kubernetes API test server, and the function reaching it
-// through a kubeconfig file, both stopped after the test file.
+// through a kubeconfig file, both stopped after the test file. The function runs in the test's
+// process (testbed/function-in-process.ts): real HTTP in, real API requests out.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
 import { readDeployedRole } from '../../testbed/deployed-role.ts';
-import { type RunningFunction, startFunction } from '../../testbed/function-process.ts';
+import { startInProcess } from '../../testbed/function-in-process.ts';
+import type { ServedFunction } from '../../testbed/function-process.ts';
 import {
   authorizerFromRules,
   type KubeApiServer,
@@ -15,7 +17,7 @@ import {
 
 export interface Harness {
   readonly server: KubeApiServer;
-  readonly fn: RunningFunction;
+  readonly fn: ServedFunction;
 }
 
 /**
@@ -40,7 +42,7 @@ export function useHarness(
         roleAllows(request) && (serverOptions?.authorize?.(request, user) ?? true),
     });
     const kubeconfig = await server.writeKubeconfig(workDir);
-    harness = { server, fn: await startFunction({ env: { KUBECONFIG: kubeconfig, ...env } }) };
+    harness = { server, fn: await startInProcess({ KUBECONFIG: kubeconfig, ...env }) };
   });
   after(async () => {
     await harness?.fn.stop();

@@ -3,11 +3,16 @@
 // (go/cloudevents) does the same, in binary and structured mode, and prints what the SDK read: the
 // status (2xx: delivered; the broker retries or dead-letters the rest), the response's encoding
 // (unknown: no event, so no reply is forwarded) and the reply event.
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { RELEASE_DONE_TYPE, RELEASE_TYPE } from '../../../src/handlers/release.ts';
-import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../../src/handlers/sweep.ts';
+import {
+  RELEASE_DONE_TYPE,
+  RELEASE_TYPE,
+  SWEEP_DONE_TYPE,
+  SWEEP_TYPE,
+} from '../../../src/events/event-types.ts';
 import { podNameFor } from '../../../src/pods/client-pod.ts';
 import { ensureBinaries } from '../../../testbed/cluster/build.ts';
 import type { RunningFunction } from '../../../testbed/function-process.ts';

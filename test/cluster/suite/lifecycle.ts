@@ -1,12 +1,13 @@
 // A pod's end through the real API: a redelivery meeting its pod terminating, a release, and a
 // sweep that pages through more finished pods than one list page holds (real label selectors
 // and continue tokens).
+
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { CloudEvent } from 'cloudevents';
-import { RELEASE_TYPE } from '../../../src/handlers/release.ts';
-import { SWEEP_PAGE_SIZE, SWEEP_TYPE } from '../../../src/handlers/sweep.ts';
+import { RELEASE_TYPE, SWEEP_TYPE } from '../../../src/events/event-types.ts';
+import { SWEEP_PAGE_SIZE } from '../../../src/handlers/sweep.ts';
 import { ANNOTATIONS, MANAGER_NAME, podNameFor } from '../../../src/pods/client-pod.ts';
 import type { RunningFunction } from '../../../testbed/function-process.ts';
 import { sendEvent } from '../../support/events.ts';

@@ -5,7 +5,7 @@ import type { CorpusCase, Expectation } from '../corpus.ts';
 
 export const PENDING = 'io.podgateway.client.pending';
 const SOURCE = '/corpus';
-/** The function's default body limit (src/edge/http-guard.ts; FUNC_BODY_LIMIT unset): 64 KiB. */
+/** The function's default body limit (src/edge/plugin.ts; FUNC_BODY_LIMIT unset): 64 KiB. */
 export const BODY_LIMIT = 64 * 1024;
 
 export type Mode = 'binary' | 'structured';
