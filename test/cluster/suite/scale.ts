@@ -9,7 +9,10 @@ import * as k8s from '@kubernetes/client-node';
 import { BROKER_POLICY, runAsBroker, tallyRun } from '../../../testbed/cluster/broker-run.ts';
 import { createObjects, fakeNode, nodesSchedulable } from '../../../testbed/cluster/manifests.ts';
 import type { RunningFunction } from '../../../testbed/function-process.ts';
-import { CLIENT_NAMESPACE, type Suite, waitFor } from './context.ts';
+import { apiCalls, CLIENT_NAMESPACE, type Suite, waitFor } from './context.ts';
+
+/** An API call that met no answer, a 5xx or a 429: the function met the fault. */
+const unanswered = (code: string) => code === '<error>' || code === '429' || code.startsWith('5');
 
 const EVENTS = 1000;
 /** kwok's fake nodes take 110 pods each: enough of them that every pod of the run is scheduled. */
@@ -34,6 +37,7 @@ export function describeScale(suite: Suite): void {
     it('answers every delivery done and makes exactly one pod per event id', async (t) => {
       if (fn === undefined) throw new Error('the function is not running');
       const idPrefix = `scale-${Date.now()}`;
+      const failedBefore = await apiCalls(fn, unanswered);
       const run = await runAsBroker({
         url: fn.url,
         events: EVENTS,
@@ -48,8 +52,9 @@ export function describeScale(suite: Suite): void {
         },
       });
       const tally = await tallyRun(run, suite.admin, CLIENT_NAMESPACE, idPrefix);
+      const failedCalls = (await apiCalls(fn, unanswered)) - failedBefore;
       t.diagnostic(
-        `${tally.eventsPerSecond.toFixed(0)} events/s, ${tally.redeliveries} redeliveries, 5xx ${JSON.stringify(tally.serverErrors)}, ${tally.connectionErrors} without answer, restart and compaction ${run.midwayMs?.toFixed(0)} ms`,
+        `${tally.eventsPerSecond.toFixed(0)} events/s, ${failedCalls} API calls met the restart, ${tally.redeliveries} redeliveries, 5xx ${JSON.stringify(tally.serverErrors)}, ${tally.connectionErrors} without answer, restart and compaction ${run.midwayMs?.toFixed(0)} ms`,
       );
       assert.equal(tally.deliveries, EVENTS + EVENTS / 10);
       assert.deepEqual(tally.notDone.slice(0, 5), [], 'every delivery ended done with its pod');
@@ -58,6 +63,7 @@ export function describeScale(suite: Suite): void {
       assert.equal(tally.pods, EVENTS);
       assert.equal(tally.withoutRetryAfter, 0, 'every 503 says when to deliver again');
       assert.ok(run.midwayMs !== undefined, 'the restart happened during the run');
+      assert.ok(failedCalls > 0, 'the function met the restart: API calls without an answer');
     });
   });
 }

@@ -10,24 +10,11 @@ import { BROKER_POLICY, runAsBroker, tallyRun } from '../../../testbed/cluster/b
 import { type Throttle, throttle } from '../../../testbed/cluster/flow-control.ts';
 import { FUNCTION_SERVICE_ACCOUNT, loadKubeConfig } from '../../../testbed/cluster/manifests.ts';
 import type { RunningFunction } from '../../../testbed/function-process.ts';
-import { parseExposition } from '../../../testbed/prometheus.ts';
-import { CLIENT_NAMESPACE, type Suite } from './context.ts';
+import { apiCalls, CLIENT_NAMESPACE, type Suite } from './context.ts';
 
-const EVENTS = 200;
+const EVENTS = 100;
 /** Short enough that two 429s in a row (Retry-After: 1 each) outlast it: a 503 to the Broker. */
 const EVENT_DEADLINE_MS = '1500';
-
-/** The API answers the function met with HTTP `code`, by its metric. */
-async function apiAnswers(fn: RunningFunction, code: string): Promise<number> {
-  const text = await (await fetch(`${fn.url}/metrics`)).text();
-  return parseExposition(text)
-    .samples.filter(
-      (sample) =>
-        sample.name === 'podgateway_kube_api_request_duration_seconds_count' &&
-        sample.labels.code === code,
-    )
-    .reduce((sum, sample) => sum + sample.value, 0);
-}
 
 export function describeThrottle(suite: Suite): void {
   describe('kube-apiserver throttling the function (API Priority and Fairness)', () => {
@@ -60,7 +47,7 @@ export function describeThrottle(suite: Suite): void {
         policy: BROKER_POLICY,
       });
       const tally = await tallyRun(run, suite.admin, CLIENT_NAMESPACE, idPrefix);
-      const throttledCalls = await apiAnswers(fn, '429');
+      const throttledCalls = await apiCalls(fn, (code) => code === '429');
       t.diagnostic(
         `${tally.eventsPerSecond.toFixed(0)} events/s, ${throttledCalls} API calls answered 429, ${tally.redeliveries} redeliveries, 5xx ${JSON.stringify(tally.serverErrors)}`,
       );
