@@ -6,6 +6,7 @@ import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { ApiFailure, KubeClient } from '../kube/client.ts';
 import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
+import { apiServerReady } from '../kube/readiness.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
@@ -108,7 +109,7 @@ export async function provision(
     }
   } catch (error) {
     attempt.waiting?.cancel();
-    return asOutcome(error);
+    return await unlessStarting(attempt, asOutcome(error));
   }
   if (!attempt.waiting) {
     return { kind: found, podName: name, namespace: attempt.namespace, nodeName: undefined };
@@ -369,6 +370,23 @@ function asOutcome(error: unknown): ProvisionOutcome {
   }
   const reason = refusal?.reason ?? error.failure.reason;
   return { kind: 'failed', failure: { ...error.failure, reason } };
+}
+
+/**
+ * The authorizer's Forbidden while kube-apiserver is not ready is its RBAC caches still filling
+ * after a start (src/kube/readiness.ts), not the Role: delivered again (503), not failed.
+ */
+async function unlessStarting(
+  { kube, config }: Attempt,
+  outcome: ProvisionOutcome,
+): Promise<ProvisionOutcome> {
+  if (outcome.kind !== 'failed' || outcome.failure.reason !== REASON.Forbidden) return outcome;
+  if (await apiServerReady(kube, config.apiTimeoutMs)) return outcome;
+  const message = `the Kubernetes API is not ready yet (its /readyz): ${outcome.failure.message}`;
+  return {
+    kind: 'unavailable',
+    failure: { ...outcome.failure, reason: REASON.ApiUnavailable, message, retryAfterSeconds: 1 },
+  };
 }
 
 function failed(
