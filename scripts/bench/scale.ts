@@ -19,6 +19,7 @@ import {
 } from '../../testbed/cluster/broker-run.ts';
 import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
 import { throttle } from '../../testbed/cluster/flow-control.ts';
+import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { FUNCTION_SERVICE_ACCOUNT, loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import { parseExposition } from '../../testbed/prometheus.ts';
 import { functionKubeconfig, npmStartSubject } from './cluster.ts';
@@ -129,6 +130,52 @@ async function apiAnswers(port: number, code: string): Promise<number> {
     .reduce((sum, sample) => sum + sample.value, 0);
 }
 
+/**
+ * Runs `restart` while asking kube-apiserver's /readyz every 100 ms: the longest stretch without
+ * a 200 (no answer, or not ready), in ms. The restart's own time includes the graceful stop.
+ */
+async function downtimeOf(cluster: Cluster, restart: () => Promise<void>): Promise<number> {
+  const pki = join(cluster.dir, 'pki');
+  const tls = {
+    ca: cluster.caFile,
+    client: { cert: join(pki, 'admin.crt'), key: join(pki, 'admin.key') },
+  };
+  let downSince: number | undefined;
+  let longest = 0;
+  let restarting = true;
+  const poll = async () => {
+    while (restarting) {
+      const asked = performance.now();
+      const ready = await httpsGet(`${cluster.server}/readyz`, tls)
+        .then((answer) => answer.status === 200)
+        .catch(() => false);
+      if (!ready) downSince ??= asked;
+      else if (downSince !== undefined) {
+        longest = Math.max(longest, performance.now() - downSince);
+        downSince = undefined;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const polling = poll();
+  await restart();
+  restarting = false;
+  await polling;
+  if (downSince !== undefined) longest = Math.max(longest, performance.now() - downSince);
+  return longest;
+}
+
+/** Up to five of each kind of problem, on stderr: what a figure above zero was. */
+function logProblems(tally: BrokerTally): void {
+  for (const [what, list] of [
+    ['not done', tally.notDone],
+    ['duplicate', tally.duplicates],
+    ['without a pod', tally.missing],
+  ] as const) {
+    for (const example of list.slice(0, 5)) log(`  ${what}: ${example}`);
+  }
+}
+
 /** --scale: the events through a compaction and a restart of kube-apiserver, halfway. */
 export async function scaleBench(dir: string, options: BenchOptions): Promise<void> {
   const events = options.events ?? 10_000;
@@ -136,6 +183,7 @@ export async function scaleBench(dir: string, options: BenchOptions): Promise<vo
   await withFunction(dir, options, events, async (cluster, running) => {
     let compactMs = Number.NaN;
     let restartMs = Number.NaN;
+    let downMs = Number.NaN;
     const measured = await measureRun(cluster, running, {
       events,
       concurrency: options.soakConcurrency,
@@ -147,11 +195,12 @@ export async function scaleBench(dir: string, options: BenchOptions): Promise<vo
         await cluster.compactEtcd();
         compactMs = performance.now() - began;
         began = performance.now();
-        await cluster.restartApiServer();
+        downMs = await downtimeOf(cluster, () => cluster.restartApiServer());
         restartMs = performance.now() - began;
       },
     });
     const { tally } = measured;
+    logProblems(tally);
     const rows: Array<[string, string]> = [
       ['events (distinct ids)', String(tally.events)],
       ['deliveries (a tenth twice, half of those at once)', String(tally.deliveries)],
@@ -163,7 +212,8 @@ export async function scaleBench(dir: string, options: BenchOptions): Promise<vo
       ['no answer (connection errors)', String(tally.connectionErrors)],
       ['most HTTP requests for one delivery', String(tally.mostAttempts)],
       ['etcd compaction (ms)', compactMs.toFixed(0)],
-      ['kube-apiserver restart: down, stop to /readyz (ms)', restartMs.toFixed(0)],
+      ['kube-apiserver restart: graceful stop, start, until /readyz (ms)', restartMs.toFixed(0)],
+      ['kube-apiserver down: longest stretch without a /readyz 200 (ms)', downMs.toFixed(0)],
       ...commonRows(measured),
     ];
     process.stdout.write(
@@ -190,6 +240,8 @@ export async function throttleBench(dir: string, options: BenchOptions): Promise
     log(`with the function's APF share (1 of ~246 shares, one queue of 1): ${events} events`);
     const slow = await measureRun(cluster, running, { ...run, idPrefix: `slow-${Date.now()}` });
     await throttled.remove();
+    logProblems(free.tally);
+    logProblems(slow.tally);
     const both = (what: string, of: (m: Measured) => string): [string, string] => [
       what,
       `${of(free)} | ${of(slow)}`,
