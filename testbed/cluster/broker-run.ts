@@ -115,6 +115,8 @@ export async function runAsBroker(options: BrokerRunOptions): Promise<BrokerRun>
       if (midway === undefined && options.midway && next >= jobs.length / 2) {
         const begun = performance.now();
         midway = options.midway().then(() => performance.now() - begun);
+        // Awaited once the load is over; a failure meanwhile must not end the process unhandled.
+        midway.catch(() => {});
       }
       await (job.together ? Promise.all([send(job.event), send(job.event)]) : send(job.event));
     }
