@@ -21,7 +21,7 @@ import {
 } from './src/events/envelope.ts';
 import { type IncomingEvent, PENDING_TYPE } from './src/events/pending-request.ts';
 import { continuedBy } from './src/events/replies.ts';
-import { sinkAnswer } from './src/events/sink.ts';
+import { SINK_RETRY_AFTER_SECONDS, sinkAccepted, sinkFailure } from './src/events/sink.ts';
 import { headerAttributes } from './src/events/validation-errors.ts';
 import { quoted } from './src/formats/bounded-text.ts';
 import type { Headers } from './src/formats/headers.ts';
@@ -32,12 +32,7 @@ import { handleSweep, PING_TYPE, SWEEP_TYPE } from './src/handlers/sweep.ts';
 import type { Handler } from './src/handlers/types.ts';
 import { Drain } from './src/lifecycle/drain.ts';
 import { type Provisioner, startOrExit } from './src/lifecycle/startup.ts';
-import {
-  type EventRecord,
-  finishRecord,
-  startRecord,
-  tell,
-} from './src/observability/event-log.ts';
+import { finishRecord, type RequestRecord, startRecord } from './src/observability/event-log.ts';
 import { boundNextLogBuffer } from './src/observability/log-buffer.ts';
 import { labelRuntimeMetrics } from './src/observability/metric-labels.ts';
 import { exposeMetrics } from './src/observability/metrics.ts';
@@ -99,7 +94,7 @@ export async function shutdown(): Promise<void> {
   const started = Date.now();
   const graceMs = provisioner?.config.shutdownGraceMs ?? 0;
   await drain.drain(graceMs);
-  await provisioner?.pods?.stop();
+  await provisioner?.podWatch?.stop();
   // The spans of the last events are exported in what is left of the grace period.
   const flushMs = Math.max(TRACE_FLUSH_MIN_MS, graceMs - (Date.now() - started));
   // Refuse new connections, close the open ones after their next answer, let the last answers
@@ -127,7 +122,7 @@ function startEventSpan(tracing: Tracing, context: Context): TraceSpan {
 
 async function handleEvent(
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const ready = provisioner;
@@ -151,7 +146,7 @@ async function handleEvent(
 async function respondOrSink(
   context: Context,
   ready: Provisioner,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const answer = await respond(context, ready, record, span);
@@ -160,32 +155,30 @@ async function respondOrSink(
   const reply = span ? continuedBy(answer, span.traceHeaders()) : answer;
   if (!ready.sink) return reply;
   const delivery = await ready.sink.send(reply, span);
-  if (!delivery.ok) {
-    // The producer gets a 503 and delivers the event again: the reply is not lost.
-    tell(record, {
-      outcome: 'unavailable',
-      reason: REASON.SinkUnavailable,
-      message: `reply ${answer.id} not sent to K_SINK: ${delivery.problem}`,
-    });
-  }
-  return sinkAnswer(delivery);
+  if (delivery.ok) return sinkAccepted();
+  // The producer gets a 503 and delivers the event again: the reply is not lost.
+  const { message, logMessage } = sinkFailure(delivery, answer.id);
+  return unavailable(REASON.SinkUnavailable, message, SINK_RETRY_AFTER_SECONDS, record, logMessage);
 }
 
 async function respond(
   context: Context,
   ready: Provisioner,
-  record: EventRecord,
+  record: RequestRecord,
   span: TraceSpan | undefined,
 ): Promise<CloudEvent<unknown> | StructuredReturn> {
   const deadline = Date.now() + ready.config.eventDeadlineMs;
-  const { config, kube, pods } = ready;
+  const { config, kube, podWatch } = ready;
   const names = config.replyCorrelation;
   const checked = span
     ? validateInSpan(span, context, record, names)
     : validate(context, record, names);
   if (!('handler' in checked)) return checked;
   const { event, handler } = checked;
-  const answer = asResponse(await handler({ event, config, kube, pods, deadline, span }), record);
+  const answer = asResponse(
+    await handler({ event, config, kube, podWatch, deadline, span }),
+    record,
+  );
   // Every reply, of every type, carries a RequestReply's correlation id back.
   return answer instanceof CloudEvent ? correlated(answer, event, names) : answer;
 }
@@ -199,7 +192,7 @@ interface Routed {
 /** Every check of the event, once: its handler, or the 400 that answers it. */
 function validate(
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   names: ReplyCorrelation,
 ): Routed | StructuredReturn {
   // The runtime copies query parameters over the context's own fields: refuse those.
@@ -229,7 +222,7 @@ function validate(
 function validateInSpan(
   parent: TraceSpan,
   context: Context,
-  record: EventRecord,
+  record: RequestRecord,
   names: ReplyCorrelation,
 ): Routed | StructuredReturn {
   const span = parent.child('validate', 'internal');

@@ -3,8 +3,8 @@
 // API test server, next to the floor of its design (the empty faas-js-runtime function plus one
 // keep-alive HTTPS pod create: the reference of every ratio), the node:http limit (a bare
 // node:http server making the same create) and two baselines: an empty faas-js-runtime
-// CloudEvent function and a bare node:http server. Every subject runs with the NODE_OPTIONS of
-// deploy/service.yaml.
+// CloudEvent function and a bare node:http server. Every subject runs with the NODE_OPTIONS and
+// MALLOC_ARENA_MAX of deploy/service.yaml.
 // Then WAIT_FOR=scheduled at concurrency 64 against an API server with a scheduler, counting its
 // open watches. Prints one markdown table on stdout (progress on stderr). Every process is
 // separate: the API server, each function, and this load generator.
@@ -91,9 +91,7 @@ async function main(): Promise<void> {
 async function localBench(dir: string, options: BenchOptions): Promise<void> {
   const { coldRuns, repeats, provisionerEnv, npmStart, emptyFunction } = options;
   const api = await startApiServer(dir);
-  const deployed: Record<string, string> = options.deployedNodeOptions
-    ? { NODE_OPTIONS: options.deployedNodeOptions }
-    : {};
+  const deployed = options.deployedEnv;
   const kube = { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
   const runtimeOf = (script: string) => `faas-js-runtime's CLI from node_modules, ${script}`;
   const allSubjects: Subject[] = [

@@ -24,6 +24,11 @@ if (process.argv.includes('--help') || process.argv.includes('-h')) {
   process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
+const unknownFlag = process.argv.slice(2)[0];
+if (unknownFlag !== undefined) {
+  process.stderr.write(`npm run build: ${unknownFlag}: not an option\n${USAGE}\n`);
+  process.exit(2);
+}
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT_DIR = `${ROOT}build`;

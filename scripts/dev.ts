@@ -23,7 +23,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES } from '../src/config/config.ts';
+import { CONFIG_VARIABLES, FORMER_NAMES, parseWholeNumber } from '../src/config/config.ts';
 import {
   type OtlpReceiver,
   type ReceivedSpan,
@@ -108,10 +108,12 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const port = Number(values.port ?? process.env.FUNC_PORT ?? '8080');
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new Error(`--port / FUNC_PORT: "${values.port ?? process.env.FUNC_PORT}" is not a port`);
-  }
+  // The function's own reader of whole numbers, as the runtime's FUNC_PORT is checked at start.
+  const port =
+    parseWholeNumber('--port / FUNC_PORT', values.port ?? process.env.FUNC_PORT, {
+      least: 1,
+      most: 65535,
+    }) ?? 8080;
 
   const failing = { init: values['fail-init'] ?? [], pull: values['fail-pull'] ?? [] };
   if (values.cluster && failing.init.length + failing.pull.length > 0) {
@@ -214,7 +216,7 @@ async function functionEnv(): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const { name, value } of envs ?? []) env[name] = value;
   Object.assign(env, SANDBOX_ENV);
-  for (const name of CONFIG_VARIABLES) {
+  for (const name of [...CONFIG_VARIABLES, ...Object.values(FORMER_NAMES)]) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }

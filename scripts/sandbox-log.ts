@@ -8,7 +8,7 @@ import { bounded, MAX_MESSAGE_LENGTH } from '../src/formats/bounded-text.ts';
 export function sandboxLine(line: string, verbose: boolean): string | undefined {
   const entry = parseJsonLine(line);
   if (entry === undefined) return `[function] ${printable(line)}`;
-  if (entry.msg === 'provision') return `[sandbox] ${describeEvent(entry)}`;
+  if (entry.msg === 'request') return `[sandbox] ${describeEvent(entry)}`;
   // The runtime's own request lines (info) are the function's at FUNC_LOG_LEVEL=info and below.
   const level = typeof entry.level === 'number' ? entry.level : 0;
   if (!verbose && level < 40) return undefined;

@@ -1,12 +1,13 @@
 // `npm run soak -- --hostile`: issue 25's soak. Hostile but well-formed events (one field of each
 // filled to about 60 KB: type, id, source, specversion, time, datacontenttype, gateway_name, an
 // unknown data field's name) against the built function as `npm start` runs it, with the heap
-// limits of deploy/service.yaml's NODE_OPTIONS and tracing on towards a collector that takes the
+// limits and malloc arenas of deploy/service.yaml (NODE_OPTIONS, MALLOC_ARENA_MAX) and tracing on towards a collector that takes the
 // connection and never answers. It passes when the function still serves at the end and its
 // resident memory never went above the ceiling. Loopback only; bounded in events and time.
 import { readFileSync } from 'node:fs';
+import { deployedProcessEnv } from '../testbed/deployed-env.ts';
 import { startFunction } from '../testbed/function-process.ts';
-import { deployedNodeOptions, HOSTILE_KINDS, sendHostile } from '../testbed/hostile-events.ts';
+import { HOSTILE_KINDS, sendHostile } from '../testbed/hostile-events.ts';
 import { startKubeApiServer } from '../testbed/kube-api-server/server.ts';
 import { startSilentCollector } from '../testbed/otlp-receiver.ts';
 import { parseExposition } from '../testbed/prometheus.ts';
@@ -28,13 +29,13 @@ export async function runHostileSoak(options: HostileOptions): Promise<boolean> 
   const workDir = makeTempDir('provisioner-soak-hostile-');
   const server = await startKubeApiServer({ namespaces: [NAMESPACE] });
   const collector = await startSilentCollector();
-  const nodeOptions = deployedNodeOptions();
+  const deployed = deployedProcessEnv();
   const fn = await startFunction({
     asNpmStart: true,
     env: {
       KUBECONFIG: await server.writeKubeconfig(workDir),
       CLIENT_NAMESPACE: NAMESPACE,
-      NODE_OPTIONS: nodeOptions,
+      ...deployed,
       // The runtime's default level, as deployed: every refused and failed event is a line.
       FUNC_LOG_LEVEL: 'warn',
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
@@ -53,7 +54,7 @@ export async function runHostileSoak(options: HostileOptions): Promise<boolean> 
   }, options.timeLimitSeconds * 1000);
   try {
     process.stderr.write(
-      `soak --hostile: ${options.events} events of ~60 KB, concurrency ${options.concurrency}, NODE_OPTIONS=${JSON.stringify(nodeOptions)}, traces to a collector that never answers (${collector.url}); function ${fn.url} (npm start)\n`,
+      `soak --hostile: ${options.events} events of ~60 KB, concurrency ${options.concurrency}, ${describeEnv(deployed)}, traces to a collector that never answers (${collector.url}); function ${fn.url} (npm start)\n`,
     );
     let lastProgress = performance.now();
     const run = await sendHostile({
@@ -96,6 +97,13 @@ export async function runHostileSoak(options: HostileOptions): Promise<boolean> 
     await collector.close();
     await server.close();
   }
+}
+
+/** `NAME="value"` pairs, for the first line. */
+function describeEnv(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(' ');
 }
 
 /** The process's resident memory in MB (Linux: /proc), 0 once it is gone. */

@@ -12,6 +12,7 @@
 // heap, tracing to a collector that never answers; passes when the function still serves and its
 // RSS stayed at most 160 MB.
 import { parseArgs } from 'node:util';
+import { parseWholeNumber } from '../src/config/config.ts';
 import { startFunction } from '../testbed/function-process.ts';
 import { startKubeApiServer } from '../testbed/kube-api-server/server.ts';
 import { ALL_FAULTS, BENIGN_FAULTS, formatReport, runLoad } from '../testbed/load/load.ts';
@@ -48,11 +49,11 @@ function readOptions(): SoakOptions {
       seed: { type: 'string', default: '1' },
       'time-limit': { type: 'string', default: '600' },
       'max-attempts': { type: 'string', default: '10' },
-      help: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
-    process.stdout.write(`${USAGE}\n  --help              this text\n`);
+    process.stdout.write(`${USAGE}\n  -h, --help          this text\n`);
     process.exit(0);
   }
   const number = (flag: string, value: string, min: number, max: number): number => {
@@ -62,9 +63,10 @@ function readOptions(): SoakOptions {
     }
     return parsed;
   };
-  const integer = (flag: string, value: string, min: number, max: number): number => {
-    const parsed = number(flag, value, min, max);
-    if (!Number.isInteger(parsed)) throw new Error(`--${flag} ${value}: expected an integer`);
+  // The function's own reader of whole numbers: plain digits, within the range.
+  const integer = (flag: string, value: string, least: number, most: number): number => {
+    const parsed = parseWholeNumber(`--${flag}`, value, { least, most });
+    if (parsed === undefined) throw new Error(`--${flag}: expected a whole number, got nothing`);
     return parsed;
   };
   if (values.faults !== 'all' && values.faults !== 'benign') {
@@ -98,8 +100,19 @@ const USAGE = `usage: npm run soak -- [flags]   (builds first, then runs ${ENTRY
   --time-limit S      no delivery starts after S seconds (600)
   --max-attempts N    attempts per delivery, redeliveries included (10)`;
 
+/** A bad flag or value: usage on stderr and exit 2, as every script does. */
+function readOptionsOrExit(): SoakOptions {
+  try {
+    return readOptions();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`npm run soak: ${message}\n${USAGE}\n  -h, --help          this text\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<number> {
-  const options = readOptions();
+  const options = readOptionsOrExit();
   exitOnSignals();
   buildFirst();
   if (options.hostile) {

@@ -1,31 +1,5 @@
 // Hostile but well-formed requests (issue 25): structured-mode pending events of about 60 KB,
 // one field filled to the body limit. Shared by the tests and `npm run soak -- --hostile`.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { PROJECT_ROOT } from './function-process.ts';
-
-interface KnativeService {
-  readonly spec: {
-    readonly template: {
-      readonly spec: {
-        readonly containers: ReadonlyArray<{
-          readonly env?: ReadonlyArray<{ readonly name: string; readonly value: string }>;
-        }>;
-      };
-    };
-  };
-}
-
-/** deploy/service.yaml's NODE_OPTIONS (the V8 heap limits): the memory the function has. */
-export function deployedNodeOptions(): string {
-  const text = readFileSync(join(PROJECT_ROOT, 'deploy', 'service.yaml'), 'utf8');
-  const [service] = parseAllDocuments(text).map((doc) => doc.toJS() as KnativeService);
-  const env = service?.spec.template.spec.containers[0]?.env ?? [];
-  const options = env.find((entry) => entry.name === 'NODE_OPTIONS')?.value;
-  if (options === undefined) throw new Error('deploy/service.yaml sets no NODE_OPTIONS');
-  return options;
-}
 
 /** A field filled to about 60 KB, and how the function answers it. */
 export const HOSTILE_KINDS = [

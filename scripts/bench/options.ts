@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
+import { deployedProcessEnv } from '../../testbed/deployed-env.ts';
 import { npmStartCommand } from '../../testbed/function-process.ts';
 import type { StartCommand } from '../../testbed/start-command.ts';
 
@@ -14,7 +15,7 @@ export const NAMESPACE = 'client-system';
 export const CONCURRENCIES = [1, 16, 64] as const;
 
 export const USAGE = `usage: npm run bench -- [flags]   (builds first; a markdown table on stdout)
-Subjects, each with the NODE_OPTIONS of deploy/service.yaml: provisioner (npm start), floor (the
+Subjects, each with the NODE_OPTIONS and MALLOC_ARENA_MAX of deploy/service.yaml: provisioner (npm start), floor (the
 empty faas-js-runtime function plus one keep-alive HTTPS pod create: the reference of every
 ratio), limit (node:http plus the same create), empty (the empty function), bare (node:http).
   --cold-runs N          cold starts measured per subject (7; --quick: 3)
@@ -62,9 +63,12 @@ export interface BenchOptions {
   readonly soakConcurrency: number;
   /** The WAIT_FOR=scheduled run. */
   readonly scheduledRun: boolean;
-  /** What the deployed container gets: the same V8 flags for every subject, like for like. */
-  readonly deployedNodeOptions: string;
-  /** The provisioner's environment: the deployed NODE_OPTIONS, then every --env. */
+  /**
+   * What the deployed container gets from Node's side (NODE_OPTIONS, MALLOC_ARENA_MAX,
+   * testbed/deployed-env.ts): the same for every subject, like for like.
+   */
+  readonly deployedEnv: Readonly<Record<string, string>>;
+  /** The provisioner's environment: the deployed variables, then every --env. */
   readonly provisionerEnv: Readonly<Record<string, string>>;
   readonly subjects: ReadonlySet<string>;
   /** The script of the `empty` column: a layer between it and the provisioner, to measure. */
@@ -107,8 +111,7 @@ export function readOptions(args: readonly string[]): BenchOptions {
     throw new Error(`--events: expected a whole number from 1 to 100000, got "${flags.events}"`);
   }
   const service = readService();
-  const deployedNodeOptions =
-    service.containers[0]?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const deployedEnv = deployedProcessEnv();
   return {
     help: flags.help,
     cluster: flags.cluster,
@@ -122,9 +125,9 @@ export function readOptions(args: readonly string[]): BenchOptions {
     soakEvents: preset(flags.soak, 10000, 2000),
     soakConcurrency: Number(flags['soak-concurrency'] ?? (service.containerConcurrency || 64)),
     scheduledRun: !flags['no-scheduled'] && !flags.quick,
-    deployedNodeOptions,
+    deployedEnv,
     provisionerEnv: {
-      ...(deployedNodeOptions ? { NODE_OPTIONS: deployedNodeOptions } : {}),
+      ...deployedEnv,
       ...Object.fromEntries(
         flags.env.map((pair) => {
           const at = pair.indexOf('=');
@@ -162,7 +165,7 @@ export const REFERENCE: SubjectKey = 'floor';
 export interface Subject {
   readonly key: SubjectKey;
   readonly label: string;
-  /** How it is started, for the table: the command and its NODE_OPTIONS. */
+  /** How it is started, for the table: the command and its deployed variables. */
   readonly settings: string;
   readonly args: readonly string[];
   readonly env: Readonly<Record<string, string>>;

@@ -46,7 +46,7 @@ export function printTable(result: BenchResult, options: BenchOptions): void {
   const { subjects, cold, steady, scheduled, apiMeanMs, rawApiMs, rawApiPerSecond } = result;
   const { elapsedMs, loadBefore } = result;
   const { coldRuns, repeats, durationMs, soakEvents, soakConcurrency } = options;
-  const { deployedNodeOptions, provisionerEnv } = options;
+  const { deployedEnv, provisionerEnv } = options;
   const rows: string[][] = [];
   const row = (name: string, pick: (key: SubjectKey) => Stat, decimals: number, ratios = true) => {
     const p = pick('provisioner');
@@ -59,7 +59,7 @@ export function printTable(result: BenchResult, options: BenchOptions): void {
   const settings = (key: SubjectKey) =>
     subjects.find((subject) => subject.key === key)?.settings ?? 'not run';
   rows.push([
-    'started as (deploy/service.yaml NODE_OPTIONS for all)',
+    'started as (deploy/service.yaml NODE_OPTIONS and MALLOC_ARENA_MAX for all)',
     ...KEYS.map(settings),
     ...AGAINST.map(() => ''),
   ]);
@@ -123,10 +123,8 @@ export function printTable(result: BenchResult, options: BenchOptions): void {
       `Benchmark of ${new Date().toISOString().slice(0, 10)}: ${cpus().length} × ${cpu}, Node ${process.version}, ` +
         `${coldRuns} cold starts and ${repeats} steady-state runs (${durationMs} ms per concurrency, after ${WARMUP_EVENTS} warm-up events) per subject; ${Math.round(elapsedMs / 1000)} s in all; ` +
         `load average ${digits(loadBefore, 2)} before and ${digits(loadavg()[0] ?? Number.NaN, 2)} after (other work on the machine shows there). ` +
-        `Every subject with NODE_OPTIONS=${JSON.stringify(deployedNodeOptions)} (deploy/service.yaml); the provisioner's environment: ${
-          Object.entries(provisionerEnv)
-            .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
-            .join(' ') || '(none)'
+        `Every subject with ${variables(deployedEnv)} (deploy/service.yaml); the provisioner's environment: ${
+          variables(provisionerEnv) || '(none)'
         }; soak at concurrency ${soakConcurrency}. Ratios: the provisioner against each subject, the floor first (the reference).`,
       '',
       ...lines,
@@ -155,4 +153,11 @@ function show(s: Stat, decimals: number): string {
 function ratio(a: Stat, b: Stat): string {
   const value = a.median / b.median;
   return Number.isFinite(value) ? `${digits(value, 2)}×` : 'n/a';
+}
+
+/** `NAME="value"` pairs, space-separated: how a subject's environment reads in the table. */
+function variables(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    .join(' ');
 }

@@ -3,11 +3,18 @@
 import { cacheRoot, ensureBinaries } from '../../testbed/cluster/build.ts';
 import { ClusterError } from '../../testbed/cluster/errors.ts';
 
-if (process.argv.includes('--help')) {
-  console.log(
-    "usage: npm run cluster:build\n  builds the test cluster's binaries that are missing from the cache (CLUSTER_CACHE_DIR), Knative Serving's (--knative) included",
-  );
+const USAGE = `usage: npm run cluster:build
+  builds the test cluster's binaries that are missing from the cache (CLUSTER_CACHE_DIR), Knative Serving's (what --knative runs) included
+  -h, --help  this text`;
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  console.log(USAGE);
   process.exit(0);
+}
+const unknownFlag = process.argv.slice(2)[0];
+if (unknownFlag !== undefined) {
+  console.error(`npm run cluster:build: ${unknownFlag}: not an option\n${USAGE}`);
+  process.exit(2);
 }
 
 try {

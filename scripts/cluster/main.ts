@@ -3,6 +3,7 @@
 // DIR/admin.kubeconfig and DIR/function.kubeconfig are written once it prints "cluster ready".
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ConfigError, parseWholeNumber } from '../../src/config/config.ts';
 import { type Cluster, startCluster } from '../../testbed/cluster/cluster.ts';
 import { ClusterError } from '../../testbed/cluster/errors.ts';
 
@@ -32,8 +33,8 @@ function options() {
   if (values.dir === undefined) throw new ClusterError(USAGE);
   return {
     dir: resolve(values.dir),
-    apiServerPort: values.port === undefined ? undefined : Number(values.port),
-    nodes: values.nodes === undefined ? 2 : Number(values.nodes),
+    apiServerPort: parseWholeNumber('--port', values.port, { least: 1, most: 65535 }),
+    nodes: parseWholeNumber('--nodes', values.nodes, { least: 1, most: 100 }) ?? 2,
     knative: values.knative === true,
   };
 }
@@ -45,7 +46,7 @@ function parseOptions() {
       port: { type: 'string' },
       nodes: { type: 'string' },
       knative: { type: 'boolean' },
-      help: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
 }
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof ClusterError ? error.message : error);
+  // A bad flag, or what the cluster says, in one line; anything else with its stack.
+  const plain = error instanceof ClusterError || error instanceof ConfigError;
+  console.error(plain ? error.message : error);
   process.exit(1);
 });

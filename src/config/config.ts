@@ -10,7 +10,7 @@ import {
   type ContainerResources,
   checkLimitsAboveZero,
   checkRequestsWithinLimits,
-  MAX_GRACE_PERIOD_SECONDS,
+  MAX_CLIENT_GRACE_PERIOD_SECONDS,
   MAX_SWEEP_INTERVAL_SECONDS,
   type OverrideField,
   parseAllowedEnvNames,
@@ -87,8 +87,8 @@ export interface ProvisionerConfig {
   readonly shutdownGraceMs: number;
   /** A managed pod older than this is deleted by the sweep; undefined: pods live on. */
   readonly clientTtlSeconds: number | undefined;
-  /** The grace period of a release's deletion; undefined: the pod's own. */
-  readonly gracePeriodSeconds: number | undefined;
+  /** The grace period of the function's deletes of a client pod; undefined: the pod's own. */
+  readonly clientGracePeriodSeconds: number | undefined;
   /** Failed client pods the sweep keeps, the newest, for their logs. */
   readonly failedPodsHistoryLimit: number;
   /** The gateway's containers a pod must carry to be done; undefined: not checked. */
@@ -127,7 +127,7 @@ export const CONFIG_VARIABLES = [
   'SHUTDOWN_GRACE_MS',
   'ALLOWED_ORIGINS',
   'CLIENT_TTL_SECONDS',
-  'GRACE_PERIOD_SECONDS',
+  'CLIENT_GRACE_PERIOD_SECONDS',
   'FAILED_PODS_HISTORY_LIMIT',
   'REQUIRE_ROUTING',
   'GATEWAY_INIT_CONTAINER',
@@ -139,6 +139,55 @@ export const CONFIG_VARIABLES = [
   'REPLY_CORRELATION_ATTRIBUTE',
   'REPLY_ID_ATTRIBUTE',
 ] as const;
+
+/**
+ * Settings renamed, each under its name and the name it had: the former name still works, and
+ * the start-up says so in one line (formerNameWarnings). Both set, to different values, stop it.
+ */
+export const FORMER_NAMES = {
+  // Beside SHUTDOWN_GRACE_MS (the function's own), the bare name read as the function's.
+  CLIENT_GRACE_PERIOD_SECONDS: 'GRACE_PERIOD_SECONDS',
+} as const satisfies Partial<Record<(typeof CONFIG_VARIABLES)[number], string>>;
+
+type RenamedSetting = keyof typeof FORMER_NAMES;
+
+/**
+ * A renamed setting: its value under its name, else (unset or empty there) under its former one,
+ * and the variable it came from, which a problem with the value names.
+ */
+function renamedSetting(
+  env: Environment,
+  name: RenamedSetting,
+): { readonly variable: string; readonly value: string | undefined } {
+  const value = env[name];
+  const former = FORMER_NAMES[name];
+  if ((value === undefined || value === '') && env[former] !== undefined) {
+    return { variable: former, value: env[former] };
+  }
+  return { variable: name, value };
+}
+
+/** A setting set under both names, to different values: which one is meant cannot be told. */
+function refuseBothNames(env: Environment, name: RenamedSetting): void {
+  const former = FORMER_NAMES[name];
+  const value = env[name];
+  const formerValue = env[former];
+  if (!value || !formerValue || value === formerValue) return;
+  throw new ConfigError(
+    name,
+    `is set, and so is its former name ${former}, to another value; keep ${name} only`,
+  );
+}
+
+/** One line for each former name set: it still works, under the name it has now. */
+export function formerNameWarnings(env: Environment): string[] {
+  return Object.entries(FORMER_NAMES)
+    .filter(([, former]) => env[former] !== undefined)
+    .map(
+      ([name, former]) =>
+        `warning: ${former} is the former name of ${name}: it is read as ${name}; rename it`,
+    );
+}
 
 export const DEFAULTS = {
   clientImage: 'alpine/curl',
@@ -247,12 +296,14 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
           unit: 'seconds',
         }),
       // 0 deletes at once; unset: the pod's own grace period.
-      gracePeriodSeconds: () =>
-        parseWholeNumber('GRACE_PERIOD_SECONDS', env.GRACE_PERIOD_SECONDS, {
+      clientGracePeriodSeconds: () => {
+        const { variable, value } = renamedSetting(env, 'CLIENT_GRACE_PERIOD_SECONDS');
+        return parseWholeNumber(variable, value, {
           least: 0,
-          most: MAX_GRACE_PERIOD_SECONDS,
+          most: MAX_CLIENT_GRACE_PERIOD_SECONDS,
           unit: 'seconds',
-        }),
+        });
+      },
       failedPodsHistoryLimit: () =>
         parseWholeNumber('FAILED_PODS_HISTORY_LIMIT', env.FAILED_PODS_HISTORY_LIMIT, {
           least: 0,
@@ -272,6 +323,7 @@ export function parseConfig(env: Environment, ownNamespace?: string): Provisione
         parseReplyCorrelation(env.REPLY_CORRELATION_ATTRIBUTE, env.REPLY_ID_ATTRIBUTE),
     },
     [
+      () => refuseBothNames(env, 'CLIENT_GRACE_PERIOD_SECONDS'),
       () => requireGatewayKey(env),
       () => refuseOwnKey('GATEWAY_LABEL', env.GATEWAY_LABEL, OWN_LABEL_KEYS),
       () => refuseOwnKey('GATEWAY_ANNOTATION', env.GATEWAY_ANNOTATION, OWN_ANNOTATION_KEYS),

@@ -16,8 +16,8 @@ import { ConfigError } from './errors.ts';
 export const WAIT_FOR_VALUES = ['created', 'scheduled', 'ready'] as const;
 export type WaitFor = (typeof WAIT_FOR_VALUES)[number];
 
-/** Longest GRACE_PERIOD_SECONDS: a release must not leave a pod terminating for days. */
-export const MAX_GRACE_PERIOD_SECONDS = 3600;
+/** Longest CLIENT_GRACE_PERIOD_SECONDS: a release must not leave a pod terminating for days. */
+export const MAX_CLIENT_GRACE_PERIOD_SECONDS = 3600;
 
 export interface ContainerResources {
   readonly requests: Readonly<Record<string, string>>;
@@ -159,7 +159,7 @@ export function parseOptionalBoolean(
 export interface WholeNumberRange {
   readonly least: number;
   readonly most: number;
-  readonly unit?: 'seconds' | 'milliseconds' | 'bytes';
+  readonly unit?: 'seconds' | 'milliseconds' | 'bytes' | 'characters';
 }
 
 /**

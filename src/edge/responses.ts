@@ -1,17 +1,17 @@
 // The HTTP answers: a handler's answer as the response, and the 400 and 503 every path may give.
-// Each is told to the event's record, so the log line and the metrics say what was answered.
+// Each is recorded on the request's record, so the log line and the metrics say what was answered.
 import type { CloudEvent } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
 import type { HandlerAnswer } from '../handlers/types.ts';
-import { type EventRecord, tell } from '../observability/event-log.ts';
+import { type RequestRecord, recordAnswer } from '../observability/event-log.ts';
 import { withoutAddresses } from './redact.ts';
 
-/** A handler's answer as the HTTP response, told to the event's record. */
+/** A handler's answer as the HTTP response, recorded on the request's record. */
 export function asResponse(
   answer: HandlerAnswer,
-  record: EventRecord,
+  record: RequestRecord,
 ): CloudEvent<unknown> | StructuredReturn {
   switch (answer.kind) {
     case 'rejected':
@@ -20,27 +20,33 @@ export function asResponse(
       if (answer.gateway !== undefined) record.gateway = answer.gateway;
       return unavailable(answer.reason, answer.message, answer.retryAfterSeconds, record);
     case 'reply':
-      tell(record, answer.told);
+      recordAnswer(record, answer.summary);
       return answer.reply;
   }
 }
 
 /** Not retried by Knative: goes to the dead letter sink. */
-export function badRequest(told: string, record?: EventRecord): StructuredReturn {
-  const message = bounded(told, MAX_MESSAGE_LENGTH);
-  if (record) tell(record, { outcome: 'rejected', reason: REASON.BadRequest, message });
+export function badRequest(text: string, record?: RequestRecord): StructuredReturn {
+  const message = bounded(text, MAX_MESSAGE_LENGTH);
+  if (record) recordAnswer(record, { outcome: 'rejected', reason: REASON.BadRequest, message });
   return { statusCode: 400, body: { error: REASON.BadRequest, message } };
 }
 
-/** Retried by Knative (and by any producer that honours Retry-After): nothing is lost. */
+/**
+ * The one 503: retried by Knative (and by any producer that honours Retry-After), so nothing is
+ * lost. `logMessage`, given, is what the log line says instead: more than the producer may be told.
+ */
 export function unavailable(
   error: string,
-  told: string,
+  text: string,
   retryAfterSeconds: number,
-  record?: EventRecord,
+  record?: RequestRecord,
+  logMessage?: string,
 ): StructuredReturn {
-  const message = bounded(told, MAX_MESSAGE_LENGTH);
-  if (record) tell(record, { outcome: 'unavailable', reason: error, message });
+  const message = bounded(text, MAX_MESSAGE_LENGTH);
+  if (record) {
+    recordAnswer(record, { outcome: 'unavailable', reason: error, message: logMessage ?? message });
+  }
   return {
     statusCode: 503,
     headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },

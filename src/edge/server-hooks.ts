@@ -8,18 +8,19 @@
 //   ids become one id "a, b"), which would make a pod for an event nobody sent.
 import { subscribe } from 'node:diagnostics_channel';
 import { describeValidationError, headerAttributes } from '../events/validation-errors.ts';
+import { bounded, MAX_NAME_SHOWN, quoted } from '../formats/bounded-text.ts';
 import { REASON } from '../formats/reasons.ts';
-import { type EventLogger, reportEvent } from '../observability/event-log.ts';
+import { type RequestLogger, reportRequest } from '../observability/event-log.ts';
 
 /** The parts of a Fastify request used here. */
 interface HookRequest {
   readonly method: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly raw: { readonly rawHeaders: readonly string[] };
+  readonly raw: { readonly rawHeaders: readonly string[]; readonly url?: string | undefined };
   readonly routeOptions?: { readonly url?: string };
   /** The runtime's context, made in its preHandler hook: what `handle` receives. */
   readonly fcontext?: object;
-  readonly log: EventLogger;
+  readonly log: RequestLogger;
   /** Set by the runtime's metrics, see onRequest. */
   execTimer?: unknown;
 }
@@ -37,13 +38,14 @@ type Done = () => void;
 /** A route as it is added: its log level may still be changed. */
 interface RouteOptions {
   readonly url: string;
+  readonly method: string | readonly string[];
   logLevel?: string;
 }
 
 interface HookableServer {
   /** The Node HTTP server, and the runtime's root logger. */
   readonly server: { on(event: 'clientError', listener: (error: Error) => void): unknown };
-  readonly log: EventLogger;
+  readonly log: RequestLogger;
   addHook(name: 'onRoute', hook: (route: RouteOptions) => void): unknown;
   addHook(
     name: 'onRequest',
@@ -132,8 +134,13 @@ function addHooks(server: HookableServer): void {
     process.env.READINESS_URL || '/health/readiness',
     process.env.LIVENESS_URL || '/health/liveness',
   ];
+  // The methods of each path, for a 405's Allow: the routes are all added before the first request.
+  const methodsByPath = new Map<string, Set<string>>();
   server.addHook('onRoute', (route) => {
     if (probes.includes(route.url)) route.logLevel = 'warn';
+    const methods = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByPath.set(route.url, methods);
   });
   server.addHook('onRequest', (request, reply, done) => {
     // The runtime's metrics start a timer in a preHandler hook and stop it in onResponse; a
@@ -141,6 +148,15 @@ function addHooks(server: HookableServer): void {
     // onResponse fails with "req.execTimer is not a function", logged at error level. Its
     // preHandler replaces this one when it runs.
     if (typeof request.execTimer !== 'function') request.execTimer = () => {};
+    if (request.routeOptions?.url === undefined) {
+      // No route matched: Fastify's default 404 would go out unlogged and uncounted.
+      const miss = unmatched(request, methodsByPath);
+      refusals.set(request, miss.message);
+      refusalReasons.set(request, miss.error);
+      if (miss.allow) reply.header('allow', miss.allow);
+      reply.code(miss.status).send({ error: miss.error, message: miss.message });
+      return;
+    }
     const repeated = isFunctionRoute(request) ? repeatedEventHeaders(request.raw.rawHeaders) : [];
     if (repeated.length === 0) return done();
     const message = `${repeated.join(', ')} ${repeated.length === 1 ? 'is' : 'are'} sent more than once: each CloudEvents attribute is one header with one value`;
@@ -164,7 +180,8 @@ function addHooks(server: HookableServer): void {
     done(null, JSON.stringify({ error, message: refusal }));
   });
   server.addHook('onResponse', (request, reply, done) => {
-    if (isFunctionRoute(request) && !isHandled(request.fcontext)) {
+    const unrouted = request.routeOptions?.url === undefined;
+    if (unrouted || (isFunctionRoute(request) && !isHandled(request.fcontext))) {
       reportRuntimeAnswer(request, reply);
     }
     done();
@@ -182,6 +199,32 @@ function isFunctionRoute(request: HookRequest): boolean {
   const answer = request.routeOptions?.url === '/' && request.method !== 'OPTIONS';
   Reflect.set(request, FUNCTION_ROUTE, answer);
   return answer;
+}
+
+/** A request no route matched: 405 with Allow for a path served by other methods, else 404. */
+function unmatched(
+  request: HookRequest,
+  methodsByPath: ReadonlyMap<string, ReadonlySet<string>>,
+): { status: number; error: string; message: string; allow?: string } {
+  const target = request.raw.url ?? '';
+  const queryAt = target.indexOf('?');
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  const methods = methodsByPath.get(path);
+  const method = bounded(request.method, MAX_NAME_SHOWN);
+  if (methods !== undefined) {
+    const allow = [...methods].join(', ');
+    return {
+      status: 405,
+      error: REASON.MethodNotAllowed,
+      message: `${method} is not served at ${quoted(path, 200)}: use ${allow}`,
+      allow,
+    };
+  }
+  return {
+    status: 404,
+    error: REASON.NotFound,
+    message: `nothing is served at ${quoted(path, 200)}: send events with POST to /`,
+  };
 }
 
 /** ce-* header names that occur more than once, lower-cased, in order. */
@@ -221,7 +264,7 @@ const REASONS: Readonly<Record<number, string>> = {
 function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
   const status = reply.statusCode;
   const serverError = status >= 500;
-  reportEvent(
+  reportRequest(
     request.log,
     {
       ...headerAttributes(request.headers),
@@ -240,14 +283,14 @@ function reportRuntimeAnswer(request: HookRequest, reply: HookReply): void {
   );
 }
 
-function reportUnparsedRequest(log: EventLogger, code: string, detail: string): void {
+function reportUnparsedRequest(log: RequestLogger, code: string, detail: string): void {
   const reason =
     code === 'HPE_HEADER_OVERFLOW'
       ? REASON.RequestHeaderFieldsTooLarge
       : code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? REASON.RequestTimeout
         : REASON.BadRequest;
-  reportEvent(
+  reportRequest(
     log,
     {
       eventId: undefined,

@@ -93,6 +93,20 @@ export function unknownFieldWarnings(data: unknown, known: readonly string[]): s
 
 const MAX_WARNINGS = 10;
 
+/**
+ * For a required field that is missing: `; data.gateway_nme was given: did you mean "gateway_name"?`
+ * when one of the first unknown fields is a typo away from it, else ''. Bounded like the warnings.
+ */
+export function misspeltFieldHint(data: unknown, wanted: string, known: readonly string[]): string {
+  if (typeof data !== 'object' || data === null) return '';
+  const near = Object.keys(data)
+    .filter((name) => !known.includes(name))
+    .slice(0, MAX_WARNINGS)
+    .find((name) => editDistance(wanted, name) <= 2);
+  if (near === undefined) return '';
+  return `; data.${quoted(near, MAX_NAME_SHOWN).slice(1, -1)} was given: did you mean "${wanted}"?`;
+}
+
 /** Levenshtein distance, for short names only. */
 function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 2 || b.length > 64) return 3;

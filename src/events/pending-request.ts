@@ -9,6 +9,7 @@ import {
   describeJsonType,
   hiddenCharacterProblem,
   MAX_ATTRIBUTE_LENGTH,
+  misspeltFieldHint,
   readDataObject,
   unknownFieldWarnings,
 } from './event-data.ts';
@@ -44,6 +45,8 @@ export type RequestVerdict =
         | typeof REASON.PolicyViolation;
       readonly message: string;
       readonly gatewayName: string | undefined;
+      /** The ignored fields: a typo such as `imagee` may be the very cause of the failure. */
+      readonly warnings?: readonly string[];
     }
   | { readonly kind: 'rejected'; readonly message: string };
 
@@ -69,18 +72,33 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
     message === undefined ? undefined : hiddenCharacterProblem('data.message', message);
   if (hidden !== undefined) return reject(hidden);
 
+  const warnings = withWarnings(unknownFieldWarnings(event.data, PENDING_FIELDS));
   if (gatewayName === undefined || gatewayName === '') {
-    return { kind: 'failed', ...MISSING_GATEWAY, gatewayName };
+    const hint = misspeltFieldHint(event.data, 'gateway_name', PENDING_FIELDS);
+    return {
+      kind: 'failed',
+      reason: MISSING_GATEWAY.reason,
+      message: `${MISSING_GATEWAY.message}${hint}`,
+      gatewayName,
+      ...warnings,
+    };
   }
   const problem = gatewayNameProblem(gatewayName, config);
   // Told back in the reply and the log: an invalid name may be kilobytes long.
-  if (problem) return { kind: 'failed', ...problem, gatewayName: bounded(gatewayName) };
+  if (problem)
+    return { kind: 'failed', ...problem, gatewayName: bounded(gatewayName), ...warnings };
 
   const overrides = readOverrides(field, config);
   if (overrides.kind !== 'accepted') {
     return overrides.kind === 'rejected'
       ? reject(overrides.message)
-      : { kind: 'failed', reason: REASON.PolicyViolation, message: overrides.message, gatewayName };
+      : {
+          kind: 'failed',
+          reason: REASON.PolicyViolation,
+          message: overrides.message,
+          gatewayName,
+          ...warnings,
+        };
   }
   return {
     kind: 'accepted',
@@ -90,7 +108,7 @@ export function readRequest(event: IncomingEvent, config: ProvisionerConfig): Re
       eventId: event.id,
       eventSource: event.source,
       overrides: overrides.overrides,
-      ...withWarnings(unknownFieldWarnings(event.data, PENDING_FIELDS)),
+      ...warnings,
     },
   };
 }

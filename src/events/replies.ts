@@ -1,6 +1,5 @@
 // The reply: the `done` and `failed` events sent back for each `pending` event.
 import { CloudEvent } from 'cloudevents';
-import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import type { TraceHeaders } from '../observability/tracing.ts';
 import type { IncomingEvent } from './pending-request.ts';
 import { dataSchemaOf } from './schemas.ts';
@@ -29,6 +28,7 @@ export interface DoneData {
   readonly ready_after_ms?: number;
 }
 
+/** A pending event's failed reply: src/handlers/types.ts `failed` builds it. */
 export interface FailedData {
   readonly message: string;
   /** A stable word for machines: InvalidGatewayName, UnknownGateway, Forbidden, Invalid, … */
@@ -36,6 +36,8 @@ export interface FailedData {
   readonly gateway_name: string | undefined;
   /** The pod the failure is about, when one was made (WAIT_FOR failures, NotRouted). */
   readonly pod_name?: string;
+  /** The data fields that were ignored, as in a done reply: a typo may be the cause. */
+  readonly warnings?: readonly string[];
 }
 
 export function doneReply(
@@ -44,16 +46,6 @@ export function doneReply(
   data: DoneData,
 ): CloudEvent<DoneData> {
   return reply(source, trigger, DONE_TYPE, data, data.pod_name);
-}
-
-export function failedReply(
-  source: string,
-  trigger: IncomingEvent,
-  data: FailedData,
-): CloudEvent<FailedData> {
-  // The message may repeat the API server's or a kubelet's words, which may repeat the request's.
-  const message = bounded(data.message, MAX_MESSAGE_LENGTH);
-  return reply(source, trigger, FAILED_TYPE, { ...data, message }, undefined);
 }
 
 export function reply<T>(

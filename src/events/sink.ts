@@ -8,7 +8,6 @@ import { type CloudEvent, HTTP, type Message } from 'cloudevents';
 import type { StructuredReturn } from 'faas-js-runtime';
 import { ConfigError, type Environment } from '../config/config.ts';
 import { causeChain } from '../formats/cause-chain.ts';
-import { REASON } from '../formats/reasons.ts';
 import { ATTRIBUTE, type TraceSpan, urlAttributes } from '../observability/tracing.ts';
 
 /** Variables the platform sets for reply routing; never in the manifests' env. */
@@ -104,20 +103,24 @@ export function makeSink(url: URL, options: SinkOptions = SINK_DEFAULTS): Sink {
 
 /**
  * The HTTP answer once the reply went to the sink: 202 and no body (the producer takes no reply
- * from us), or, when the sink could not take it, 503 with Retry-After: the producer delivers the
- * event again and the function replies again (pod names are derived from the event, so a
- * redelivery makes no second pod). A 2xx here would lose the reply.
+ * from us). When the sink could not take it, the answer is a 503 with Retry-After
+ * (SINK_RETRY_AFTER_SECONDS; src/edge/responses.ts `unavailable`, worded by `sinkFailure`): the
+ * producer delivers the event again and the function replies again (pod names are derived from
+ * the event, so a redelivery makes no second pod). A 2xx then would lose the reply.
  */
-export function sinkAnswer(delivery: SinkDelivery): StructuredReturn {
-  if (delivery.ok) return { statusCode: 202, body: '' };
+export function sinkAccepted(): StructuredReturn {
+  return { statusCode: 202, body: '' };
+}
+
+/** Why the reply is not at the sink: for the producer (no address, no body), and for the log. */
+export function sinkFailure(
+  delivery: Extract<SinkDelivery, { readonly ok: false }>,
+  replyId: string,
+): { readonly message: string; readonly logMessage: string } {
   return {
-    statusCode: 503,
-    headers: { 'retry-after': String(SINK_RETRY_AFTER_SECONDS) },
-    body: {
-      error: REASON.SinkUnavailable,
-      // The cause (an address, the sink's own answer) goes to the log, not to the producer.
-      message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${publicSummary(delivery.problem)} (the function's log has the details)`,
-    },
+    // The cause (an address, the sink's own answer) goes to the log, not to the producer.
+    message: `the reply could not be sent to K_SINK after ${delivery.attempts} attempt(s): ${publicSummary(delivery.problem)} (the function's log has the details)`,
+    logMessage: `reply ${replyId} not sent to K_SINK: ${delivery.problem}`,
   };
 }
 

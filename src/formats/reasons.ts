@@ -48,6 +48,8 @@ export const REASON = {
   UnsupportedMediaType: 'UnsupportedMediaType',
   RequestHeaderFieldsTooLarge: 'RequestHeaderFieldsTooLarge',
   InternalError: 'InternalError',
+  // A method no route at that path takes: HTTP 405 with Allow.
+  MethodNotAllowed: 'MethodNotAllowed',
   // A release done without deleting: the pod was gone already.
   AlreadyGone: 'AlreadyGone',
 } as const;

@@ -2,35 +2,46 @@
 // `io.podgateway.client.scheduling.done` or `.failed` back.
 
 import { type IncomingEvent, readRequest } from '../events/pending-request.ts';
-import { doneReply, failedReply } from '../events/replies.ts';
+import { doneReply, FAILED_TYPE, type FailedData } from '../events/replies.ts';
 import type { ProvisionRequest } from '../pods/provision-request.ts';
 import { type ProvisionOutcome, provision } from './provision.ts';
-import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+import { failed, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
 export async function handlePending({
   event,
   config,
   kube,
-  pods,
+  podWatch,
   deadline,
   span,
 }: HandlerInput): Promise<HandlerAnswer> {
   const verdict = readRequest(event, config);
   if (verdict.kind === 'rejected') return { kind: 'rejected', message: verdict.message };
-  if (verdict.kind === 'failed') return failed(config.eventSource, event, verdict);
+  const failedTo = { source: config.eventSource, event, type: FAILED_TYPE };
+  if (verdict.kind === 'failed') {
+    return failed(
+      failedTo,
+      verdict,
+      failedFields(verdict.gatewayName, undefined, verdict.warnings),
+      {
+        gateway: verdict.gatewayName,
+      },
+    );
+  }
 
   const { request } = verdict;
   const gatewayName = request.gatewayName;
-  const outcome = await provision(request, config, kube, deadline, pods, span);
+  const outcome = await provision(request, config, kube, deadline, podWatch, span);
   switch (outcome.kind) {
     case 'unavailable':
       return retryLater(outcome.failure, gatewayName);
     case 'failed':
-      return failed(config.eventSource, event, {
-        ...outcome.failure,
-        gatewayName,
-        podName: outcome.podName,
-      });
+      return failed(
+        failedTo,
+        outcome.failure,
+        failedFields(gatewayName, outcome.podName, request.warnings),
+        { gateway: gatewayName, pod: outcome.podName },
+      );
     default:
       return done(config.eventSource, event, request, outcome);
   }
@@ -61,7 +72,7 @@ function done(
   return {
     kind: 'reply',
     reply,
-    told: {
+    summary: {
       outcome: outcome.kind,
       pod: outcome.podName,
       gateway: gatewayName,
@@ -72,23 +83,15 @@ function done(
   };
 }
 
-/** A final answer: the event was understood but no pod can be made as it asks. */
-function failed(
-  source: string,
-  event: IncomingEvent,
-  failure: {
-    readonly reason: string;
-    readonly message: string;
-    readonly logDetail?: string | undefined;
-    readonly gatewayName: string | undefined;
-    readonly podName?: string | undefined;
-  },
-): HandlerAnswer {
-  const reply = failedReply(source, event, {
-    message: failure.message,
-    reason: failure.reason,
-    gateway_name: failure.gatewayName,
-    ...(failure.podName === undefined ? {} : { pod_name: failure.podName }),
-  });
-  return failedAnswer(reply, failure, { gateway: failure.gatewayName, pod: failure.podName });
+/** A failed reply's own fields: the gateway, the pod when one was made, what was ignored. */
+function failedFields(
+  gatewayName: string | undefined,
+  podName: string | undefined,
+  warnings: readonly string[] | undefined,
+): Omit<FailedData, 'reason' | 'message'> {
+  return {
+    gateway_name: gatewayName,
+    ...(podName === undefined ? {} : { pod_name: podName }),
+    ...(warnings === undefined ? {} : { warnings }),
+  };
 }

@@ -1,10 +1,16 @@
 // Provisioning: create the client pod for a request, once, whatever the number of deliveries.
-import type { V1Pod } from '@kubernetes/client-node';
+
+import type { ConfigurationOptions, V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
 import { REASON } from '../formats/reasons.ts';
-import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
-import type { ApiFailure, KubeClient } from '../kube/client.ts';
-import { createPod, deletePod, readPod } from '../kube/pod-api.ts';
+import { ApiCallError, type CallLimits, callApi } from '../kube/api-call.ts';
+import {
+  type ApiFailure,
+  describeApiFailure,
+  isTransient,
+  type KubeClient,
+} from '../kube/client.ts';
+import { createPodAttempt, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
 import { apiServerReady } from '../kube/readiness.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
@@ -16,6 +22,7 @@ import { differencesFrom } from '../pods/fingerprint.ts';
 import type { ProvisionRequest } from '../pods/provision-request.ts';
 import { missingRouting, notRoutedMessage } from '../pods/routing.ts';
 import { type PodWaitState, readyState, waitDecision, waitOutcome } from '../pods/wait-ready.ts';
+import type { Failure } from './types.ts';
 
 export type ProvisionOutcome =
   | {
@@ -31,12 +38,15 @@ export type ProvisionOutcome =
   /** A final answer: the request cannot be served as it is. */
   | {
       readonly kind: 'failed';
-      readonly failure: ApiFailure;
+      readonly failure: Failure;
       /** The pod the failure is about, when one was made (still there, or deleted: NotRouted). */
-      readonly podName?: string;
+      readonly podName?: string | undefined;
     }
   /** No answer before the deadline: worth delivering the event again later. */
-  | { readonly kind: 'unavailable'; readonly failure: ApiFailure };
+  | {
+      readonly kind: 'unavailable';
+      readonly failure: Failure & { readonly retryAfterSeconds: number | undefined };
+    };
 
 /** What one provisioning attempt knows: the event's request, the pod built for it, its limits. */
 interface Attempt {
@@ -54,11 +64,16 @@ interface Attempt {
 
 type Found = 'created' | 'existed';
 
-/** The pod of this event, as the API gave it (after mutating admission), and how it was found. */
-interface FoundPod {
-  readonly found: Found;
-  readonly pod: V1Pod;
-}
+/** A final or retryable answer without a pod: the outcome the event gets. */
+type NoPod = Extract<ProvisionOutcome, { readonly kind: 'failed' | 'unavailable' }>;
+
+/**
+ * How the create ended: the pod made now, the pod an earlier delivery of this event made (as
+ * the API gave it, after mutating admission), or no pod, with the outcome that says why.
+ */
+type CreateOrFind =
+  | { readonly kind: Found; readonly pod: V1Pod }
+  | { readonly kind: 'refused'; readonly outcome: NoPod };
 
 export async function provision(
   request: ProvisionRequest,
@@ -66,7 +81,7 @@ export async function provision(
   kube: KubeClient,
   deadline: number,
   /** The shared watch, for WAIT_FOR=scheduled or ready. */
-  pods?: PodWatch,
+  podWatch?: PodWatch,
   /** The event's span, when tracing is on. */
   span?: TraceSpan,
 ): Promise<ProvisionOutcome> {
@@ -88,28 +103,28 @@ export async function provision(
     waiting:
       waitFor === 'created'
         ? undefined
-        : pods?.wait(name, waitDecision(waitFor, config.routing), deadline),
+        : podWatch?.wait(name, waitDecision(waitFor, config.routing), deadline),
   };
-  let found: Found;
+  const ours = await createOrFind(attempt).catch((error: unknown) => {
+    attempt.waiting?.cancel();
+    throw error;
+  });
+  if (ours.kind === 'refused') {
+    attempt.waiting?.cancel();
+    return await unlessStarting(attempt, ours.outcome);
+  }
+  const found = ours.kind;
   // A redelivery that finds the pod ready already tells nothing new: the delivery that saw it
   // become ready wrote the Ready Event (replays must not write one each).
-  let readyBefore = false;
-  try {
-    const ours = await createOrFind(attempt);
-    found = ours.found;
-    readyBefore =
-      found === 'existed' && readyState(ours.pod, config.routing?.initContainer).kind === 'ready';
-    const missing = config.routing ? missingRouting(ours.pod, config.routing) : [];
-    if (missing.length > 0) {
-      attempt.waiting?.cancel();
-      return await deleteUnrouted(attempt, ours.pod, missing);
-    }
-    if (found === 'created') {
-      reportPodEvent(kube, ours.pod, { kind: 'provisioned', request: attempt.request });
-    }
-  } catch (error) {
+  const readyBefore =
+    found === 'existed' && readyState(ours.pod, config.routing?.initContainer).kind === 'ready';
+  const missing = config.routing ? missingRouting(ours.pod, config.routing) : [];
+  if (missing.length > 0) {
     attempt.waiting?.cancel();
-    return await unlessStarting(attempt, asOutcome(error));
+    return await deleteUnrouted(attempt, ours.pod, missing);
+  }
+  if (found === 'created') {
+    reportPodEvent(kube, ours.pod, { kind: 'provisioned', request: attempt.request });
   }
   if (!attempt.waiting) {
     return { kind: found, podName: name, namespace: attempt.namespace, nodeName: undefined };
@@ -164,24 +179,18 @@ function afterWait(
         readyAfterMs: Date.now() - started,
       };
     case 'failed':
-      return failed(
-        state.reason,
-        `${where} will not become ready: ${state.message}`,
-        undefined,
-        name,
-      );
+      return finalOutcome(state.reason, `${where} will not become ready: ${state.message}`, name);
     case 'unschedulable':
-      return failed(
+      return finalOutcome(
         REASON.Unschedulable,
         `${where} cannot be scheduled: ${state.message}. It stays Pending until it fits or is deleted.`,
-        undefined,
         name,
       );
     case 'refused':
-      return failed(
+      return finalOutcome(
         state.code === 403 ? REASON.Forbidden : REASON.NotFound,
         state.message,
-        state.code,
+        undefined,
       );
     case 'pending': {
       const ready = config.waitFor === 'ready';
@@ -190,7 +199,6 @@ function afterWait(
         failure: {
           reason: ready ? REASON.ReadyTimeout : REASON.SchedulingTimeout,
           message: `pod "${name}" was not ${ready ? 'ready' : 'scheduled'} before the deadline`,
-          code: undefined,
           retryAfterSeconds: undefined,
         },
       };
@@ -201,88 +209,91 @@ function afterWait(
 /**
  * Creates the pod. Whatever stands in the way, the pod may already exist for this very event
  * (deterministic names make that a redelivery): on a 409, and on a failure that may hide it
- * (mayHideOurPod), the pod is read back before answering.
+ * (mayHideOurPod), the pod is read back before answering; after a transient one, before the
+ * create is tried again.
  */
-async function createOrFind(attempt: Attempt): Promise<FoundPod> {
+async function createOrFind(attempt: Attempt): Promise<CreateOrFind> {
   const { kube, namespace, pod, limits, waiting } = attempt;
-  // The pod an earlier delivery made, when a failure that may hide it led to reading it back.
-  let existing: V1Pod | undefined;
-  const findAfterFailure = async (failure: ApiFailure) => {
-    existing = mayHideOurPod(failure) ? await findOurs(attempt) : undefined;
-    return existing;
-  };
-  try {
-    const answer = await createPod(kube, namespace, pod, limits, findAfterFailure);
-    if (answer === existing) return { found: 'existed', pod: answer };
-    waiting?.offer(answer);
-    return { found: 'created', pod: answer };
-  } catch (error) {
-    if (!(error instanceof ApiCallError) || error.failure.reason === REASON.PodTerminating) {
+  const create = createPodAttempt(kube, namespace, pod, limits);
+  const createOrFindOnce = async (options: ConfigurationOptions): Promise<CreateOrFind> => {
+    try {
+      return { kind: 'created', pod: await create(options) };
+    } catch (error) {
+      // A transient failure may hide a success (a create that went through before the answer
+      // was lost, or one an earlier delivery made): look for it before trying again.
+      const failure = describeApiFailure(error);
+      const found =
+        isTransient(failure) && mayHideOurPod(failure) ? await findOurs(attempt) : undefined;
+      if (found !== undefined) return found;
       throw error;
     }
-    if (error.failure.code === 409) return { found: 'existed', pod: await afterConflict(attempt) };
+  };
+  let ours: CreateOrFind;
+  try {
+    ours = await callApi(createOrFindOnce, limits);
+  } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
+    if (error.failure.code === 409) return afterConflict(attempt);
     const found = mayHideOurPod(error.failure) ? await findOurs(attempt) : undefined;
-    if (found !== undefined) return { found: 'existed', pod: found };
-    throw error;
+    return found ?? refusedBy(error);
   }
+  if (ours.kind === 'created') waiting?.offer(ours.pod);
+  return ours;
 }
 
 /** 409: the pod is there (or going). Ours and not terminating is a redelivery: that pod. */
-async function afterConflict(attempt: Attempt): Promise<V1Pod> {
+async function afterConflict(attempt: Attempt): Promise<CreateOrFind> {
   const { kube, name, namespace, limits, request } = attempt;
   let existing: V1Pod;
   try {
     existing = await readPod(kube, name, namespace, limits);
   } catch (error) {
+    if (!(error instanceof ApiCallError)) throw error;
     // Gone between the create and the read: it was being deleted.
-    if (error instanceof ApiCallError && error.failure.code === 404) {
-      throw terminating(attempt, undefined);
-    }
-    throw error;
+    return error.failure.code === 404 ? terminating(attempt, undefined) : refusedBy(error);
   }
   if (!isPodForEvent(existing, request)) {
-    throw alreadyExists(
+    return alreadyExists(
       `pod "${name}" in namespace "${namespace}" already exists and was not created for this event (source "${request.eventSource}", id "${request.eventId}")`,
     );
   }
-  sameRequestOrRefuse(attempt, existing);
-  return existing;
+  return sameRequestOrRefused(attempt, existing);
 }
 
 /** The pod made for this event is `existed` if it is what the event asks for now, else refused. */
-function sameRequestOrRefuse(attempt: Attempt, existing: V1Pod): void {
+function sameRequestOrRefused(attempt: Attempt, existing: V1Pod): CreateOrFind {
   const { config, request, name, namespace, waiting } = attempt;
-  if (existing.metadata?.deletionTimestamp) throw terminating(attempt, existing);
+  if (existing.metadata?.deletionTimestamp) return terminating(attempt, existing);
   const differences = differencesFrom(existing, gatewayOf(existing, config), request);
   if (differences.length === 0) {
     waiting?.offer(existing);
-    return;
+    return { kind: 'existed', pod: existing };
   }
   // The reply goes to whoever sent this event, who may not be the producer of the first: it
   // names neither the first request's gateway nor what differs (an oracle to guess another
   // producer's gateway or message by). The operator's log line names both.
-  throw alreadyExists(
+  return alreadyExists(
     `pod "${name}" in namespace "${namespace}" was made for an earlier event with the same source and id, which asked for something else. An event id stands for one content: send other data under a new id`,
     `differ(s): ${differences.join(', ')}`,
   );
 }
 
-/** The pod when it is there and was made for this event; undefined otherwise. */
-async function findOurs(attempt: Attempt): Promise<V1Pod | undefined> {
+/** What the pod of this event, when it is there, says about the event; undefined otherwise. */
+async function findOurs(attempt: Attempt): Promise<CreateOrFind | undefined> {
   const { kube, name, namespace, limits, deadline, config, request } = attempt;
   // Past the deadline, the read still gets one API timeout of its own.
   const readLimits = { ...limits, deadline: Math.max(deadline, Date.now() + config.apiTimeoutMs) };
   const existing = await readPod(kube, name, namespace, readLimits).catch(() => undefined);
   if (existing === undefined || !isPodForEvent(existing, request)) return undefined;
-  sameRequestOrRefuse(attempt, existing);
-  return existing;
+  return sameRequestOrRefused(attempt, existing);
 }
 
 /**
  * A pod without the gateway's wiring must not run: deleted (its uid as a precondition), and the
  * event answered failed NotRouted, on a redelivery too. At once (no grace period) while none of
  * its containers has started; one that runs (made before REQUIRE_ROUTING was on, and found by a
- * replay of its event) gets GRACE_PERIOD_SECONDS, else its own grace period, as a release does.
+ * replay of its event) gets CLIENT_GRACE_PERIOD_SECONDS, else its own grace period, as a release
+ * does.
  */
 async function deleteUnrouted(
   attempt: Attempt,
@@ -294,7 +305,7 @@ async function deleteUnrouted(
   let message = notRoutedMessage({ name, namespace }, request.gatewayName, missing);
   try {
     // Past the deadline, the delete still gets one API timeout of its own.
-    await deletePod(kube, pod, hasStarted(pod) ? config.gracePeriodSeconds : 0, {
+    await deletePod(kube, pod, hasStarted(pod) ? config.clientGracePeriodSeconds : 0, {
       timeoutMs: config.apiTimeoutMs,
       deadline: Math.max(attempt.deadline, Date.now() + config.apiTimeoutMs),
     });
@@ -306,7 +317,7 @@ async function deleteUnrouted(
         ? '. The pod is gone'
         : `. The pod could not be deleted (${error.failure.message}): delete it by hand`;
   }
-  return failed(REASON.NotRouted, message, undefined, name);
+  return finalOutcome(REASON.NotRouted, message, name);
 }
 
 /** Whether a container of the pod has started (or ended): its workload may be running. */
@@ -321,28 +332,28 @@ function hasStarted(pod: V1Pod): boolean {
 }
 
 /** A pod being deleted is never `done`: the event comes again once it is gone. */
-function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined): ApiCallError {
+function terminating({ name, namespace }: Attempt, existing: V1Pod | undefined): CreateOrFind {
   const until = existing?.metadata?.deletionTimestamp;
   const seconds = until ? Math.ceil((new Date(until).getTime() - Date.now()) / 1000) : 1;
-  return new ApiCallError(
-    {
-      reason: REASON.PodTerminating,
-      message: `pod "${name}" in namespace "${namespace}" is being deleted; the event is to be delivered again once it is gone`,
-      code: 409,
-      retryAfterSeconds: Math.min(30, Math.max(1, seconds)),
-    },
-    true,
-  );
+  const failure: ApiFailure = {
+    reason: REASON.PodTerminating,
+    message: `pod "${name}" in namespace "${namespace}" is being deleted; the event is to be delivered again once it is gone`,
+    code: 409,
+    retryAfterSeconds: Math.min(30, Math.max(1, seconds)),
+  };
+  return { kind: 'refused', outcome: { kind: 'unavailable', failure } };
 }
 
-function alreadyExists(message: string, logDetail?: string): ApiCallError {
-  const failure = {
+/** A pod of this name that this event may not have: final. */
+function alreadyExists(message: string, logDetail?: string): CreateOrFind {
+  const failure: ApiFailure = {
     reason: REASON.AlreadyExists,
     message,
     code: 409,
     retryAfterSeconds: undefined,
+    ...(logDetail === undefined ? {} : { logDetail }),
   };
-  return new ApiCallError(logDetail === undefined ? failure : { ...failure, logDetail }, false);
+  return { kind: 'refused', outcome: { kind: 'failed', failure } };
 }
 
 /**
@@ -360,8 +371,12 @@ function mayHideOurPod(failure: ApiFailure): boolean {
 }
 
 /** A failed call as the answer: retried later (503), or a final `failed` with its cause. */
-function asOutcome(error: unknown): ProvisionOutcome {
-  if (!(error instanceof ApiCallError)) throw error;
+function refusedBy(error: ApiCallError): CreateOrFind {
+  return { kind: 'refused', outcome: outcomeOf(error) };
+}
+
+/** A failed call as the outcome: retried later (503), or a final `failed` with its cause. */
+function outcomeOf(error: ApiCallError): NoPod {
   if (error.deadlineExceeded) return { kind: 'unavailable', failure: error.failure };
   const refusal = classifyRefusal(error.failure);
   if (refusal?.kind === 'unavailable') {
@@ -376,10 +391,7 @@ function asOutcome(error: unknown): ProvisionOutcome {
  * The authorizer's Forbidden while kube-apiserver is not ready is its RBAC caches still filling
  * after a start (src/kube/readiness.ts), not the Role: delivered again (503), not failed.
  */
-async function unlessStarting(
-  { kube, config }: Attempt,
-  outcome: ProvisionOutcome,
-): Promise<ProvisionOutcome> {
+async function unlessStarting({ kube, config }: Attempt, outcome: NoPod): Promise<NoPod> {
   if (outcome.kind !== 'failed' || outcome.failure.reason !== REASON.Forbidden) return outcome;
   if (await apiServerReady(kube, config.apiTimeoutMs)) return outcome;
   const message = `the Kubernetes API is not ready yet (its /readyz): ${outcome.failure.message}`;
@@ -389,12 +401,7 @@ async function unlessStarting(
   };
 }
 
-function failed(
-  reason: string,
-  message: string,
-  code?: number,
-  podName?: string,
-): ProvisionOutcome {
-  const failure = { reason, message, code, retryAfterSeconds: undefined };
-  return podName === undefined ? { kind: 'failed', failure } : { kind: 'failed', failure, podName };
+/** A final outcome the function's own checks give (not an API call's answer). */
+function finalOutcome(reason: string, message: string, podName: string | undefined): NoPod {
+  return { kind: 'failed', failure: { reason, message }, podName };
 }

@@ -2,7 +2,7 @@
 // Done also when the pod is already gone, so a redelivered release is answered the same way.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { ProvisionerConfig } from '../config/config.ts';
-import { readDataObject } from '../events/event-data.ts';
+import { misspeltFieldHint, readDataObject } from '../events/event-data.ts';
 import { describeJsonType, type IncomingEvent } from '../events/pending-request.ts';
 import { reply } from '../events/replies.ts';
 import { quoted } from '../formats/bounded-text.ts';
@@ -15,7 +15,13 @@ import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
-import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+import {
+  type Failure,
+  failed,
+  type HandlerAnswer,
+  type HandlerInput,
+  retryLater,
+} from './types.ts';
 
 export const RELEASE_TYPE = 'io.podgateway.client.release';
 export const RELEASE_DONE_TYPE = 'io.podgateway.client.release.done';
@@ -48,6 +54,9 @@ type ReleaseRequest =
     }
   | { readonly kind: 'rejected'; readonly message: string };
 
+/** The data fields a release event may carry. */
+const RELEASE_FIELDS = ['pod_name', 'namespace'];
+
 const EXAMPLE = '{"pod_name": "client-0123456789abcdef0123"}';
 
 /** Reads `pod_name` (and the optional `namespace` a done reply carried) from the event. */
@@ -72,7 +81,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.InvalidPodName,
-      message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}`,
+      message: `data.pod_name is missing or empty; name the pod a done reply gave, e.g. ${EXAMPLE}${misspeltFieldHint(event.data, 'pod_name', RELEASE_FIELDS)}`,
       podName,
     };
   }
@@ -88,7 +97,7 @@ export function readRelease(event: IncomingEvent, config: ProvisionerConfig): Re
     return {
       kind: 'failed',
       reason: REASON.NotManaged,
-      message: `pod "${podName}" is in namespace ${quoted(namespace, 100)}; this function manages only the pods it made in namespace "${config.clientNamespace}"`,
+      message: `data.namespace ${quoted(namespace, 100)} is not the namespace this function manages: it releases only the pods it made in namespace "${config.clientNamespace}" (name that namespace, or leave data.namespace out)`,
       podName,
     };
   }
@@ -104,7 +113,7 @@ export async function handleRelease({
 }: HandlerInput): Promise<HandlerAnswer> {
   const request = readRelease(event, config);
   if (request.kind === 'rejected') return { kind: 'rejected', message: request.message };
-  if (request.kind === 'failed') return failed(config, event, request);
+  if (request.kind === 'failed') return releaseFailed(config, event, request);
   const { podName, namespace } = request;
   const limits: CallLimits = {
     timeoutMs: config.apiTimeoutMs,
@@ -114,14 +123,14 @@ export async function handleRelease({
   try {
     const result = await deleteOwnPod(kube, podName, event.source, config, limits);
     if (result.kind === 'not-managed') {
-      return failed(config, event, {
+      return releaseFailed(config, event, {
         reason: REASON.NotManaged,
         message: `pod "${podName}" in namespace "${namespace}" was not made by this function (its managed-by label, event annotations and derived name do not all match): not deleted`,
         podName,
       });
     }
     if (result.kind === 'not-owner') {
-      return failed(config, event, {
+      return releaseFailed(config, event, {
         reason: REASON.NotOwner,
         message: `pod "${podName}" in namespace "${namespace}" was made for an event of another source: only that source may release it; not deleted`,
         podName,
@@ -146,7 +155,7 @@ export async function handleRelease({
     return {
       kind: 'reply',
       reply: reply(config.eventSource, event, RELEASE_DONE_TYPE, data, podName),
-      told: {
+      summary: {
         outcome: 'released',
         reason: deleted ? undefined : REASON.AlreadyGone,
         message,
@@ -156,7 +165,7 @@ export async function handleRelease({
   } catch (error) {
     if (!(error instanceof ApiCallError)) throw error;
     if (error.deadlineExceeded) return retryLater(error.failure);
-    return failed(config, event, { ...error.failure, podName });
+    return releaseFailed(config, event, { ...error.failure, podName });
   }
 }
 
@@ -191,7 +200,7 @@ async function deleteOwnPod(
   // Deleted already, and terminating (a pod on a node goes when its kubelet is done with it).
   if (pod.metadata?.deletionTimestamp) return { kind: 'gone' };
   try {
-    await deletePod(kube, pod, config.gracePeriodSeconds, limits);
+    await deletePod(kube, pod, config.clientGracePeriodSeconds, limits);
   } catch (error) {
     // Gone between the read and the delete (a redelivery racing the first delivery): done.
     if (isStatus(error, 404)) return { kind: 'gone' };
@@ -204,20 +213,13 @@ function isStatus(error: unknown, code: number): boolean {
   return error instanceof ApiCallError && error.failure.code === code;
 }
 
-function failed(
+/** The release's failed reply: the pod it names, when the name was one. */
+function releaseFailed(
   config: ProvisionerConfig,
   event: IncomingEvent,
-  failure: {
-    readonly reason: string;
-    readonly message: string;
-    readonly podName: string | undefined;
-  },
+  failure: Failure & { readonly podName: string | undefined },
 ): HandlerAnswer {
-  const data: ReleaseFailedData = {
-    reason: failure.reason,
-    message: failure.message,
-    pod_name: failure.podName,
-  };
-  const failedReply = reply(config.eventSource, event, RELEASE_FAILED_TYPE, data, undefined);
-  return failedAnswer(failedReply, failure, { pod: failure.podName });
+  const to = { source: config.eventSource, event, type: RELEASE_FAILED_TYPE };
+  const fields: Omit<ReleaseFailedData, 'reason' | 'message'> = { pod_name: failure.podName };
+  return failed(to, failure, fields, { pod: failure.podName });
 }

@@ -14,7 +14,7 @@ import { podsSweptTotal } from '../observability/metrics.ts';
 import { reportPodEvent } from '../observability/pod-events.ts';
 import { isOwnPod, OWN_PODS_SELECTOR, podAgeSeconds } from '../pods/own-pods.ts';
 import { FAILING_WAIT_REASONS } from '../pods/wait-ready.ts';
-import { failedAnswer, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
+import { failed, type HandlerAnswer, type HandlerInput, retryLater } from './types.ts';
 
 export const SWEEP_TYPE = 'io.podgateway.client.sweep';
 export const SWEEP_DONE_TYPE = 'io.podgateway.client.sweep.done';
@@ -129,11 +129,7 @@ export async function handleSweep({
   if (outcome.failure && outcome.deleted.length === 0) {
     const { failure, deadlineExceeded } = outcome.failure;
     if (deadlineExceeded) return retryLater(failure);
-    const data = { reason: failure.reason, message: failure.message };
-    return failedAnswer(
-      reply(config.eventSource, event, SWEEP_FAILED_TYPE, data, undefined),
-      failure,
-    );
+    return failed({ source: config.eventSource, event, type: SWEEP_FAILED_TYPE }, failure);
   }
   const complete = isComplete(outcome);
   const joined = turn.kind === 'joined' ? ' (by the sweep already running when this one came)' : '';
@@ -148,7 +144,7 @@ export async function handleSweep({
   return {
     kind: 'reply',
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
-    told: { outcome: 'swept', message },
+    summary: { outcome: 'swept', message },
   };
 }
 
@@ -170,7 +166,7 @@ function recentAnswer(
   return {
     kind: 'reply',
     reply: reply(config.eventSource, event, SWEEP_DONE_TYPE, done, undefined),
-    told: { outcome: 'swept', message },
+    summary: { outcome: 'swept', message },
   };
 }
 
@@ -236,7 +232,7 @@ async function sweep(
   // Failed pods wait for the whole list: only then is it known which are the newest to keep.
   const failed: V1Pod[] = [];
   const deleteAll = (pods: readonly SweptCandidate[]) =>
-    deleteEach(kube, pods, config.gracePeriodSeconds, limits, deleted);
+    deleteEach(kube, pods, config.clientGracePeriodSeconds, limits, deleted);
   try {
     for await (const page of listPodPages(kube, query, limitsForPage)) {
       pages += 1;

@@ -11,6 +11,7 @@ export interface AccessVerdict {
   readonly verb: string;
   readonly resource: string;
   readonly why: string;
+  readonly ifDenied: string;
   /** undefined: the check itself failed. */
   readonly allowed: boolean | undefined;
   /** The authorizer's reason, or why the check failed. */
@@ -23,7 +24,7 @@ async function review(
   namespace: string,
   call: ApiCall,
 ): Promise<AccessVerdict> {
-  const { verb, resource, why, group = '' } = call;
+  const { verb, resource, why, ifDenied, group = '' } = call;
   try {
     const answer = await api.createSelfSubjectAccessReview({
       body: {
@@ -37,12 +38,13 @@ async function review(
       verb,
       resource,
       why,
+      ifDenied,
       allowed: status?.allowed === true && status.denied !== true,
       detail: status?.reason ?? '',
     };
   } catch (error) {
     const detail = error instanceof Error ? causeChain(error) : String(error);
-    return { verb, resource, why, allowed: undefined, detail };
+    return { verb, resource, why, ifDenied, allowed: undefined, detail };
   }
 }
 
@@ -61,10 +63,11 @@ export async function checkAccess(
   const verdicts = await Promise.race([reviews, late]);
   clearTimeout(timer);
   if (verdicts !== 'late') return verdicts;
-  return API_CALLS.map(({ verb, resource, why }) => ({
+  return API_CALLS.map(({ verb, resource, why, ifDenied }) => ({
     verb,
     resource,
     why,
+    ifDenied,
     allowed: undefined,
     detail: `no answer within ${timeoutMs} ms`,
   }));
@@ -74,10 +77,10 @@ export async function checkAccess(
 export function describeAccess(verdicts: readonly AccessVerdict[], namespace: string): string[] {
   const where = `in namespace "${namespace}"`;
   const lines: string[] = [];
-  for (const { verb, resource, why, allowed, detail } of verdicts) {
+  for (const { verb, resource, why, ifDenied, allowed, detail } of verdicts) {
     if (allowed === false) {
       lines.push(
-        `warning: the function's service account may not ${verb} ${resource} ${where}, which it needs to ${why}: events will fail with Forbidden until its Role grants it (deploy/rbac.yaml)`,
+        `warning: the function's service account may not ${verb} ${resource} ${where}, which it needs to ${why}: until its Role grants it (deploy/rbac.yaml), ${ifDenied}`,
       );
     } else if (allowed === undefined) {
       lines.push(

@@ -43,12 +43,10 @@ export function backoffDelay(attempt: number, random: () => number = Math.random
  * Runs `call` (given the per-request options carrying the abort signal) until it succeeds, fails
  * permanently, or the deadline leaves no room for another attempt. A Retry-After from the server
  * is honoured instead of the backoff; one that reaches past the deadline ends the call at once.
- * `beforeRetry`, given, is asked after each transient failure; a value it returns is the result.
  */
 export async function callApi<T>(
   call: (options: ConfigurationOptions) => Promise<T>,
   limits: CallLimits,
-  beforeRetry?: (failure: ApiFailure) => Promise<T | undefined>,
 ): Promise<T> {
   let previous: ApiFailure | undefined;
   for (let attempt = 0; ; attempt += 1) {
@@ -63,16 +61,13 @@ export async function callApi<T>(
     } finally {
       cancel();
     }
-    // The deadline, not the API, cut this attempt short: the answer before it says more.
-    if (previous && signal.aborted && timeoutMs < limits.timeoutMs) {
+    // The deadline, not the API, cut this attempt short (no answer came): the answer before it
+    // says more.
+    if (previous && failure.code === undefined && signal.aborted && timeoutMs < limits.timeoutMs) {
       throw new ApiCallError(previous, true);
     }
     previous = failure;
     if (!isTransient(failure)) throw new ApiCallError(failure, false);
-    // A transient failure may hide a success (a create that went through before the answer was
-    // lost, or was made by an earlier delivery): the caller may find the result elsewhere.
-    const found = await beforeRetry?.(failure);
-    if (found !== undefined) return found;
     const delay =
       failure.retryAfterSeconds !== undefined
         ? failure.retryAfterSeconds * 1000

@@ -39,30 +39,49 @@ export interface KubeClient {
  * grant (every authenticated user may create them: the system:basic-user ClusterRole).
  */
 export const API_CALLS: readonly ApiCall[] = [
-  { verb: 'create', resource: 'pods', why: 'create the client pod' },
-  { verb: 'get', resource: 'pods', why: 'read the pod a redelivered event already created' },
+  {
+    verb: 'create',
+    resource: 'pods',
+    why: 'create the client pod',
+    ifDenied: 'the requests that need it fail with Forbidden',
+  },
+  {
+    verb: 'get',
+    resource: 'pods',
+    why: 'read the pod a redelivered event already created',
+    ifDenied: 'the requests that need it fail with Forbidden',
+  },
   {
     verb: 'list',
     resource: 'pods',
     why: 'WAIT_FOR=scheduled|ready: the shared watch starts from a list of the function’s own pods; the sweep lists them page by page',
+    ifDenied: 'the requests that need it fail with Forbidden',
   },
   {
     verb: 'watch',
     resource: 'pods',
     why: 'WAIT_FOR=scheduled|ready: wait until the pod is scheduled or ready',
+    ifDenied: 'the requests that need it fail with Forbidden',
   },
-  { verb: 'delete', resource: 'pods', why: 'release a pod, and sweep finished and expired ones' },
+  {
+    verb: 'delete',
+    resource: 'pods',
+    why: 'release a pod, and sweep finished and expired ones',
+    ifDenied: 'the requests that need it fail with Forbidden',
+  },
   {
     verb: 'create',
     resource: 'events',
     group: 'events.k8s.io',
     why: 'report on each client pod what was done to it (kubectl events, kubectl describe pod)',
+    ifDenied: 'its Kubernetes Events are not recorded (replies are unaffected: docs/security.md)',
   },
   {
     verb: 'patch',
     resource: 'events',
     group: 'events.k8s.io',
     why: 'count a repeated report in its Event’s series instead of making another Event',
+    ifDenied: 'its Kubernetes Events are not recorded (replies are unaffected: docs/security.md)',
   },
 ];
 
@@ -73,6 +92,9 @@ export interface ApiCall {
   readonly group?: string;
   /** What the function needs it for, in the words of a warning. */
   readonly why: string;
+  /** What happens without it, in the words of a warning: a pod call fails its request; an Event
+   * call only loses the Kubernetes Event (never a reply). */
+  readonly ifDenied: string;
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { ConfigurationOptions, V1Pod, V1PodList } from '@kubernetes/client-node';
 import { type CallLimits, callApi } from './api-call.ts';
 import { type ApiRoute, observed, POD_ROUTES } from './api-observer.ts';
-import type { ApiFailure, KubeClient } from './client.ts';
+import type { KubeClient } from './client.ts';
 import { postPod } from './transport.ts';
 
 /** `call`, each attempt told to the client's observer and the event's. */
@@ -18,22 +18,17 @@ function traced<T>(
 }
 
 /**
- * Creates the pod. `beforeRetry`, given, is asked after each transient failure: a pod it returns
- * (one an earlier delivery made) ends the call.
+ * One try at creating the pod, for callApi to run and retry: src/handlers/provision.ts makes each
+ * try "create, or find the pod an earlier delivery made".
  */
-export function createPod(
+export function createPodAttempt(
   kube: KubeClient,
   namespace: string,
   pod: V1Pod,
   limits: CallLimits,
-  beforeRetry?: (failure: ApiFailure) => Promise<V1Pod | undefined>,
-): Promise<V1Pod> {
-  return callApi(
-    traced(kube, limits, POD_ROUTES.create, (options) =>
-      postPod(kube.kubeConfig, namespace, pod, options),
-    ),
-    limits,
-    beforeRetry,
+): (options: ConfigurationOptions) => Promise<V1Pod> {
+  return traced(kube, limits, POD_ROUTES.create, (options) =>
+    postPod(kube.kubeConfig, namespace, pod, options),
   );
 }
 

@@ -5,6 +5,7 @@ import {
   ConfigError,
   ConfigErrors,
   type Environment,
+  formerNameWarnings,
   loadConfig,
   type ProvisionerConfig,
   parseAll,
@@ -31,7 +32,7 @@ export interface Provisioner {
   /** Where replies go when K_SINK is set; undefined: in the HTTP response. */
   readonly sink: Sink | undefined;
   /** With WAIT_FOR=scheduled or ready: the one watch every waiting event shares. */
-  readonly pods: PodWatch | undefined;
+  readonly podWatch: PodWatch | undefined;
   /** With an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT): the spans of each event. */
   readonly tracing: Tracing | undefined;
   /** With OIDC_AUDIENCE: checks the bearer token of every event (src/edge/http-guard.ts). */
@@ -117,8 +118,8 @@ export function startUp(env: Environment = process.env): StartedUp {
   if (problems.length > 0 || config === undefined || kube === undefined) {
     throw new StartupFailure(problems);
   }
-  const pods = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
-  return { config, kube, sink, pods, tracingSettings };
+  const podWatch = config.waitFor !== 'created' ? watchOwnPods(config, kube) : undefined;
+  return { config, kube, sink, podWatch, tracingSettings };
 }
 
 /** The watch on the client namespace, started now so the first waiting event finds it ready. */
@@ -202,7 +203,8 @@ export async function startOrExit(env: Environment = process.env): Promise<Provi
       ? `${PREFIX}: ${tokens.describe()}`
       : `${PREFIX}: OIDC_AUDIENCE is empty: events are not asked for a token; whoever the NetworkPolicy lets reach the function may post`,
   );
-  for (const warning of settingsWarnings(started.config)) console.warn(warning);
+  const warnings = [...formerNameWarnings(env), ...settingsWarnings(started.config)];
+  for (const warning of warnings) console.warn(warning);
   void startAccessCheck(
     started.kube.kubeConfig,
     started.config.clientNamespace,

@@ -1,11 +1,12 @@
-// What the function tells about each event: one JSON log line and the provisioning metrics.
+// What the function says about each request (an event, or not): one JSON log line and the
+// request metrics.
 import { bounded, MAX_MESSAGE_LENGTH } from '../formats/bounded-text.ts';
 import {
   gatewayLabel,
   inflightRequests,
-  provisionDuration,
-  provisionsTotal,
   reasonLabel,
+  requestDuration,
+  requestsTotal,
 } from './metrics.ts';
 
 /**
@@ -23,8 +24,8 @@ export type Outcome =
   | 'rejected'
   | 'unavailable';
 
-/** Filled in while an event is handled; reported once its reply is ready. */
-export interface EventRecord {
+/** Filled in while a request is handled; reported once its answer is ready. */
+export interface RequestRecord {
   eventId: string | undefined;
   source: string | undefined;
   outcome: Outcome;
@@ -37,8 +38,8 @@ export interface EventRecord {
   readonly started: number;
 }
 
-/** What was answered for an event, as its log line and metrics tell it. */
-export interface Told {
+/** What a request was answered, as its log line and metrics say it: the record's summary. */
+export interface AnswerSummary {
   readonly outcome: Outcome;
   readonly reason?: string | undefined;
   /** What went wrong, for `failed`, `rejected` and `unavailable`; what was done otherwise. */
@@ -49,17 +50,17 @@ export interface Told {
 }
 
 /** The one way a record learns what was answered; what the answer does not know is kept. */
-export function tell(record: EventRecord, told: Told): void {
-  record.outcome = told.outcome;
-  record.reason = told.reason;
-  record.message = told.message;
-  if (told.pod !== undefined) record.pod = told.pod;
-  if (told.gateway !== undefined) record.gateway = told.gateway;
-  if (told.namespace !== undefined) record.namespace = told.namespace;
+export function recordAnswer(record: RequestRecord, summary: AnswerSummary): void {
+  record.outcome = summary.outcome;
+  record.reason = summary.reason;
+  record.message = summary.message;
+  if (summary.pod !== undefined) record.pod = summary.pod;
+  if (summary.gateway !== undefined) record.gateway = summary.gateway;
+  if (summary.namespace !== undefined) record.namespace = summary.namespace;
 }
 
 /** The part of faas-js-runtime's logger (pino) used here: one object, `msg` included. */
-export interface EventLogger {
+export interface RequestLogger {
   info(line: object): void;
   warn(line: object): void;
 }
@@ -67,7 +68,7 @@ export interface EventLogger {
 /** Outcomes that answered `done` (of any event type): logged at `info`. */
 const DONE_OUTCOMES: ReadonlySet<Outcome> = new Set(['created', 'existed', 'released', 'swept']);
 
-export function startRecord(): EventRecord {
+export function startRecord(): RequestRecord {
   inflightRequests.inc();
   return {
     eventId: undefined,
@@ -82,36 +83,36 @@ export function startRecord(): EventRecord {
   };
 }
 
-/** Counts the event and logs it, once its reply is ready. */
+/** Counts the request and logs it, once its answer is ready. */
 export function finishRecord(
-  log: EventLogger,
-  record: EventRecord,
+  log: RequestLogger,
+  record: RequestRecord,
   allowedGateways: ReadonlySet<string> | undefined,
 ): void {
   inflightRequests.dec();
-  reportEvent(log, record, allowedGateways, (performance.now() - record.started) / 1000);
+  reportRequest(log, record, allowedGateways, (performance.now() - record.started) / 1000);
 }
 
 /**
- * Counts an event and logs it: at `info` when done (a pod created or found), at `warn` otherwise
+ * Counts a request and logs it: at `info` when done (a pod created or found), at `warn` otherwise
  * (failed, rejected, to be delivered again), so that the runtime's default level (warn) shows
  * every event that did not get its pod. Only event attributes and outcomes: never the request's
  * headers or configuration, which may carry credentials.
  */
-export function reportEvent(
-  log: EventLogger,
-  record: Omit<EventRecord, 'started'>,
+export function reportRequest(
+  log: RequestLogger,
+  record: Omit<RequestRecord, 'started'>,
   allowedGateways: ReadonlySet<string> | undefined,
   seconds: number,
 ): void {
-  provisionsTotal.inc({
+  requestsTotal.inc({
     outcome: record.outcome,
     reason: reasonLabel(record.reason),
     gateway: gatewayLabel(record.gateway, allowedGateways),
   });
-  provisionDuration.observe({ outcome: record.outcome }, seconds);
+  requestDuration.observe({ outcome: record.outcome }, seconds);
   const line = {
-    msg: 'provision',
+    msg: 'request',
     eventId: shown(record.eventId),
     source: shown(record.source),
     gateway: shown(record.gateway),

@@ -4,20 +4,47 @@ import { isLabelValue } from '../formats/names.ts';
 import type { AccessVerdict } from '../kube/access-check.ts';
 import type { ApiCallObserver } from '../kube/api-observer.ts';
 
-export const provisionsTotal = new Counter({
-  name: 'podgateway_provisions_total',
-  help: 'Events handled, by outcome (created, existed, released, swept, failed, rejected, unavailable), reason and gateway',
+export const requestsTotal = new Counter({
+  name: 'podgateway_requests_total',
+  help: 'Requests answered, events of every type and requests that are none, by outcome (created, existed, released, swept, failed, rejected, unavailable), reason and gateway',
   labelNames: ['outcome', 'reason', 'gateway'] as const,
   registers: [],
 });
 
-export const provisionDuration = new Histogram({
-  name: 'podgateway_provision_duration_seconds',
-  help: 'Time from an event to its reply, by outcome',
+export const requestDuration = new Histogram({
+  name: 'podgateway_request_duration_seconds',
+  help: 'Time from a request to its answer, by outcome',
   labelNames: ['outcome'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [],
 });
+
+/**
+ * `current` under the name it had, for the dashboards and alerts written against that name: the
+ * same series, read from `current` at each scrape, so nothing is counted twice per request.
+ * Deprecated: to go once users have moved to the new name.
+ */
+function underFormerName(current: Counter<string> | Histogram<string>, name: string): Gauge {
+  const help = `Deprecated: ${metricName(current)} under its former name`;
+  const former = new Gauge({ name, help, registers: [] });
+  former.get = async () => {
+    const metric = await current.get();
+    const values = metric.values.map((value) =>
+      'metricName' in value && typeof value.metricName === 'string'
+        ? { ...value, metricName: `${name}${value.metricName.slice(metric.name.length)}` }
+        : value,
+    );
+    return { ...metric, name, help, values };
+  };
+  return former;
+}
+
+/** podgateway_requests_total's former name: it counts releases, sweeps and 400s too. */
+export const formerProvisionsTotal = underFormerName(requestsTotal, 'podgateway_provisions_total');
+export const formerProvisionDuration = underFormerName(
+  requestDuration,
+  'podgateway_provision_duration_seconds',
+);
 
 export const kubeApiRequestDuration = new Histogram({
   name: 'podgateway_kube_api_request_duration_seconds',
@@ -75,8 +102,10 @@ export const logLinesDroppedTotal = new Counter({
 });
 
 const OUR_METRICS: readonly Metric[] = [
-  provisionsTotal,
-  provisionDuration,
+  requestsTotal,
+  requestDuration,
+  formerProvisionsTotal,
+  formerProvisionDuration,
   kubeApiRequestDuration,
   inflightRequests,
   apiAccessAllowed,
@@ -110,6 +139,7 @@ let exposed = false;
 export function exposeMetrics(): void {
   if (exposed) return;
   exposed = true;
+  startKnownSeries();
   // Never registered, so never collected: the runtime makes them after `init`, as it starts.
   const register = Registry.prototype.registerMetric;
   Registry.prototype.registerMetric = function registerUnlessOsGauge(this: Registry, metric) {
@@ -121,6 +151,20 @@ export function exposeMetrics(): void {
     for (const metric of OUR_METRICS) this.registerMetric(metric);
     return render.call(this);
   };
+}
+
+/** The label values the release and sweep counters can take (src/handlers/release.ts, sweep.ts). */
+const RELEASE_OUTCOMES = ['deleted', 'gone'] as const;
+const SWEEP_REASONS = ['Succeeded', 'Failed', 'Expired'] as const;
+
+/**
+ * A labelled counter has no series until its first increment, so dashboards and alerts see
+ * nothing, not 0, until the first release or sweep: the known label values start at 0, as
+ * Prometheus' instrumentation guidance advises.
+ */
+function startKnownSeries(): void {
+  for (const outcome of RELEASE_OUTCOMES) podsReleasedTotal.inc({ outcome }, 0);
+  for (const reason of SWEEP_REASONS) podsSweptTotal.inc({ reason }, 0);
 }
 
 /** A metric's name: prom-client keeps it on the object, its types do not show it. */

@@ -4,7 +4,7 @@
 // and never changes a reply.
 //
 // Repeats are aggregated as client-go's event recorder does (k8s.io/client-go/tools/events): the
-// second occurrence of the same story on the same pod within SERIES_WINDOW_MS turns the Event into
+// second time the same thing happens to the same pod within SERIES_WINDOW_MS turns the Event into
 // a series, and every further one patches its count and lastObservedTime instead of creating
 // another Event. Unlike client-go, each repeat is written at once (no periodic flush), but at most
 // one request per Event is in flight: repeats that come meanwhile are sent together after it.
@@ -35,10 +35,10 @@ interface CloudEventId {
 }
 
 /**
- * What happened to the pod: one variant per story, told by tell(). The handlers pass what they
- * already hold (the request, the incoming event, the wait's ready state).
+ * What happened to the pod: one variant per occurrence, worded by wordingOf(). The handlers pass
+ * what they already hold (the request, the incoming event, the wait's ready state).
  */
-export type Story =
+export type PodOccurrence =
   | {
       readonly kind: 'provisioned';
       readonly request: {
@@ -53,8 +53,8 @@ export type Story =
   /** The pod lacked the gateway's containers and was deleted. */
   | { readonly kind: 'notRouted'; readonly missingContainers: readonly string[] };
 
-/** How a story reads as an Event. */
-export interface Telling {
+/** How an occurrence reads as a Kubernetes Event. */
+export interface EventWording {
   readonly type: 'Normal' | 'Warning';
   readonly reason: string;
   readonly action: string;
@@ -63,42 +63,42 @@ export interface Telling {
 
 const quoted = ({ source, id }: CloudEventId) => `${source}/${id}`;
 
-export function tell(story: Story): Telling {
-  switch (story.kind) {
+export function wordingOf(occurrence: PodOccurrence): EventWording {
+  switch (occurrence.kind) {
     case 'provisioned':
       return {
         type: 'Normal',
         reason: EVENT_REASON.Provisioned,
         action: 'Provision',
-        note: `provisioned for CloudEvent ${quoted({ source: story.request.eventSource, id: story.request.eventId })} for gateway ${story.request.gatewayName}`,
+        note: `provisioned for CloudEvent ${quoted({ source: occurrence.request.eventSource, id: occurrence.request.eventId })} for gateway ${occurrence.request.gatewayName}`,
       };
     case 'ready':
       return {
         type: 'Normal',
         reason: EVENT_REASON.Ready,
         action: 'WaitForReady',
-        note: `ready on node ${story.nodeName} with IP ${story.podIp}`,
+        note: `ready on node ${occurrence.nodeName} with IP ${occurrence.podIp}`,
       };
     case 'released':
       return {
         type: 'Normal',
         reason: EVENT_REASON.Released,
         action: 'Release',
-        note: `deleted: released for CloudEvent ${quoted(story.cloudEvent)}`,
+        note: `deleted: released for CloudEvent ${quoted(occurrence.cloudEvent)}`,
       };
     case 'swept':
       return {
         type: 'Normal',
         reason: EVENT_REASON.Swept,
         action: 'Sweep',
-        note: `deleted by the sweep: ${SWEPT_BECAUSE[story.why]}`,
+        note: `deleted by the sweep: ${SWEPT_BECAUSE[occurrence.why]}`,
       };
     case 'notRouted':
       return {
         type: 'Warning',
         reason: EVENT_REASON.NotRouted,
         action: 'CheckRouting',
-        note: `deleted: not routed through the gateway (missing ${story.missingContainers.join(', ')}), so that no traffic leaves unrouted; check the namespace's gateway label, the webhook's health and the pod's setGateway value`,
+        note: `deleted: not routed through the gateway (missing ${occurrence.missingContainers.join(', ')}), so that no traffic leaves unrouted; check the namespace's gateway label, the webhook's health and the pod's setGateway value`,
       };
   }
 }
@@ -135,14 +135,14 @@ export function podReference(pod: V1Pod): V1ObjectReference {
 }
 
 /**
- * The Event a story first makes. Named after the pod and 64 random bits: client-go names them
+ * The Event an occurrence first makes. Named after the pod and 64 random bits: client-go names them
  * after the time in nanoseconds, which anyone who may create Events in the namespace can guess
  * and take first (the function's create would then get 409 and the Event be lost), or create
  * after deleting ours, to have the function patch theirs.
  */
 export function newEvent(
   regarding: V1ObjectReference,
-  telling: Telling,
+  wording: EventWording,
   reportingInstance: string,
   now: number,
 ): EventsV1Event {
@@ -155,14 +155,14 @@ export function newEvent(
     regarding,
     reportingController: REPORTING_CONTROLLER,
     reportingInstance,
-    type: telling.type,
-    reason: telling.reason,
-    action: telling.action,
-    note: clipUtf8Bytes(telling.note, NOTE_LIMIT),
+    type: wording.type,
+    reason: wording.reason,
+    action: wording.action,
+    note: clipUtf8Bytes(wording.note, NOTE_LIMIT),
   };
 }
 
-/** Two stories are one series when all of this is the same. */
+/** Two occurrences are one series when all of this is the same. */
 export function isomorphismKey(event: EventsV1Event): string {
   const { regarding } = event;
   return JSON.stringify([
@@ -187,7 +187,7 @@ export function reportingInstanceOf(env: Environment, host: string = hostname())
   return clipUtf8Bytes(env.POD_NAME || env.HOSTNAME || host, REPORTING_INSTANCE_LIMIT, '');
 }
 
-/** One story's Event as written so far. */
+/** One occurrence's Event as written so far. */
 interface Remembered {
   readonly event: EventsV1Event;
   count: number;
@@ -209,8 +209,8 @@ class PodEventRecorder {
     this.#reportingInstance = reportingInstance;
   }
 
-  record(pod: V1Pod, story: Story, now: number): void {
-    const event = newEvent(podReference(pod), tell(story), this.#reportingInstance, now);
+  record(pod: V1Pod, occurrence: PodOccurrence, now: number): void {
+    const event = newEvent(podReference(pod), wordingOf(occurrence), this.#reportingInstance, now);
     const key = isomorphismKey(event);
     let entry = this.#remembered.get(key);
     this.#remembered.delete(key); // re-inserted last: the Map's order is the LRU order
@@ -277,14 +277,14 @@ class PodEventRecorder {
 const recorders = new WeakMap<KubeClient, PodEventRecorder>();
 
 /**
- * Reports the story as an Event on the pod, in the background: returns at once, and never
- * throws. The pod must carry its name, namespace and uid (as the API returned it).
+ * Reports the occurrence as a Kubernetes Event on the pod, in the background: returns at once,
+ * and never throws. The pod must carry its name, namespace and uid (as the API returned it).
  */
-export function reportPodEvent(kube: KubeClient, pod: V1Pod, story: Story): void {
+export function reportPodEvent(kube: KubeClient, pod: V1Pod, occurrence: PodOccurrence): void {
   let recorder = recorders.get(kube);
   if (recorder === undefined) {
     recorder = new PodEventRecorder(apiEventSink(kube), reportingInstanceOf(process.env));
     recorders.set(kube, recorder);
   }
-  recorder.record(pod, story, Date.now());
+  recorder.record(pod, occurrence, Date.now());
 }

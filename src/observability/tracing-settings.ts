@@ -159,8 +159,11 @@ function readRatio(given: string | undefined): number {
   throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `"${text}" is not a ratio from 0 to 1`);
 }
 
-/** Most of any OTEL_BSP_* number: Node's longest timer (ms), and beyond any queue worth having. */
-const MAX_BSP = 2_147_483_647;
+/**
+ * Most of any OTEL_* whole number: Node's longest timer (ms), and beyond any queue or length
+ * worth having.
+ */
+const MAX_OTEL_NUMBER = 2_147_483_647;
 /**
  * The queue's defaults, a quarter of the SDK's (2048 and 512): with a collector that never
  * answers the queue stays full, and its 2048 spans held the hostile soak's RSS at 169 MB, past
@@ -178,7 +181,10 @@ function readBatch(env: Environment): BatchSettings {
     ['maxExportBatchSize', 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 1],
   ] as const;
   for (const [field, variable, least] of fields) {
-    const number = parseWholeNumber(variable, value(env[variable]), { least, most: MAX_BSP });
+    const number = parseWholeNumber(variable, value(env[variable]), {
+      least,
+      most: MAX_OTEL_NUMBER,
+    });
     if (number !== undefined) settings[field] = number;
   }
   const { maxQueueSize, maxExportBatchSize } = settings;
@@ -212,11 +218,12 @@ function readAttributeValueLengthLimit(env: Environment): number {
     ? 'OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT'
     : 'OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT';
   const text = specific ?? value(env.OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT);
-  if (text === undefined) return DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT;
-  if (/^\d+$/.test(text) && Number(text) >= MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT) return Number(text);
-  throw new ConfigError(
-    variable,
-    `"${text}" is not a whole number of at least ${MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT} (characters; ${DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT} when unset)`,
+  return (
+    parseWholeNumber(variable, text, {
+      least: MIN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
+      most: MAX_OTEL_NUMBER,
+      unit: 'characters',
+    }) ?? DEFAULT_ATTRIBUTE_VALUE_LENGTH_LIMIT
   );
 }
 

@@ -2,7 +2,7 @@
 // when tracing is off there is no Tracing at all, and every traced step is one `undefined` check
 // (src/observability/otel-sdk.ts is the implementation, imported at start only when tracing is on).
 import type { Headers } from '../formats/headers.ts';
-import { type EventRecord, shown } from './event-log.ts';
+import { type RequestRecord, shown } from './event-log.ts';
 
 export type SpanAttributes = Readonly<Record<string, string | number | boolean | undefined>>;
 
@@ -121,7 +121,7 @@ function header(headers: Headers, name: string): string | undefined {
 }
 
 /** What the event's record tells, as its span's attributes. */
-export function recordAttributes(record: EventRecord): SpanAttributes {
+export function recordAttributes(record: RequestRecord): SpanAttributes {
   return {
     [ATTRIBUTE.eventId]: shown(record.eventId),
     [ATTRIBUTE.eventSource]: shown(record.source),
@@ -134,7 +134,7 @@ export function recordAttributes(record: EventRecord): SpanAttributes {
 }
 
 /** Ends the event's span with what its record tells: an error unless the event was done. */
-export function endEventSpan(span: TraceSpan, record: EventRecord): void {
+export function endEventSpan(span: TraceSpan, record: RequestRecord): void {
   span.setAttributes(recordAttributes(record));
   if (!DONE_OUTCOMES.has(record.outcome)) {
     span.fail({

@@ -46,6 +46,13 @@ export function readOverrides(
   config: ProvisionerConfig,
 ): OverridesVerdict {
   const requested = OVERRIDE_FIELDS.filter((name) => field(name) !== undefined);
+  // A malformed field is a 400 whatever the policy: the request is wrong in itself, and a
+  // producer that fixes the policy must not then learn of the malformation.
+  const results = requested.map((name) => [name, readOverride(name, field(name), config)] as const);
+  const malformedField = results.find(
+    (entry): entry is readonly [OverrideField, OverridesProblem] => entry[1].kind === 'rejected',
+  );
+  if (malformedField) return malformedField[1];
   const notAllowed = requested.filter((name) => !config.allowedOverrides.has(name));
   if (notAllowed.length > 0) {
     const allowed = [...config.allowedOverrides].join(', ') || 'none';
@@ -54,8 +61,7 @@ export function readOverrides(
     );
   }
   const overrides: Record<string, unknown> = {};
-  for (const name of requested) {
-    const result = readOverride(name, field(name), config);
+  for (const [name, result] of results) {
     if (result.kind !== 'value') return result;
     overrides[name] = result.value;
   }

@@ -135,7 +135,7 @@ describe('Knative Serving in the test cluster', { timeout: 30 * 60_000 }, () => 
       ['user-container', 'queue-proxy'],
     );
     const user = pod?.containers[0] as Container;
-    assert.equal(user.image, 'localhost:5001/client-provisioner:latest');
+    assert.equal(user.image, 'localhost:5001/client-provisioner:0.1.0');
     // Serving adds its own variables (PORT, K_SERVICE, ...) after deploy/'s, in deploy/'s order.
     const env = (user.env ?? []).map(({ name, value }) => ({ name, value: value ?? '' }));
     const deployEnv = (wanted?.env ?? []).map(({ name, value }) => ({ name, value: value ?? '' }));

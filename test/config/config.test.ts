@@ -4,6 +4,7 @@ import {
   ConfigError,
   ConfigErrors,
   DEFAULTS,
+  formerNameWarnings,
   parseConfig,
   subjectAllowed,
 } from '../../src/config/config.ts';
@@ -33,7 +34,7 @@ describe('configuration', () => {
     assert.equal(config.eventDeadlineMs, 20000);
     assert.equal(config.allowedOverrides.size, 0);
     assert.equal(config.clientTtlSeconds, undefined);
-    assert.equal(config.gracePeriodSeconds, undefined);
+    assert.equal(config.clientGracePeriodSeconds, undefined);
     assert.deepEqual(config.routing, {
       initContainer: 'gateway-init',
       sidecarContainer: 'gateway-sidecar',
@@ -58,11 +59,25 @@ describe('configuration', () => {
     const config = parseConfig({
       WAIT_FOR: 'ready',
       CLIENT_TTL_SECONDS: '86400',
-      GRACE_PERIOD_SECONDS: '0',
+      CLIENT_GRACE_PERIOD_SECONDS: '0',
     });
     assert.equal(config.waitFor, 'ready');
     assert.equal(config.clientTtlSeconds, 86400);
-    assert.equal(config.gracePeriodSeconds, 0);
+    assert.equal(config.clientGracePeriodSeconds, 0);
+  });
+
+  it('reads a renamed setting under its former name too, with one warning line', () => {
+    const former = { GRACE_PERIOD_SECONDS: '5' };
+    assert.equal(parseConfig(former).clientGracePeriodSeconds, 5);
+    assert.deepEqual(formerNameWarnings(former), [
+      'warning: GRACE_PERIOD_SECONDS is the former name of CLIENT_GRACE_PERIOD_SECONDS: it is read as CLIENT_GRACE_PERIOD_SECONDS; rename it',
+    ]);
+    // The new name wins over an empty one; both names with one value are one setting.
+    const both = { CLIENT_GRACE_PERIOD_SECONDS: '', GRACE_PERIOD_SECONDS: '7' };
+    assert.equal(parseConfig(both).clientGracePeriodSeconds, 7);
+    const same = { CLIENT_GRACE_PERIOD_SECONDS: '7', GRACE_PERIOD_SECONDS: '7' };
+    assert.equal(parseConfig(same).clientGracePeriodSeconds, 7);
+    assert.deepEqual(formerNameWarnings({ CLIENT_GRACE_PERIOD_SECONDS: '7' }), []);
   });
 
   it('defaults the client namespace to the function’s own in a cluster', () => {
@@ -126,13 +141,28 @@ describe('configuration', () => {
     ['WAIT_FOR', { WAIT_FOR: 'running' }, /not "created", "scheduled" or "ready"/],
     ['CLIENT_TTL_SECONDS', { CLIENT_TTL_SECONDS: '1h' }, /not a whole number of seconds from 1/],
     [
-      'GRACE_PERIOD_SECONDS',
-      { GRACE_PERIOD_SECONDS: '-1' },
+      'CLIENT_GRACE_PERIOD_SECONDS',
+      { CLIENT_GRACE_PERIOD_SECONDS: '-1' },
       /whole number of seconds from 0 to 3600/,
     ],
-    ['GRACE_PERIOD_SECONDS', { GRACE_PERIOD_SECONDS: '3601' }, /above the maximum, 3600/],
+    [
+      'CLIENT_GRACE_PERIOD_SECONDS',
+      { CLIENT_GRACE_PERIOD_SECONDS: '3601' },
+      /above the maximum, 3600/,
+    ],
     // Plain digits, as every other number: a space was let through here alone.
-    ['GRACE_PERIOD_SECONDS', { GRACE_PERIOD_SECONDS: ' 30' }, /" 30" is not a whole number/],
+    [
+      'CLIENT_GRACE_PERIOD_SECONDS',
+      { CLIENT_GRACE_PERIOD_SECONDS: ' 30' },
+      /" 30" is not a whole number/,
+    ],
+    // The former name is checked as the setting, and named in the problem.
+    ['GRACE_PERIOD_SECONDS', { GRACE_PERIOD_SECONDS: '3601' }, /above the maximum, 3600/],
+    [
+      'CLIENT_GRACE_PERIOD_SECONDS',
+      { CLIENT_GRACE_PERIOD_SECONDS: '5', GRACE_PERIOD_SECONDS: '10' },
+      /and so is its former name GRACE_PERIOD_SECONDS, to another value; keep CLIENT_GRACE_PERIOD_SECONDS only/,
+    ],
     [
       'ALLOWED_OVERRIDES',
       { ALLOWED_OVERRIDES: 'image,volumes' },

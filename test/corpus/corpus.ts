@@ -153,6 +153,12 @@ function main(): void {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  const unknownFlag = process.argv.slice(2).find((arg) => arg !== '--json');
+  if (unknownFlag !== undefined) {
+    process.stderr.write(`npm run corpus: ${unknownFlag}: not an option\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const cases = loadCorpus();
   if (process.argv.includes('--json')) {
     process.stdout.write(`${JSON.stringify(cases, null, 2)}\n`);

@@ -19,6 +19,7 @@ import {
   SWEEP_TYPE,
 } from '../../src/handlers/sweep.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
+import { PROCESS_VARIABLES } from '../../testbed/deployed-env.ts';
 import {
   addressableAudience,
   childName,
@@ -36,7 +37,6 @@ import {
   loadDeployment,
   mebibytes,
   only,
-  PROCESS_VARIABLES,
   RSS_SHARE_OF_LIMIT,
   service,
   serviceEnv,
@@ -208,7 +208,7 @@ describe('cross-checks between the code and the manifests', () => {
     assertSameNames(
       serviceEnv.map((e) => e.name),
       [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
-      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
+      'deploy/service.yaml env vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and PROCESS_VARIABLES (testbed/deployed-env.ts)',
     );
     // parseConfig (in before) threw if a value was invalid; K_SINK comes from the platform.
     for (const variable of SINK_VARIABLES) {
@@ -227,7 +227,7 @@ describe('cross-checks between the code and the manifests', () => {
     assertSameNames(
       funcEnv.map((e) => e.name),
       [...CONFIG_VARIABLES, ...RUNTIME_VARIABLES, ...PROCESS_VARIABLES],
-      'func.yaml run.envs vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and NODE_OPTIONS',
+      'func.yaml run.envs vs CONFIG_VARIABLES (src/config/config.ts), RUNTIME_VARIABLES and PROCESS_VARIABLES (testbed/deployed-env.ts)',
     );
     const byName = (list: Array<{ name: string; value: string }>) =>
       Object.fromEntries(list.map((e) => [e.name, e.value]));
@@ -287,6 +287,14 @@ describe('cross-checks between the code and the manifests', () => {
       heap <= RSS_SHARE_OF_LIMIT * limit - 80,
       `heap limits of ${heap} MiB leave too little of ${RSS_SHARE_OF_LIMIT * limit} MiB (${RSS_SHARE_OF_LIMIT} of the ${limit} MiB limit)`,
     );
+  });
+
+  it('MALLOC_ARENA_MAX keeps glibc to one malloc arena', () => {
+    // glibc gives each thread that mallocs an arena of its own, up to 8 per core: V8's workers
+    // and libuv's each kept 2 to 12 MB of freed memory, which the hostile soak's 160 MB could
+    // not afford; two arenas kept some of it (BENCHMARKS.md).
+    const arenas = serviceEnv.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value;
+    assert.equal(arenas, '1', 'MALLOC_ARENA_MAX in deploy/service.yaml');
   });
 
   it('the Broker retries a bounded number of times with exponential backoff, then dead-letters', () => {

@@ -268,7 +268,7 @@ describe('deploy/monitoring/', { skip: noKubectl }, () => {
             s.metric === metric &&
             s.matchers.some((m) => m.label === label && new RegExp(m.value).test(value)),
         );
-    assert.ok(uses('PodgatewayEventsFailing', 'podgateway_provisions_total', 'outcome', 'failed'));
+    assert.ok(uses('PodgatewayEventsFailing', 'podgateway_requests_total', 'outcome', 'failed'));
     assert.ok(
       alerts.get('alert PodgatewayEventsFailing')?.groupingLabels.includes('reason'),
       'by reason',
@@ -277,10 +277,10 @@ describe('deploy/monitoring/', { skip: noKubectl }, () => {
     assert.ok(uses('PodgatewayKubeApiErrors', apiCalls, 'code', '503'));
     assert.ok(uses('PodgatewayKubeApiThrottled', apiCalls, 'code', '429'));
     assert.ok(
-      uses('PodgatewayEventsUnavailable', 'podgateway_provisions_total', 'outcome', 'unavailable'),
+      uses('PodgatewayEventsUnavailable', 'podgateway_requests_total', 'outcome', 'unavailable'),
     );
     assert.ok(uses('PodgatewayNoApiAccess', 'podgateway_api_access_allowed', 'job', service.name));
-    const latency = 'podgateway_provision_duration_seconds_bucket';
+    const latency = 'podgateway_request_duration_seconds_bucket';
     for (const burn of ['PodgatewayLatencySLOFastBurn', 'PodgatewayLatencySLOSlowBurn']) {
       assert.ok(uses(burn, latency, 'le', '1'), burn);
     }
@@ -291,8 +291,8 @@ describe('the dashboard', () => {
   it('shows events by outcome and reason, latency, API calls, pods released and swept, and RSS', () => {
     const metrics = metricsOf(panels);
     for (const metric of [
-      'podgateway_provisions_total',
-      'podgateway_provision_duration_seconds_bucket',
+      'podgateway_requests_total',
+      'podgateway_request_duration_seconds_bucket',
       'podgateway_kube_api_request_duration_seconds_bucket',
       'podgateway_kube_api_request_duration_seconds_count',
       'podgateway_pods_released_total',
@@ -360,20 +360,17 @@ describe('every query against the running function’s /metrics', { skip: noKube
   it('finds a name, label or value it does not serve, and a histogram named without its suffix', () => {
     const check = (expression: string) =>
       queryProblems({ where: 'q', names: readQuery(expression) }, metrics, service.name);
-    assert.deepEqual(check('rate(podgateway_provisions_total{outcome="failed"}[5m])'), []);
-    assert.match(check('podgateway_provision_total').join(), /not served/);
-    assert.match(check('podgateway_provision_duration_seconds').join(), /not served/);
-    assert.match(check('podgateway_provisions_total_count').join(), /not served/);
+    assert.deepEqual(check('rate(podgateway_requests_total{outcome="failed"}[5m])'), []);
+    assert.match(check('podgateway_request_total').join(), /not served/);
+    assert.match(check('podgateway_request_duration_seconds').join(), /not served/);
+    assert.match(check('podgateway_requests_total_count').join(), /not served/);
+    assert.match(check('sum by (gateway_name) (podgateway_requests_total)').join(), /gateway_name/);
+    assert.match(check('podgateway_requests_total{outcome="failure"}').join(), /matches no/);
     assert.match(
-      check('sum by (gateway_name) (podgateway_provisions_total)').join(),
-      /gateway_name/,
-    );
-    assert.match(check('podgateway_provisions_total{outcome="failure"}').join(), /matches no/);
-    assert.match(
-      check('podgateway_provisions_total{outcome=~"failed|rejectd"}').join(),
+      check('podgateway_requests_total{outcome=~"failed|rejectd"}').join(),
       /outcome=~"rejectd" matches no/,
     );
-    assert.match(check('podgateway_provision_duration_seconds_bucket{le="2"}').join(), /matches/);
+    assert.match(check('podgateway_request_duration_seconds_bucket{le="2"}').join(), /matches/);
     assert.match(check('podgateway_inflight_requests{job="provisioner"}').join(), /job=/);
   });
 

@@ -32,8 +32,6 @@ export const OPTIONAL = [
 ];
 /** The health endpoints of faas-js-runtime. */
 export const HEALTH = { liveness: '/health/liveness', readiness: '/health/readiness' };
-/** Read by Node itself, not by src/config/config.ts: the V8 heap flags chosen by the bench. */
-export const PROCESS_VARIABLES = ['NODE_OPTIONS'];
 /** The share of the container's memory limit the function's RSS may reach (BENCHMARKS.md). */
 export const RSS_SHARE_OF_LIMIT = 0.6;
 

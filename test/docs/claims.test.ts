@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { CONFIG_VARIABLES } from '../../src/config/config.ts';
 import { RUNTIME_VARIABLES } from '../../src/edge/http-guard.ts';
 import { SINK_VARIABLES } from '../../src/events/sink.ts';
+import { REASON } from '../../src/formats/reasons.ts';
 import { POD_ROUTES } from '../../src/kube/api-observer.ts';
 import { API_CALLS } from '../../src/kube/client.ts';
 import * as metrics from '../../src/observability/metrics.ts';
@@ -191,6 +192,25 @@ describe('claims the docs make about the repository', () => {
       'NET_ADMIN',
     ]);
     assert.equal(CODE.includes('CLIENT_IMAGES'), false, 'a misspelled setting is caught');
+  });
+
+  it('the reply tables and the provisions counter of docs/reference.md name warnings, pod_name and AlreadyGone', () => {
+    const reference = read('docs/reference.md');
+    // The reply tables' rows, not the data-schema table's (which links the schema files).
+    const row = (start: string) =>
+      reference
+        .split('\n')
+        .find((line) => line.startsWith(`| \`${start}\``) && !line.includes('../schemas/')) ?? '';
+    assert.match(row('io.podgateway.client.scheduling.done'), /`warnings`/);
+    assert.match(row('io.podgateway.client.scheduling.failed'), /`warnings`/);
+    assert.match(
+      row('io.podgateway.client.release.failed'),
+      new RegExp(`\`${REASON.InvalidPodName}\`[^|]*\`pod_name\``),
+    );
+    assert.match(
+      row('podgateway_requests_total'),
+      new RegExp(`\`released\` \\(\`reason="${REASON.AlreadyGone}"\``),
+    );
   });
 
   it('the access check line the docs quote names every verb of src/kube/client.ts API_CALLS', () => {

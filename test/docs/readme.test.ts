@@ -1,7 +1,7 @@
 // The README's and docs/' commands: each shell block says whether it needs a cluster or which
 // check runs it, and the files and pages they name exist.
 import assert from 'node:assert/strict';
-import { existsSync, globSync } from 'node:fs';
+import { existsSync, globSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -41,6 +41,49 @@ describe('README and docs/', () => {
       if (checked) assert.ok(existsSync(join(PROJECT_ROOT, checked)), `${checked} does not exist`);
       else assert.match(first, /^# needs a cluster/, `unmarked shell block: ${first}`);
     }
+  });
+
+  it('starts the function against a cluster with the settings func.yaml would have given', () => {
+    // `npm start` reads no func.yaml: the section must set what a routed `done` needs.
+    const section =
+      README.split(/^## /m).find((part) => part.startsWith('Against a cluster')) ?? '';
+    const start =
+      section.split('\n').find((line) => /\bnpm start\b/.test(line) && !line.includes('`')) ?? '';
+    const funcYaml = readFileSync(join(PROJECT_ROOT, 'func.yaml'), 'utf8');
+    for (const name of ['CLIENT_NAMESPACE', 'GATEWAYS']) {
+      const value = new RegExp(`- name: ${name}\\n\\s+value: (\\S+)`).exec(funcYaml)?.[1];
+      assert.ok(value, `func.yaml sets ${name}`);
+      assert.ok(
+        start.includes(`${name}=${value}`),
+        `the npm start line sets ${name}=${value}: ${start}`,
+      );
+    }
+    assert.match(section, /kubectl apply -f deploy\/namespace\.yaml/);
+    assert.match(section, /REQUIRE_ROUTING=false/);
+  });
+
+  it('shows a Ready Kubernetes Event only where WAIT_FOR=ready is said', () => {
+    const example = /kubectl events` \(and[\s\S]*?```text\n([\s\S]*?)```/.exec(README)?.[1] ?? '';
+    assert.match(example, /Provisioned/);
+    assert.doesNotMatch(example, /\bReady\b/);
+    assert.match(README, /`npm run dev -- --cluster`/);
+  });
+
+  it('docs/deploy.md: each post to the Broker prints its status; leaving the Broker takes the dashboard too', () => {
+    const deploy = readFileSync(join(PROJECT_ROOT, 'docs/deploy.md'), 'utf8');
+    const posts = deploy
+      .split('\n')
+      .filter((line) => line.includes('broker-ingress.knative-eventing'));
+    assert.ok(posts.length >= 3, `only ${posts.length} posts to the Broker`);
+    for (const post of posts) assert.match(post, /-w '%\{http_code\}\\n'|\s-i\s/, post);
+    const removal =
+      /```shell\n# needs a cluster \(with deploy\/ applied[^\n]*\n([\s\S]*?)```/.exec(
+        deploy,
+      )?.[1] ?? '';
+    const lines = removal.trim().split('\n');
+    const dashboard = lines.findIndex((line) => line.includes('deploy/cloudevents-player.yaml'));
+    const broker = lines.findIndex((line) => line.includes('broker/default'));
+    assert.ok(dashboard >= 0 && dashboard < broker, removal);
   });
 
   it('ships the licence package.json names, in full', async () => {

@@ -57,7 +57,7 @@ describe('request values in replies and log lines', () => {
         .output()
         .slice(from)
         .split('\n')
-        .filter((line) => line.includes('"msg":"provision"'));
+        .filter((line) => line.includes('"msg":"request"'));
       if (lines.length > 0) return lines;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }

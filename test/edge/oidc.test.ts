@@ -31,7 +31,7 @@ async function logLine(fn: RunningFunction, eventId: string): Promise<Record<str
     const line = fn
       .output()
       .split('\n')
-      .filter((text) => text.includes('"msg":"provision"'))
+      .filter((text) => text.includes('"msg":"request"'))
       .map((text) => JSON.parse(text) as Record<string, unknown>)
       .find((entry) => entry.eventId === eventId);
     if (line) return line;
@@ -114,7 +114,7 @@ describe('with OIDC_AUDIENCE and OIDC_SUBJECTS', () => {
     const count = (reason: string) =>
       metrics.samples.find(
         (sample) =>
-          sample.name === 'podgateway_provisions_total' &&
+          sample.name === 'podgateway_requests_total' &&
           sample.labels.outcome === 'rejected' &&
           sample.labels.reason === reason,
       )?.value ?? 0;

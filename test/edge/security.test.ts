@@ -140,7 +140,7 @@ describe('with the default configuration', () => {
         assert.ok([400, 404].includes(response.status), `${response.status}`);
         assert.match(
           response.body.toString(),
-          /must be exactly \/|is not accepted|Route POST:.* not found/,
+          /must be exactly \/|is not accepted|nothing is served at/,
         );
         assert.equal(h.server.pods().length, 0);
         assert.deepEqual(h.server.coreRequests(), []);
@@ -172,6 +172,69 @@ describe('with the default configuration', () => {
       });
       assert.equal(response.status, 200, response.body.toString());
       assert.equal(h.server.pods().length, 1);
+    });
+  });
+
+  describe('a wrong path or method', () => {
+    const provisionsCount = async (reason: string) => {
+      const text = await (await fetch(`${h.fn.url}/metrics`)).text();
+      const line = new RegExp(
+        `^podgateway_requests_total\\{[^}]*outcome="rejected",reason="${reason}"[^}]*\\} (\\d+)$`,
+        'm',
+      ).exec(text);
+      return Number(line?.[1] ?? 0);
+    };
+    const logLines = (reason: string) =>
+      h.fn
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"request"') && line.includes(`"reason":"${reason}"`))
+        .length;
+
+    it('POST /events: 404 with one clear line, logged and counted once', async () => {
+      const [countBefore, linesBefore] = [await provisionsCount('NotFound'), logLines('NotFound')];
+      const response = await fetch(`${h.fn.url}/events`, { method: 'POST', body: '{}' });
+      assert.equal(response.status, 404);
+      assert.deepEqual(await response.json(), {
+        error: 'NotFound',
+        message: 'nothing is served at "/events": send events with POST to /',
+      });
+      assert.equal(await provisionsCount('NotFound'), countBefore + 1);
+      for (let attempt = 0; attempt < 50 && logLines('NotFound') === linesBefore; attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(logLines('NotFound'), linesBefore + 1, h.fn.output());
+    });
+
+    it('PUT /: 405 with Allow, logged and counted once', async () => {
+      h.server.reset();
+      const [countBefore, linesBefore] = [
+        await provisionsCount('MethodNotAllowed'),
+        logLines('MethodNotAllowed'),
+      ];
+      const response = await fetch(`${h.fn.url}/`, { method: 'PUT', body: '{}' });
+      assert.equal(response.status, 405);
+      assert.match(response.headers.get('allow') ?? '', /\bPOST\b/);
+      const body = (await response.json()) as { error: string; message: string };
+      assert.equal(body.error, 'MethodNotAllowed');
+      assert.match(body.message, /^PUT is not served at "\/": use .*POST/);
+      assert.equal(await provisionsCount('MethodNotAllowed'), countBefore + 1);
+      for (
+        let attempt = 0;
+        attempt < 50 && logLines('MethodNotAllowed') === linesBefore;
+        attempt += 1
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(logLines('MethodNotAllowed'), linesBefore + 1, h.fn.output());
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('keeps the health and metrics routes', async () => {
+      for (const path of ['/health/readiness', '/health/liveness', '/metrics']) {
+        assert.equal((await fetch(`${h.fn.url}${path}`)).status, 200, path);
+      }
+      assert.equal((await fetch(`${h.fn.url}/metrics`, { method: 'POST' })).status, 405);
     });
   });
 
@@ -240,7 +303,7 @@ describe('with the default configuration', () => {
     const characters: Array<[string, string]> = [
       ['ESC (a terminal escape)', '\u001b[31m'],
       ['NUL', '\u0000'],
-      ['CR LF (a fake log line)', '\r\n{"msg":"provision"}'],
+      ['CR LF (a fake log line)', '\r\n{"msg":"request"}'],
       ['TAB', '\t'],
       ['DEL', '\u007f'],
       ['C1 NEL', '\u0085'],
@@ -366,6 +429,31 @@ describe('with the default configuration', () => {
       assert.equal(again.event?.type, DONE_TYPE, again.text);
       assert.equal(again.event?.data?.pod_name, first.event?.data?.pod_name);
       assert.match(String(again.event?.data?.message), /already existed/);
+    });
+  });
+
+  describe('a malformed override with ALLOWED_OVERRIDES empty', () => {
+    it('is a 400 naming the field, whatever the policy, before any pod', async () => {
+      h.server.reset();
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', image: 'curlimages/curl:../../evil' }),
+        'binary',
+      );
+      assert.equal(reply.status, 400, reply.text);
+      assert.match(reply.text, /data\.image must be an image reference/);
+      assert.equal(h.server.pods().length, 0);
+    });
+
+    it('a well-formed one is failed PolicyViolation', async () => {
+      h.server.reset();
+      const reply = await sendEvent(
+        h.fn.url,
+        pendingEvent({ gateway_name: 'foo', image: 'curlimages/curl:8.5.0' }),
+        'binary',
+      );
+      assert.equal(reply.event?.data?.reason, 'PolicyViolation', reply.text);
+      assert.equal(h.server.pods().length, 0);
     });
   });
 

@@ -13,7 +13,8 @@ import {
   readSink,
   SINK_RETRY_AFTER_SECONDS,
   SINK_VARIABLES,
-  sinkAnswer,
+  sinkAccepted,
+  sinkFailure,
 } from '../../src/events/sink.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import {
@@ -126,14 +127,15 @@ describe('the sink sender', () => {
     assert.match(delivery.ok ? '' : delivery.problem, /could not be reached.*ECONNREFUSED/);
   });
 
-  it('answers 202 with no body once delivered, 503 with Retry-After when not', () => {
-    assert.deepEqual(sinkAnswer({ ok: true, attempts: 1, status: 200 }), {
-      statusCode: 202,
-      body: '',
-    });
-    const failed = sinkAnswer({ ok: false, attempts: 3, problem: 'the sink answered HTTP 500' });
-    assert.equal(failed.statusCode, 503);
-    assert.deepEqual(failed.headers, { 'retry-after': String(SINK_RETRY_AFTER_SECONDS) });
+  it('answers 202 with no body once delivered; when not, tells the producer no address or body, the log both', () => {
+    assert.deepEqual(sinkAccepted(), { statusCode: 202, body: '' });
+    const problem = 'the sink answered HTTP 500: no room at http://10.0.0.7:8080/inbox';
+    const { message, logMessage } = sinkFailure({ ok: false, attempts: 3, problem }, 'reply-1');
+    assert.equal(
+      message,
+      "the reply could not be sent to K_SINK after 3 attempt(s): the sink answered HTTP 500 (the function's log has the details)",
+    );
+    assert.equal(logMessage, `reply reply-1 not sent to K_SINK: ${problem}`);
   });
 });
 

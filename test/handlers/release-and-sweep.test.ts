@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
 import { DONE_TYPE } from '../../src/events/replies.ts';
+import { MAX_MESSAGE_LENGTH } from '../../src/formats/bounded-text.ts';
 import {
   RELEASE_DONE_TYPE,
   RELEASE_FAILED_TYPE,
@@ -27,7 +28,7 @@ const TTL_SECONDS = 3600;
 const h = useHarness(
   {
     CLIENT_NAMESPACE: NAMESPACE,
-    GRACE_PERIOD_SECONDS: '5',
+    CLIENT_GRACE_PERIOD_SECONDS: '5',
     CLIENT_TTL_SECONDS: String(TTL_SECONDS),
     // Every sweep here runs; test/handlers/sweep-amplification.test.ts has the interval.
     SWEEP_INTERVAL_SECONDS: '0',
@@ -81,7 +82,7 @@ const podApiCalls = () => h.server.coreRequests();
 
 for (const mode of MODES) {
   describe(`a release event in ${mode} mode`, () => {
-    it('deletes the pod a pending event made, with GRACE_PERIOD_SECONDS, and replies done', async () => {
+    it('deletes the pod a pending event made, with CLIENT_GRACE_PERIOD_SECONDS, and replies done', async () => {
       const created = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), mode);
       assert.equal(created.event?.type, DONE_TYPE, created.text);
       const podName = String(created.event?.data?.pod_name);
@@ -134,6 +135,44 @@ describe('a release event for a pod the function did not make', () => {
     assert.equal(deletes().length, 0);
   });
 
+  it('bounds the API’s message in the failed reply, as a pending event’s', async () => {
+    h.server.addPod(pod('long-refusal'));
+    // A permanent refusal whose message (the API server may repeat a webhook's) runs long.
+    const message = `no: ${'x'.repeat(10_000)}`;
+    h.server.injectFault({
+      method: 'GET',
+      path: /\/pods\//,
+      status: 422,
+      reason: 'Invalid',
+      message,
+    });
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { pod_name: own('long-refusal') }),
+      'binary',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'Invalid');
+    const said = String(reply.event?.data?.message);
+    assert.ok(said.length < MAX_MESSAGE_LENGTH + 40, `${said.length} characters`);
+    assert.match(said, /^no: x+…\[\+\d+ characters\]$/);
+    assert.equal(deletes().length, 0);
+  });
+
+  it('replies failed InvalidPodName for a misspelt pod_name, suggesting it', async () => {
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { podname: own('client-foo-0123456789ab') }),
+      'structured',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'InvalidPodName');
+    assert.match(
+      String(reply.event?.data?.message),
+      /; data\.podname was given: did you mean "pod_name"\?$/,
+    );
+  });
+
   it('replies failed NotManaged for another namespace, without asking the API', async () => {
     h.server.addPod(pod('client-foo-0123456789ab', { namespace: 'default' }));
     const reply = await sendEvent(
@@ -146,6 +185,12 @@ describe('a release event for a pod the function did not make', () => {
     );
     assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
     assert.equal(reply.event?.data?.reason, 'NotManaged');
+    // The request named the namespace; where the pod is, the function did not ask.
+    assert.match(
+      String(reply.event?.data?.message),
+      /^data\.namespace "default" is not the namespace this function manages/,
+    );
+    assert.doesNotMatch(String(reply.event?.data?.message), /is in namespace/);
     assert.deepEqual(names('default'), [own('client-foo-0123456789ab')]);
     assert.equal(podApiCalls().length, 0);
   });

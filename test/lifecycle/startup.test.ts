@@ -91,7 +91,7 @@ describe('start-up', () => {
     assert.equal(output.trim().split('\n').length, 2, output);
   });
 
-  it('logs the settings in effect in one line, and warns on risky ones', async () => {
+  it('logs the settings in effect in one line, and warns on risky ones and former names', async () => {
     const fn = await startFunction({
       env: {
         KUBECONFIG: await server.writeKubeconfig(workDir),
@@ -100,10 +100,16 @@ describe('start-up', () => {
         EVENT_DEADLINE_MS: '2000',
         // The default: the check on (the test processes turn it off unless asked).
         REQUIRE_ROUTING: '',
+        // A setting's former name still works, and says so once.
+        GRACE_PERIOD_SECONDS: '5',
       },
     });
     try {
       const output = fn.output();
+      assert.match(
+        output,
+        /warning: GRACE_PERIOD_SECONDS is the former name of CLIENT_GRACE_PERIOD_SECONDS: it is read as CLIENT_GRACE_PERIOD_SECONDS; rename it\n/,
+      );
       assert.match(
         output,
         /pods go to namespace "team-a" through https:\/\/127\.0\.0\.1:\d+ \(.*kubeconfig\); any gateway; done once the pod is created \(WAIT_FOR=created\) and routed \(init container gateway-init and container gateway-sidecar from the gateway's webhook\); deadlines: API call 3000 ms, event 2000 ms, shutdown grace 20000 ms; replies in the HTTP response/,
@@ -138,6 +144,27 @@ describe('start-up', () => {
     }
   });
 
+  it('says a missing Events permission loses only the Kubernetes Event, never a reply', async () => {
+    const denying = await startKubeApiServer({
+      namespaces: ['default'],
+      authorize: (request) => !(request.resource === 'events' && request.verb === 'create'),
+    });
+    const fn = await startFunction({
+      env: { KUBECONFIG: await denying.writeKubeconfig(workDir), GATEWAYS: 'foo' },
+    });
+    try {
+      const output = fn.output();
+      assert.match(
+        output,
+        /warning: the function's service account may not create events in namespace "default", which it needs to report on each client pod .*: until its Role grants it \(deploy\/rbac\.yaml\), its Kubernetes Events are not recorded \(replies are unaffected/,
+      );
+      assert.doesNotMatch(output, /Forbidden/);
+    } finally {
+      await fn.stop();
+      await denying.close();
+    }
+  });
+
   it('warns at start when the service account may not make a call it needs', async () => {
     const denying = await startKubeApiServer({
       namespaces: ['default'],
@@ -150,7 +177,7 @@ describe('start-up', () => {
       const output = fn.output();
       assert.match(
         output,
-        /warning: the function's service account may not watch pods in namespace "default", which it needs to WAIT_FOR=scheduled/,
+        /warning: the function's service account may not watch pods in namespace "default", which it needs to WAIT_FOR=scheduled.*: until its Role grants it \(deploy\/rbac\.yaml\), the requests that need it fail with Forbidden/,
       );
       const others = API_CALLS.filter((call) => call.verb !== 'watch');
       assert.ok(

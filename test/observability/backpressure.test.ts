@@ -7,8 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { deployedProcessEnv } from '../../testbed/deployed-env.ts';
 import { freePort, spawnFunction, startFunction } from '../../testbed/function-process.ts';
-import { deployedNodeOptions, sendHostile } from '../../testbed/hostile-events.ts';
+import { sendHostile } from '../../testbed/hostile-events.ts';
 import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { type SilentCollector, startSilentCollector } from '../../testbed/otlp-receiver.ts';
 import { parseExposition } from '../../testbed/prometheus.ts';
@@ -35,7 +36,7 @@ function baseEnv(): Record<string, string> {
   return {
     KUBECONFIG: kubeconfig,
     CLIENT_NAMESPACE: NAMESPACE,
-    NODE_OPTIONS: deployedNodeOptions(),
+    ...deployedProcessEnv(),
   };
 }
 

@@ -189,7 +189,7 @@ describe('metrics on the runtime’s /metrics', () => {
     await sendKnownTraffic();
     const { samples, text } = await scrape();
     const provisions = (labels: Record<string, string>) =>
-      sampleSum(samples, 'podgateway_provisions_total', labels);
+      sampleSum(samples, 'podgateway_requests_total', labels);
 
     assert.equal(provisions({ outcome: 'created', gateway: 'foo', reason: '' }), 1);
     assert.equal(provisions({ outcome: 'created', gateway: 'bar', reason: '' }), 1);
@@ -207,13 +207,13 @@ describe('metrics on the runtime’s /metrics', () => {
     assert.equal(provisions({}), 9);
     // Only the names the traffic carried, mapped as promised: no raw invalid name as a label.
     const gateways = new Set(
-      samples.filter((s) => s.name === 'podgateway_provisions_total').map((s) => s.labels.gateway),
+      samples.filter((s) => s.name === 'podgateway_requests_total').map((s) => s.labels.gateway),
     );
     assert.deepEqual([...gateways].sort(), ['bar', 'foo', 'invalid', 'none', 'unknown']);
 
     // The runtime's own metrics and default labels are there too: one registry, one prom-client.
     assert.ok(sampleSum(samples, 'faas_invocations') >= 9, 'faas_invocations');
-    const ours = samples.find((s) => s.name === 'podgateway_provisions_total');
+    const ours = samples.find((s) => s.name === 'podgateway_requests_total');
     const theirs = samples.find((s) => s.name === 'faas_invocations');
     assert.ok(theirs?.labels.faas_name, 'the runtime labels its metrics');
     assert.equal(ours?.labels.faas_name, theirs.labels.faas_name, 'and ours alike');
@@ -222,8 +222,21 @@ describe('metrics on the runtime’s /metrics', () => {
     assert.equal(theirs.labels.faas_id, hostname());
     assert.equal(theirs.labels.faas_version, packageJson.version);
     assert.doesNotMatch(text, /="undefined/);
-    assert.match(text, /# TYPE podgateway_provision_duration_seconds histogram/);
+    assert.match(text, /# TYPE podgateway_request_duration_seconds histogram/);
     assert.match(text, /# TYPE podgateway_inflight_requests gauge/);
+    // The former names serve the same series, for dashboards and alerts written against them.
+    const former = samples.filter((s) => s.name === 'podgateway_provisions_total');
+    assert.deepEqual(
+      former.map(({ labels, value }) => ({ labels, value })),
+      samples
+        .filter((s) => s.name === 'podgateway_requests_total')
+        .map(({ labels, value }) => ({ labels, value })),
+    );
+    assert.match(
+      text,
+      /# HELP podgateway_provisions_total Deprecated: podgateway_requests_total under its former name/,
+    );
+    assert.match(text, /# TYPE podgateway_provision_duration_seconds histogram/);
   });
 
   it('serves no OS gauge of the runtime, and a scrape runs no command', async () => {
@@ -259,9 +272,14 @@ describe('metrics on the runtime’s /metrics', () => {
       5,
     );
 
+    assert.equal(sampleSum(samples, 'podgateway_request_duration_seconds_count'), 9);
     assert.equal(sampleSum(samples, 'podgateway_provision_duration_seconds_count'), 9);
     assert.equal(
-      sampleSum(samples, 'podgateway_provision_duration_seconds_count', { outcome: 'created' }),
+      sampleSum(samples, 'podgateway_provision_duration_seconds_bucket', { le: '+Inf' }),
+      9,
+    );
+    assert.equal(
+      sampleSum(samples, 'podgateway_request_duration_seconds_count', { outcome: 'created' }),
       2,
     );
     assert.equal(sampleSum(samples, 'podgateway_inflight_requests'), 0);
@@ -306,7 +324,7 @@ describe('logs', () => {
   /** The lines for the known traffic: they come on stdout, apart from the HTTP answers. */
   async function trafficLogLines(): Promise<LogLine[]> {
     const rejected = () =>
-      logLines().filter((line) => line.msg === 'provision' && line.outcome === 'rejected');
+      logLines().filter((line) => line.msg === 'request' && line.outcome === 'rejected');
     await eventually('the log lines of the rejected requests', () => rejected().length >= 3, {
       timeoutMs: 2000,
     }).catch(() => undefined); // the assertions on the lines say what is missing
@@ -323,7 +341,7 @@ describe('logs', () => {
 
   it('writes one JSON line per event, with id, source, gateway, pod, outcome, reason and duration', async () => {
     const { createdIds, forbidden } = await sendKnownTraffic();
-    const lines = (await trafficLogLines()).filter((line) => line.msg === 'provision');
+    const lines = (await trafficLogLines()).filter((line) => line.msg === 'request');
     assert.equal(lines.filter((line) => line.eventId === createdIds[0]).length, 2);
 
     const [created] = lines.filter((l) => l.eventId === createdIds[0] && l.outcome === 'created');
@@ -368,7 +386,7 @@ describe('logs', () => {
 
   it('logs and counts the 400s the runtime answers by itself, without an error of its own', async () => {
     const { brokenJson, answers } = await sendKnownTraffic();
-    const lines = (await trafficLogLines()).filter((line) => line.msg === 'provision');
+    const lines = (await trafficLogLines()).filter((line) => line.msg === 'request');
     const broken = lines.find((line) => line.eventId === brokenJson);
     assert.equal(broken?.outcome, 'rejected');
     assert.equal(broken?.source, '/tests/producer');

@@ -1,6 +1,6 @@
 // The Kubernetes Events on the client pods, end to end: CloudEvents over HTTP into the function,
 // Events out through the real client to the API test server (under deploy/'s Role), as
-// `kubectl events` would list them. And the stories as the recorder tells them.
+// `kubectl events` would list them. And the occurrences as the recorder words them.
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import { CloudEvent } from 'cloudevents';
@@ -11,11 +11,11 @@ import { SWEEP_DONE_TYPE, SWEEP_TYPE } from '../../src/handlers/sweep.ts';
 import {
   isomorphismKey,
   newEvent,
+  type PodOccurrence,
   podReference,
   REPORTING_CONTROLLER,
   reportingInstanceOf,
-  type Story,
-  tell,
+  wordingOf,
 } from '../../src/observability/pod-events.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import { startKubelet } from '../../testbed/kube-api-server/kubelet.ts';
@@ -78,8 +78,8 @@ function lifecycleEvent(type: string, data?: unknown): CloudEvent<unknown> {
   });
 }
 
-describe('the stories, as Events tell them', () => {
-  const stories: Story[] = [
+describe('the occurrences, as Events word them', () => {
+  const occurrences: PodOccurrence[] = [
     { kind: 'provisioned', request: { eventSource: '/s', eventId: 'e1', gatewayName: 'foo' } },
     { kind: 'ready', nodeName: 'node-1', podIp: '10.0.0.7' },
     { kind: 'released', cloudEvent: { source: '/s', id: 'e2' } },
@@ -88,9 +88,9 @@ describe('the stories, as Events tell them', () => {
   ];
 
   it('gives each a CamelCase reason and action, a type, and a sentence', () => {
-    const told = stories.map(tell);
+    const worded = occurrences.map(wordingOf);
     assert.deepEqual(
-      told.map(({ type, reason, action }) => [type, reason, action]),
+      worded.map(({ type, reason, action }) => [type, reason, action]),
       [
         ['Normal', EVENT_REASON.Provisioned, 'Provision'],
         ['Normal', EVENT_REASON.Ready, 'WaitForReady'],
@@ -99,26 +99,26 @@ describe('the stories, as Events tell them', () => {
         ['Warning', EVENT_REASON.NotRouted, 'CheckRouting'],
       ],
     );
-    assert.equal(told[0]?.note, 'provisioned for CloudEvent /s/e1 for gateway foo');
-    assert.equal(told[1]?.note, 'ready on node node-1 with IP 10.0.0.7');
-    assert.equal(told[2]?.note, 'deleted: released for CloudEvent /s/e2');
-    assert.equal(told[3]?.note, 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS');
+    assert.equal(worded[0]?.note, 'provisioned for CloudEvent /s/e1 for gateway foo');
+    assert.equal(worded[1]?.note, 'ready on node node-1 with IP 10.0.0.7');
+    assert.equal(worded[2]?.note, 'deleted: released for CloudEvent /s/e2');
+    assert.equal(worded[3]?.note, 'deleted by the sweep: the pod outlived CLIENT_TTL_SECONDS');
     assert.match(
-      told[4]?.note ?? '',
+      worded[4]?.note ?? '',
       /^deleted: not routed .*\(missing gateway-init, gateway-sidecar\)/,
     );
   });
 
   it('names Events apart within a millisecond, and keys repeats by everything but the time', () => {
     const pod = { metadata: { name: 'client-a', namespace: NAMESPACE, uid: 'u-1' } };
-    const told = tell({ kind: 'swept', why: 'Failed' });
-    const first = newEvent(podReference(pod), told, 'i', 1_700_000_000_000);
-    const second = newEvent(podReference(pod), told, 'i', 1_700_000_000_000);
+    const worded = wordingOf({ kind: 'swept', why: 'Failed' });
+    const first = newEvent(podReference(pod), worded, 'i', 1_700_000_000_000);
+    const second = newEvent(podReference(pod), worded, 'i', 1_700_000_000_000);
     assert.notEqual(first.metadata?.name, second.metadata?.name);
     assert.match(first.metadata?.name ?? '', /^client-a\.[0-9a-f]+$/);
     assert.match(JSON.parse(JSON.stringify(first)).eventTime, MICROSECONDS);
     assert.equal(isomorphismKey(first), isomorphismKey(second));
-    const other = newEvent(podReference(pod), tell({ kind: 'swept', why: 'Expired' }), 'i', 0);
+    const other = newEvent(podReference(pod), wordingOf({ kind: 'swept', why: 'Expired' }), 'i', 0);
     assert.notEqual(isomorphismKey(first), isomorphismKey(other));
   });
 
@@ -312,7 +312,7 @@ describe('Events with WAIT_FOR=ready', () => {
       ).length;
     const writesBefore = eventWrites();
 
-    // A producer (or Knative) replaying the event: each answered done, none told again.
+    // A producer (or Knative) replaying the event: each answered done, none worded again.
     for (let i = 0; i < 20; i += 1) {
       const again = await sendEvent(h.fn.url, event, i % 2 === 0 ? 'structured' : 'binary');
       assert.equal(again.event?.type, DONE_TYPE, again.text);

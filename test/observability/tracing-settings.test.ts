@@ -91,7 +91,7 @@ describe('tracing settings', () => {
     assert.equal(readTracingSettings(both)?.attributeValueLengthLimit, 4096);
     assert.match(
       problem({ ...ENDPOINT, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: '10' }),
-      /^OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "10" is not a whole number of at least 64/,
+      /^OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT: "10" is not a whole number of characters from 64 to/,
     );
     assert.match(
       problem({ ...ENDPOINT, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: 'none' }),

@@ -135,6 +135,28 @@ describe('a data field the event type does not know', () => {
     assert.equal(h.server.pods('default')[0]?.spec?.containers?.[0]?.image, 'alpine/curl');
   });
 
+  it('suggests the required field a misspelt one resembles, and warns in a failed reply too', async () => {
+    const reply = await sendEvent(
+      h.fn.url,
+      pendingEvent({ gateway_nme: 'foo', imagee: 'curlimages/curl:8.5.0' }),
+      'binary',
+    );
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'InvalidGatewayName');
+    assert.match(
+      String(reply.event?.data?.message),
+      /; data\.gateway_nme was given: did you mean "gateway_name"\?$/,
+    );
+    const warnings = reply.event?.data?.warnings;
+    assert.ok(Array.isArray(warnings), reply.text);
+    assert.deepEqual(
+      warnings.map((warning) => String(warning).split(' ')[0]),
+      ['data.gateway_nme', 'data.imagee'],
+    );
+    assert.match(String(warnings[1]), /\(did you mean "image"\?\)/);
+    assert.equal(h.server.pods('default').length, 0);
+  });
+
   it('gives no warnings when every field is known', async () => {
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
     assert.equal(reply.event?.type, DONE_TYPE, reply.text);

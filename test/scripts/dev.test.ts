@@ -471,6 +471,17 @@ describe('npm run dev, then npm run invoke', () => {
     assert.match(output(), /npm took --gateway for its own options: add -- before them/);
   });
 
+  it('refuses a port that is not plain digits, as the function refuses FUNC_PORT', async () => {
+    const bad = spawn(process.execPath, ['scripts/dev.ts', '--port', '0x50'], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output = collect(bad);
+    const [code] = await once(bad, 'exit');
+    assert.equal(code, 1, output());
+    assert.match(output(), /--port \/ FUNC_PORT: "0x50" is not a whole number from 1 to 65535/);
+  });
+
   it('reports a port in use before anything else, in one line with the flag', async () => {
     const second = spawn('npm', ['run', '--silent', 'dev', '--', '--port', String(port)], {
       cwd: PROJECT_ROOT,

@@ -1,5 +1,6 @@
-// Every npm script that runs a script of ours answers `--help` with its usage and exit code 0,
-// before it builds or starts anything: `npm run bench -- --help` once built first, then died.
+// Every npm script that runs a script of ours answers `--help` and `-h` with its usage and exit
+// code 0, and a flag it does not know with its usage on stderr and exit code 2, before it builds
+// or starts anything: `npm run bench -- --help` once built first, then died.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,19 +23,26 @@ const SCRIPT_FILES = Object.entries(scripts).flatMap(([name, command]) => {
   return file ? [{ name, file }] : [];
 });
 
-async function runHelp(file: string): Promise<{ code: number | null; stdout: string }> {
-  const child = spawn(process.execPath, [file, '--help'], {
+async function runWith(
+  file: string,
+  flag: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [file, flag], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
+  let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   const [code] = (await once(child, 'exit')) as [number | null];
   clearTimeout(timer);
-  return { code, stdout };
+  return { code, stdout, stderr };
 }
 
 describe('--help of every script', () => {
@@ -49,10 +57,20 @@ describe('--help of every script', () => {
   });
 
   for (const { name, file } of SCRIPT_FILES) {
-    it(`npm run ${name} -- --help prints its usage and exits 0`, async () => {
-      const { code, stdout } = await runHelp(file);
-      assert.equal(code, 0, stdout);
-      assert.match(stdout, new RegExp(`^usage: npm run ${name}\\b`), stdout);
+    for (const flag of ['--help', '-h']) {
+      it(`npm run ${name} -- ${flag} prints its usage and exits 0`, async () => {
+        const { code, stdout } = await runWith(file, flag);
+        assert.equal(code, 0, stdout);
+        assert.match(stdout, new RegExp(`^usage: npm run ${name}\\b`), stdout);
+      });
+    }
+
+    // One rule for every script: a flag it does not know is refused before anything starts.
+    it(`npm run ${name} -- --no-such-flag prints its usage on stderr and exits 2`, async () => {
+      const { code, stdout, stderr } = await runWith(file, '--no-such-flag');
+      assert.equal(code, 2, `${stdout}${stderr}`);
+      assert.match(stderr, new RegExp(`^usage: npm run ${name}\\b`, 'm'), stderr);
+      assert.doesNotMatch(stdout, /^usage:/m);
     });
   }
 });
