@@ -43,6 +43,7 @@ import {
   scheduledRun,
   steadyState,
 } from './bench/runs.ts';
+import { scaleBench, throttleBench } from './bench/scale.ts';
 import { printTable } from './bench/table.ts';
 import { buildFirst } from './build-first.ts';
 
@@ -67,6 +68,14 @@ async function main(): Promise<void> {
   exitOnSignals();
   buildFirst();
   const dir = makeTempDir('provisioner-bench-');
+  if (options.cluster && options.scale) {
+    await scaleBench(dir, options);
+    return;
+  }
+  if (options.cluster && options.throttle) {
+    await throttleBench(dir, options);
+    return;
+  }
   if (options.cluster) {
     await clusterBench(dir, options);
     return;

@@ -31,6 +31,13 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --cluster              instead: the provisioner and the limit against the real control plane of
                          testbed/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
                          kube-apiserver's requests per event
+  --scale                with --cluster: the bench plays the Broker (redelivers 5xx and no answer,
+                         a tenth of the events twice): 10,000 events, an etcd compaction and a
+                         kube-apiserver restart halfway; events/s, 503s, redeliveries, the
+                         restart's downtime, RSS, pods per event id counted through the API
+  --throttle             with --cluster: 1,000 events as the Broker sends them, then as many with
+                         the function's ServiceAccount given a tiny API Priority and Fairness share
+  --events N             the events of --scale or --throttle
   --oidc                 instead: against the same control plane, the provisioner with OIDC_AUDIENCE
                          set and empty, every event with a TokenRequest token; then one token
                          checked by the function's TokenVerifier and by a TokenReview
@@ -43,6 +50,12 @@ export interface BenchOptions {
   readonly cluster: boolean;
   /** --oidc: the cost of checking the Broker's tokens, against the real control plane instead. */
   readonly oidc: boolean;
+  /** --cluster --scale: many events through a kube-apiserver restart and an etcd compaction. */
+  readonly scale: boolean;
+  /** --cluster --throttle: the function under a tiny API Priority and Fairness share. */
+  readonly throttle: boolean;
+  /** --events: the events of --scale or --throttle; each has its own default when absent. */
+  readonly events: number | undefined;
   readonly coldRuns: number;
   readonly repeats: number;
   readonly durationMs: number;
@@ -81,18 +94,31 @@ export function readOptions(args: readonly string[]): BenchOptions {
       'no-scheduled': { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       oidc: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      throttle: { type: 'boolean', default: false },
+      events: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   /** A flag's value, or its preset: the full run's, or --quick's. */
   const preset = (value: string | undefined, full: number, quick: number): number =>
     value === undefined ? (flags.quick ? quick : full) : Number(value);
+  if ((flags.scale || flags.throttle) && !flags.cluster) {
+    throw new Error('--scale and --throttle run against the real control plane: add --cluster');
+  }
+  const events = flags.events === undefined ? undefined : Number(flags.events);
+  if (events !== undefined && !(Number.isInteger(events) && events > 0 && events <= 100_000)) {
+    throw new Error(`--events: expected a whole number from 1 to 100000, got "${flags.events}"`);
+  }
   const service = readService();
   const deployedEnv = deployedProcessEnv();
   return {
     help: flags.help,
     cluster: flags.cluster,
     oidc: flags.oidc,
+    scale: flags.scale,
+    throttle: flags.throttle,
+    events,
     coldRuns: preset(flags['cold-runs'], 7, 3),
     repeats: preset(flags.repeats, 3, 1),
     durationMs: preset(flags['duration-ms'], 2000, 1000),

@@ -12,6 +12,7 @@ import {
 } from '../kube/client.ts';
 import { createPodAttempt, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
+import { apiServerReady } from '../kube/readiness.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import type { PodEventRecorder } from '../observability/pod-events.ts';
@@ -113,7 +114,7 @@ export async function provision(
   });
   if (ours.kind === 'refused') {
     attempt.waiting?.cancel();
-    return ours.outcome;
+    return await unlessStarting(attempt, ours.outcome);
   }
   const found = ours.kind;
   // A redelivery that finds the pod ready already tells nothing new: the delivery that saw it
@@ -387,6 +388,20 @@ function outcomeOf(error: ApiCallError): NoPod {
   }
   const reason = refusal?.reason ?? error.failure.reason;
   return { kind: 'failed', failure: { ...error.failure, reason } };
+}
+
+/**
+ * The authorizer's Forbidden while kube-apiserver is not ready is its RBAC caches still filling
+ * after a start (src/kube/readiness.ts), not the Role: delivered again (503), not failed.
+ */
+async function unlessStarting({ kube, config }: Attempt, outcome: NoPod): Promise<NoPod> {
+  if (outcome.kind !== 'failed' || outcome.failure.reason !== REASON.Forbidden) return outcome;
+  if (await apiServerReady(kube, config.apiTimeoutMs)) return outcome;
+  const message = `the Kubernetes API is not ready yet (its /readyz): ${outcome.failure.message}`;
+  return {
+    kind: 'unavailable',
+    failure: { ...outcome.failure, reason: REASON.ApiUnavailable, message, retryAfterSeconds: 1 },
+  };
 }
 
 /** A final outcome the function's own checks give (not an API call's answer). */

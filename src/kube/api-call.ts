@@ -92,7 +92,7 @@ export function timeoutSignal(ms: number): { signal: AbortSignal; cancel(): void
 }
 
 /** Per-request options that abort the request with `signal`. */
-function withSignal(signal: AbortSignal): ConfigurationOptions {
+export function withSignal(signal: AbortSignal): ConfigurationOptions {
   const middleware: ObservableMiddleware = {
     pre: (context: RequestContext) => {
       context.setSignal(signal);

@@ -170,6 +170,15 @@ export function getJson(
   return sendJson(kubeConfig, HttpMethod.GET, path, undefined, options, (text) => JSON.parse(text));
 }
 
+/** A GET whose answer is text (`/readyz` answers `ok`): ApiException unless 2xx. */
+export function getText(
+  kubeConfig: KubeConfig,
+  path: string,
+  options: ConfigurationOptions,
+): Promise<string> {
+  return sendJson(kubeConfig, HttpMethod.GET, path, undefined, options, (text) => text);
+}
+
 async function sendJson<T>(
   kubeConfig: KubeConfig,
   method: HttpMethod,

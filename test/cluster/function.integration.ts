@@ -10,6 +10,8 @@ import { describeDifferential } from './suite/differential.ts';
 import { describeLifecycle } from './suite/lifecycle.ts';
 import { describeOidc } from './suite/oidc.ts';
 import { describeProvisioning } from './suite/provisioning.ts';
+import { describeScale } from './suite/scale.ts';
+import { describeThrottle } from './suite/throttle.ts';
 import { describeWatch } from './suite/watch.ts';
 
 const suite = new Suite();
@@ -24,3 +26,6 @@ describeAccess(suite);
 describeOidc(suite);
 describeDifferential(suite);
 describeCloudEvents(suite);
+// Last: they fill the namespace with pods (deleted after) and throttle the function's account.
+describeThrottle(suite);
+describeScale(suite);

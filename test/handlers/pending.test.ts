@@ -284,6 +284,31 @@ describe('faults of the Kubernetes API', () => {
     });
   }
 
+  // kube-apiserver serves before it is ready: until its RBAC caches have synced after a start,
+  // it refuses what the Role allows (kubernetes/kubernetes#121635).
+  const RBAC_REFUSAL =
+    'pods is forbidden: User "system:serviceaccount:default:provisioner" cannot create resource "pods" in API group "" in the namespace "client-system"';
+
+  it('answers an RBAC Forbidden 503 while kube-apiserver is not ready: the redelivery makes the pod', async () => {
+    const event = pendingEvent({ gateway_name: 'foo' });
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 403, message: RBAC_REFUSAL });
+    h.server.injectFault({ method: 'GET', path: '/readyz', status: 500 });
+    const reply = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(reply.status, 503, reply.text);
+    assert.equal(reply.headers.get('retry-after'), '1');
+    assert.match(reply.text, /"error":"ApiUnavailable".*not ready yet.*cannot create resource/);
+    const again = await sendEvent(h.fn.url, event, 'binary');
+    assert.equal(again.event?.type, DONE_TYPE, again.text);
+    assert.equal(h.server.pods(NAMESPACE).length, 1);
+  });
+
+  it('answers an RBAC Forbidden failed once kube-apiserver is ready', async () => {
+    h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 403, message: RBAC_REFUSAL });
+    const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');
+    assert.equal(reply.event?.type, FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'Forbidden');
+  });
+
   it('answers 503 with Retry-After and no event when the API stays unavailable past the deadline', async () => {
     h.server.injectFault({ method: 'POST', path: POD_CREATES, status: 503, times: 1000 });
     const reply = await sendEvent(h.fn.url, pendingEvent({ gateway_name: 'foo' }), 'binary');

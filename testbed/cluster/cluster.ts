@@ -74,6 +74,9 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
+/** How long a restarted kube-apiserver may take to be ready. */
+const RESTART_READY_MS = 300_000;
+
 const DEPLOY_DIR = join(CLUSTER_DIR, '..', '..', 'deploy');
 const PROJECT_STAGES = async () =>
   (await readdir(STAGES_DIR))
@@ -137,10 +140,11 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const ready = (what: string, check: () => Promise<boolean>, timeoutMs?: number) =>
     Promise.race([waitUntil(what, check, timeoutMs), failOnExit([...processes.values()])]);
   const tls = { ca: pki.ca.cert, client: pki.admin };
-  const apiServerReady = () =>
+  const apiServerReady = (timeoutMs?: number) =>
     ready(
       'kube-apiserver /readyz',
       async () => (await httpsGet(`${server}/readyz`, tls)).status === 200,
+      timeoutMs,
     );
   const startApiServer = (keys?: flags.ServiceAccountKeys) =>
     start('kube-apiserver', flags.apiServerArgs(pki, paths.tokenFile, ports, keys));
@@ -252,7 +256,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       restartApiServer: async (keys) => {
         await processes.get('kube-apiserver')?.stop();
         startApiServer(keys);
-        await apiServerReady();
+        // Its watch caches fill from etcd first: with 10,000 pods on a loaded machine, over 60 s.
+        await apiServerReady(RESTART_READY_MS);
       },
       compactEtcd: async () => {
         const range = (await postEtcd(ports.etcdClient, '/v3/kv/range', { key: 'AA==' })) as {

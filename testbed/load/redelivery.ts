@@ -13,7 +13,13 @@ export interface PendingEvent {
 export type Answer =
   | { readonly kind: 'done'; readonly podName: string }
   | { readonly kind: 'failed'; readonly reason: string; readonly message: string }
-  | { readonly kind: 'status'; readonly status: number; readonly retryAfterSeconds?: number }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly retryAfterSeconds?: number;
+      /** The `error` of a JSON body (`{error, message}`): a 503's reason. */
+      readonly error?: string;
+    }
   | { readonly kind: 'connection'; readonly message: string };
 
 export interface Attempt {
@@ -92,9 +98,13 @@ export async function sendOnce(
     return { kind: 'failed', reason: String(data.reason), message: String(data.message) };
   }
   const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
-  return Number.isFinite(retryAfter)
-    ? { kind: 'status', status: response.status, retryAfterSeconds: retryAfter }
-    : { kind: 'status', status: response.status };
+  const error = parseObject(text).error;
+  return {
+    kind: 'status',
+    status: response.status,
+    ...(Number.isFinite(retryAfter) ? { retryAfterSeconds: retryAfter } : {}),
+    ...(typeof error === 'string' ? { error } : {}),
+  };
 }
 
 function parseObject(text: string): Record<string, unknown> {

@@ -11,6 +11,7 @@ import { type Cluster, startCluster } from '../../../testbed/cluster/cluster.ts'
 import { CLIENT_NAMESPACE, loadKubeConfig } from '../../../testbed/cluster/manifests.ts';
 import { eventually } from '../../../testbed/eventually.ts';
 import { type RunningFunction, startFunction } from '../../../testbed/function-process.ts';
+import { parseExposition } from '../../../testbed/prometheus.ts';
 import { pendingEvent, type Reply, sendEvent } from '../../support/events.ts';
 
 export { CLIENT_NAMESPACE };
@@ -195,4 +196,19 @@ export function retryBody(reply: Reply): { error: string; message: string } {
 export function eventAnnotations(pod: k8s.V1Pod): { source?: string; id?: string } {
   const annotations = pod.metadata?.annotations ?? {};
   return { source: annotations[ANNOTATIONS.eventSource], id: annotations[ANNOTATIONS.eventId] };
+}
+
+/** The function's Kubernetes API calls so far whose answer's `code` label `matches`, by its metric. */
+export async function apiCalls(
+  fn: RunningFunction,
+  matches: (code: string) => boolean,
+): Promise<number> {
+  const text = await (await fetch(`${fn.url}/metrics`)).text();
+  return parseExposition(text)
+    .samples.filter(
+      (sample) =>
+        sample.name === 'podgateway_kube_api_request_duration_seconds_count' &&
+        matches(sample.labels.code ?? ''),
+    )
+    .reduce((sum, sample) => sum + sample.value, 0);
 }
