@@ -18,42 +18,115 @@ import { cpuMs, spawnSubject, stop } from './processes.ts';
 const CONCURRENCY = 16;
 const WARMUP_EVENTS = 50;
 const MEASURED_EVENTS = 600;
+const NODES = 8;
 
 export interface ClusterResult {
   readonly load: LoadResult;
   /** kube-apiserver's own count of the requests it served, all clients, per event. */
   readonly apiRequestsPerEvent: number;
+  /** The same by verb and resource (`POST pods`, `PATCH pods/status`, …), per event. */
+  readonly requestsByKind?: Readonly<Record<string, number>>;
 }
 
-/** Starts the control plane in `dir`, measures both subjects, prints the table on stdout. */
+/**
+ * Starts the control plane in `dir` and measures, side by side: the function; the limit with its
+ * Event (one keep-alive HTTPS pod create, then the pod's Event, with the function's token: the
+ * reference of every ratio); the plain limit (the create alone, for information); then both
+ * again at WAIT_FOR=ready, where the limit waits on one shared watch of its own. Prints the
+ * tables on stdout.
+ */
 export async function clusterBench(
   dir: string,
   { npmStart, provisionerEnv }: BenchOptions,
 ): Promise<void> {
   log('starting the control plane (the first build takes minutes)…');
-  const cluster = await startCluster({ dir: join(dir, 'cluster'), log });
+  // Room for every pod of one load (110 per node): none left unschedulable, which the scheduler
+  // would retry and report, for every subject alike.
+  const cluster = await startCluster({ dir: join(dir, 'cluster'), nodes: NODES, log });
   try {
     const kubeconfig = await functionKubeconfig(cluster, dir);
     const kube = { KUBECONFIG: kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
-    // The manifests' NODE_OPTIONS for both, as deployed.
+    // The manifests' NODE_OPTIONS for all, as deployed.
     const nodeOptions = provisionerEnv.NODE_OPTIONS;
-    const provisionerSubject = npmStartSubject('provisioner (build/index.js)', npmStart.args, {
-      ...kube,
-      ...provisionerEnv,
-    });
-    const limitSubject = {
+    const provisioner = (waitFor: string) =>
+      npmStartSubject(`provisioner (build/index.js), WAIT_FOR=${waitFor}`, npmStart.args, {
+        ...kube,
+        ...provisionerEnv,
+        WAIT_FOR: waitFor,
+      });
+    const limit = (label: string, env: Record<string, string>) => ({
       key: 'limit' as const,
-      label: 'limit (scripts/bench/limit.js)',
+      label,
       settings: 'node scripts/bench/limit.js',
       args: [join(ROOT, 'scripts/bench/limit.js')],
-      env: { ...kube, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
-    };
-    const provisioner = await measure(cluster, provisionerSubject);
-    const limit = await measure(cluster, limitSubject);
-    process.stdout.write(tableOf(provisioner, limit));
+      env: { ...kube, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}), ...env },
+    });
+    const withEvent = (waitFor: string) =>
+      limit(`limit + Event (scripts/bench/limit.js), WAIT_FOR=${waitFor}`, {
+        LIMIT_EVENT: 'true',
+        WAIT_FOR: waitFor,
+      });
+    // The plain limit first: a fresh cluster's first load runs slower, and it is for information.
+    const plain = await measure(cluster, limit('limit (scripts/bench/limit.js)', {}));
+    const created = await sideBySide(cluster, provisioner('created'), withEvent('created'));
+    const ready = await sideBySide(cluster, provisioner('ready'), withEvent('ready'));
+    process.stdout.write(
+      tableOf(created.provisioner, created.reference, ['provisioner', 'limit + Event'], plain),
+    );
+    process.stdout.write(
+      `\n${tableOf(ready.provisioner, ready.reference, ['provisioner, WAIT_FOR=ready', 'limit + Event, WAIT_FOR=ready'])}`,
+    );
+    process.stdout.write(
+      `\n${kindsTable([
+        ['provisioner', created.provisioner],
+        ['limit + Event', created.reference],
+        ['limit', plain],
+        ['provisioner, ready', ready.provisioner],
+        ['limit + Event, ready', ready.reference],
+      ])}`,
+    );
   } finally {
     await cluster.stop();
   }
+}
+
+/**
+ * `subject` and `reference` loaded twice each, in the order reference, subject, subject,
+ * reference, and averaged: whichever runs first on a cluster runs slower.
+ */
+async function sideBySide(
+  cluster: Cluster,
+  subject: Subject,
+  reference: Subject,
+): Promise<{ provisioner: ClusterResult; reference: ClusterResult }> {
+  const r1 = await measure(cluster, reference);
+  const s1 = await measure(cluster, subject);
+  const s2 = await measure(cluster, subject);
+  const r2 = await measure(cluster, reference);
+  return { provisioner: meanOf(s1, s2), reference: meanOf(r1, r2) };
+}
+
+/** Two loads of one subject, averaged (p99 included: a mean of two p99s, not a p99). */
+export function meanOf(a: ClusterResult, b: ClusterResult): ClusterResult {
+  const mean = (x: number | undefined, y: number | undefined) => ((x ?? 0) + (y ?? 0)) / 2;
+  const kinds = new Set([
+    ...Object.keys(a.requestsByKind ?? {}),
+    ...Object.keys(b.requestsByKind ?? {}),
+  ]);
+  return {
+    load: {
+      eventsPerSecond: mean(a.load.eventsPerSecond, b.load.eventsPerSecond),
+      p50: mean(a.load.p50, b.load.p50),
+      p99: mean(a.load.p99, b.load.p99),
+      failures: a.load.failures + b.load.failures,
+      events: a.load.events + b.load.events,
+      cpuPerEvent: mean(a.load.cpuPerEvent, b.load.cpuPerEvent),
+    },
+    apiRequestsPerEvent: mean(a.apiRequestsPerEvent, b.apiRequestsPerEvent),
+    requestsByKind: Object.fromEntries(
+      [...kinds].map((kind) => [kind, mean(a.requestsByKind?.[kind], b.requestsByKind?.[kind])]),
+    ),
+  };
 }
 
 /** The built function as `npm start` runs it, with `env`: the subject every cluster run measures. */
@@ -97,7 +170,7 @@ export async function measure(
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await load(running.port, CONCURRENCY, { count: WARMUP_EVENTS }, undefined, extra);
-    const requestsBefore = await apiServerRequests(cluster);
+    const requestsBefore = await apiServerRequestsByKind(cluster);
     const cpuBefore = cpuMs(running.child.pid);
     const result = await load(
       running.port,
@@ -110,32 +183,64 @@ export async function measure(
     // What the event set going (the scheduler's binding, kwok's status, the function's Event)
     // is served within moments of the reply: counted once it has settled.
     await new Promise((resolve) => setTimeout(resolve, 2000));
-    const requests = (await apiServerRequests(cluster)) - requestsBefore;
-    return { load: result, apiRequestsPerEvent: requests / result.events };
+    const requestsAfter = await apiServerRequestsByKind(cluster);
+    const requestsByKind: Record<string, number> = {};
+    let requests = 0;
+    for (const [kind, after] of requestsAfter) {
+      const grown = after - (requestsBefore.get(kind) ?? 0);
+      requests += grown;
+      if (grown > 0) requestsByKind[kind] = grown / result.events;
+    }
+    const measured = {
+      load: result,
+      apiRequestsPerEvent: requests / result.events,
+      requestsByKind,
+    };
+    log(`  ${JSON.stringify(measured)}`);
+    return measured;
   } finally {
     await stop(running);
     await deleteClientPods(cluster);
   }
 }
 
-/** The sum of kube-apiserver's apiserver_request_total, every client and verb. */
-function apiServerRequests(cluster: Cluster): Promise<number> {
-  return apiServerMetric(cluster, 'apiserver_request_total{');
+/**
+ * kube-apiserver's apiserver_request_total, every client, summed by verb and resource: `POST
+ * pods`, `PATCH pods/status`, `WATCH pods`, `POST events.events.k8s.io`, … (its labels name no
+ * client; the verbs and resources tell them apart here).
+ */
+async function apiServerRequestsByKind(cluster: Cluster): Promise<Map<string, number>> {
+  const totals = new Map<string, number>();
+  for (const line of (await apiServerMetrics(cluster)).split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries(
+      [...line.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1], match[2]]),
+    );
+    const resource = `${labels.resource || labels.component}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    const kind = `${labels.verb} ${labels.group ? `${resource}.${labels.group}` : resource}`;
+    totals.set(kind, (totals.get(kind) ?? 0) + Number(line.split(' ').at(-1)));
+  }
+  return totals;
 }
 
 /** The sum of the samples of kube-apiserver's /metrics whose line starts with `prefix`. */
 export async function apiServerMetric(cluster: Cluster, prefix: string): Promise<number> {
+  let total = 0;
+  for (const line of (await apiServerMetrics(cluster)).split('\n')) {
+    if (line.startsWith(prefix)) total += Number(line.split(' ').at(-1));
+  }
+  return total;
+}
+
+/** kube-apiserver's /metrics, read with the admin's certificate. */
+async function apiServerMetrics(cluster: Cluster): Promise<string> {
   const pki = join(cluster.dir, 'pki');
   const { status, body } = await httpsGet(`${cluster.server}/metrics`, {
     ca: cluster.caFile,
     client: { cert: join(pki, 'admin.crt'), key: join(pki, 'admin.key') },
   });
   if (status !== 200) throw new Error(`kube-apiserver /metrics answered ${status}`);
-  let total = 0;
-  for (const line of body.split('\n')) {
-    if (line.startsWith(prefix)) total += Number(line.split(' ').at(-1));
-  }
-  return total;
+  return body;
 }
 
 async function deleteClientPods(cluster: Cluster): Promise<void> {
@@ -143,20 +248,37 @@ async function deleteClientPods(cluster: Cluster): Promise<void> {
   await pods.deleteCollectionNamespacedPod({ namespace: NAMESPACE, gracePeriodSeconds: 0 });
 }
 
+/**
+ * The subject against the reference, the ratio of the two; with `info`, a third column (the
+ * plain limit) and the subject's ratio to it, for information.
+ */
 export function tableOf(
   provisioner: ClusterResult,
-  limit: ClusterResult,
+  reference: ClusterResult,
   columns = ['provisioner', 'limit'],
+  info?: ClusterResult,
 ): string {
-  const row = (what: string, of: (result: ClusterResult) => number, digits: number) => {
-    const [p, l] = [of(provisioner), of(limit)];
-    const ratio = l === 0 ? '–' : (p / l).toFixed(2);
-    return `| ${what} | ${p.toFixed(digits)} | ${l.toFixed(digits)} | ${ratio} |`;
-  };
   const [first, second] = columns;
+  const ratio = (p: number, l: number) => (l === 0 ? '–' : (p / l).toFixed(2));
+  const row = (what: string, of: (result: ClusterResult) => number, digits: number) => {
+    const [p, l] = [of(provisioner), of(reference)];
+    const cells = [what, p.toFixed(digits), l.toFixed(digits)];
+    if (info) cells.push(of(info).toFixed(digits));
+    cells.push(ratio(p, l));
+    if (info) cells.push(ratio(p, of(info)));
+    return `| ${cells.join(' | ')} |`;
+  };
+  const head = [
+    `against the real kube-apiserver (concurrency ${CONCURRENCY}, ${MEASURED_EVENTS} events)`,
+    first,
+    second,
+    ...(info ? ['limit'] : []),
+    `${first} / ${second}`,
+    ...(info ? [`${first} / limit`] : []),
+  ];
   return `${[
-    `| against the real kube-apiserver (concurrency ${CONCURRENCY}, ${MEASURED_EVENTS} events) | ${first} | ${second} | ${first} / ${second} |`,
-    '| --- | --- | --- | --- |',
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => ' --- |').join('')}`,
     row('events/s', (r) => r.load.eventsPerSecond, 0),
     row('p50 latency (ms)', (r) => r.load.p50, 1),
     row('p99 latency (ms)', (r) => r.load.p99, 1),
@@ -164,4 +286,23 @@ export function tableOf(
     row('kube-apiserver requests per event (all clients)', (r) => r.apiRequestsPerEvent, 2),
     row('failed events', (r) => r.load.failures, 0),
   ].join('\n')}\n`;
+}
+
+/** kube-apiserver's requests per event by verb and resource, one column per subject. */
+function kindsTable(results: ReadonlyArray<readonly [string, ClusterResult]>): string {
+  const kinds = new Set(results.flatMap(([, result]) => Object.keys(result.requestsByKind ?? {})));
+  const rows = [...kinds]
+    .map((kind) => ({
+      kind,
+      counts: results.map(([, result]) => result.requestsByKind?.[kind] ?? 0),
+    }))
+    // What happens less than once in 100 events is the control plane's own background.
+    .filter(({ counts }) => counts.some((count) => count >= 0.01))
+    .sort((a, b) => a.kind.localeCompare(b.kind))
+    .map(({ kind, counts }) => `| ${kind} | ${counts.map((c) => c.toFixed(2)).join(' | ')} |`);
+  const head = [
+    'kube-apiserver requests per event, by verb and resource',
+    ...results.map(([n]) => n),
+  ];
+  return `${[`| ${head.join(' | ')} |`, `|${head.map(() => ' --- |').join('')}`, ...rows].join('\n')}\n`;
 }
