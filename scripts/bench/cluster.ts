@@ -12,7 +12,7 @@ import { httpsGet } from '../../testbed/cluster/https-get.ts';
 import { loadKubeConfig } from '../../testbed/cluster/manifests.ts';
 import { writeKubeconfigFile } from '../../testbed/kube-api-server/auth.ts';
 import { type ExtraHeaders, type LoadResult, load, sendEvent } from './load.ts';
-import { type BenchOptions, log, NAMESPACE, ROOT, type Subject } from './options.ts';
+import { type BenchOptions, log, NAMESPACE, ROOT, RUNTIME_CLI, type Subject } from './options.ts';
 import { cpuMs, spawnSubject, stop } from './processes.ts';
 
 const CONCURRENCY = 16;
@@ -66,12 +66,34 @@ export async function clusterBench(
         LIMIT_EVENT: 'true',
         WAIT_FOR: waitFor,
       });
+    // The floor of the design on the cluster: the empty function on faas-js-runtime, the same
+    // create and Event (what the runtime costs, which the function cannot do without).
+    const floor = {
+      key: 'floor' as const,
+      label: 'floor + Event (scripts/bench/runtime-https-event.js)',
+      settings: "faas-js-runtime's CLI, scripts/bench/runtime-https-event.js",
+      args: [RUNTIME_CLI, join(ROOT, 'scripts/bench/runtime-https-event.js')],
+      env: { ...kube, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) },
+    };
     // The plain limit first: a fresh cluster's first load runs slower, and it is for information.
     const plain = await measure(cluster, limit('limit (scripts/bench/limit.js)', {}));
-    const created = await sideBySide(cluster, provisioner('created'), withEvent('created'));
+    const r1 = await measure(cluster, withEvent('created'));
+    const f1 = await measure(cluster, floor);
+    const p1 = await measure(cluster, provisioner('created'));
+    const p2 = await measure(cluster, provisioner('created'));
+    const f2 = await measure(cluster, floor);
+    const r2 = await measure(cluster, withEvent('created'));
+    const created = { provisioner: meanOf(p1, p2), reference: meanOf(r1, r2) };
+    const floorMean = meanOf(f1, f2);
     const ready = await sideBySide(cluster, provisioner('ready'), withEvent('ready'));
     process.stdout.write(
       tableOf(created.provisioner, created.reference, ['provisioner', 'limit + Event'], plain),
+    );
+    process.stdout.write(
+      `\n${tableOf(created.provisioner, floorMean, ['provisioner', 'floor + Event'])}`,
+    );
+    process.stdout.write(
+      `\n${tableOf(floorMean, created.reference, ['floor + Event', 'limit + Event'])}`,
     );
     process.stdout.write(
       `\n${tableOf(ready.provisioner, ready.reference, ['provisioner, WAIT_FOR=ready', 'limit + Event, WAIT_FOR=ready'])}`,
@@ -81,6 +103,7 @@ export async function clusterBench(
         ['provisioner', created.provisioner],
         ['limit + Event', created.reference],
         ['limit', plain],
+        ['floor + Event', floorMean],
         ['provisioner, ready', ready.provisioner],
         ['limit + Event, ready', ready.reference],
       ])}`,
@@ -180,10 +203,10 @@ export async function measure(
       extra,
     );
     result.cpuPerEvent = (cpuMs(running.child.pid) - cpuBefore) / result.events;
-    // What the event set going (the scheduler's binding, kwok's status, the function's Event)
-    // is served within moments of the reply: counted once it has settled.
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const requestsAfter = await apiServerRequestsByKind(cluster);
+    // What the event set going (the function's Event, the scheduler's binding and its Event,
+    // kwok's status) is served after the reply, and later the faster the subject: counted once
+    // it has settled, or a fast subject's count would lack what the cluster still owes it.
+    const requestsAfter = await settledRequests(cluster);
     const requestsByKind: Record<string, number> = {};
     let requests = 0;
     for (const [kind, after] of requestsAfter) {
@@ -201,6 +224,27 @@ export async function measure(
   } finally {
     await stop(running);
     await deleteClientPods(cluster);
+  }
+}
+
+/** How long the requests on pods and Events must stay still to count as settled. */
+const SETTLED_MS = 1500;
+const SETTLE_LIMIT_MS = 60_000;
+
+/**
+ * kube-apiserver's requests by kind once those on pods and Events (the subject's, the
+ * scheduler's, kwok's) have not grown for SETTLED_MS; the nodes' leases go on meanwhile.
+ */
+async function settledRequests(cluster: Cluster): Promise<Map<string, number>> {
+  const onPods = (totals: Map<string, number>) =>
+    [...totals].reduce((sum, [kind, n]) => (/ (pods|events)/.test(kind) ? sum + n : sum), 0);
+  const until = performance.now() + SETTLE_LIMIT_MS;
+  let last = await apiServerRequestsByKind(cluster);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, SETTLED_MS));
+    const now = await apiServerRequestsByKind(cluster);
+    if (onPods(now) === onPods(last) || performance.now() > until) return now;
+    last = now;
   }
 }
 
