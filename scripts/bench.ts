@@ -1,10 +1,10 @@
 // `npm run bench`: cold start, steady-state throughput and latency, and memory of the built
 // function (build/index.js under faas-js-runtime, as `npm start` runs it) against the Kubernetes
 // API test server, next to the floor of its design (the empty faas-js-runtime function plus one
-// keep-alive HTTPS pod create: the reference of every ratio), the node:http limit (a bare
-// node:http server making the same create) and two baselines: an empty faas-js-runtime
-// CloudEvent function and a bare node:http server. Every subject runs with the NODE_OPTIONS and
-// MALLOC_ARENA_MAX of deploy/service.yaml.
+// keep-alive HTTPS pod create and the pod's Kubernetes Event: the reference of every ratio), the
+// node:http limit (a bare node:http server making the same create and Event) and two baselines:
+// an empty faas-js-runtime CloudEvent function and a bare node:http server. Every subject runs
+// with the NODE_OPTIONS and MALLOC_ARENA_MAX of deploy/service.yaml.
 // Then WAIT_FOR=scheduled at concurrency 64 against an API server with a scheduler, counting its
 // open watches. Prints one markdown table on stdout (progress on stderr). Every process is
 // separate: the API server, each function, and this load generator.
@@ -93,6 +93,9 @@ async function localBench(dir: string, options: BenchOptions): Promise<void> {
   const api = await startApiServer(dir);
   const deployed = options.deployedEnv;
   const kube = { KUBECONFIG: api.kubeconfig, CLIENT_NAMESPACE: NAMESPACE };
+  // The Kubernetes Event on each created pod is the design's (issue 22): the floor and the limit
+  // write it too.
+  const limitEvent = { LIMIT_EVENT: 'true' };
   const runtimeOf = (script: string) => `faas-js-runtime's CLI from node_modules, ${script}`;
   const allSubjects: Subject[] = [
     {
@@ -107,17 +110,17 @@ async function localBench(dir: string, options: BenchOptions): Promise<void> {
     },
     {
       key: 'floor',
-      label: 'floor (empty faas-js-runtime fn + one HTTPS create)',
-      settings: settingsOf(runtimeOf('scripts/bench/runtime-https.js'), deployed),
-      args: [RUNTIME_CLI, join(ROOT, 'scripts/bench/runtime-https.js')],
+      label: 'floor (empty faas-js-runtime fn + one HTTPS create + its Event)',
+      settings: settingsOf(runtimeOf('scripts/bench/runtime-https-event.js'), deployed),
+      args: [RUNTIME_CLI, join(ROOT, 'scripts/bench/runtime-https-event.js')],
       env: { ...kube, ...deployed },
     },
     {
       key: 'limit',
-      label: 'limit (node:http + one HTTPS create)',
-      settings: settingsOf('node scripts/bench/limit.js', deployed),
+      label: 'limit (node:http + one HTTPS create + its Event)',
+      settings: settingsOf('node scripts/bench/limit.js', { ...limitEvent, ...deployed }),
       args: [join(ROOT, 'scripts/bench/limit.js')],
-      env: { ...kube, ...deployed },
+      env: { ...kube, ...limitEvent, ...deployed },
     },
     {
       key: 'empty',

@@ -2,6 +2,10 @@
 // event, sends one pod create over keep-alive HTTPS to the Kubernetes API server of KUBECONFIG
 // and replies with a binary-mode `done` CloudEvent: no runtime, no CloudEvents SDK, no client
 // library, no validation. Whatever the provisioner spends beyond this is its own overhead.
+// With LIMIT_EVENT=true, it also writes the pod's Kubernetes Event after the reply, as the
+// provisioner does (the limit with its Event: the reference of `npm run bench -- --cluster`).
+// With WAIT_FOR=ready besides, it waits for each pod to be ready on one shared watch (a list, then
+// a watch resumed from its last resourceVersion) before the reply, then writes the Ready Event too.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -23,6 +27,8 @@ const agent = new Agent({
   ca: Buffer.from(field('certificate-authority-data'), 'base64'),
 });
 const path = `/api/v1/namespaces/${namespace}/pods`;
+const writeEvents = process.env.LIMIT_EVENT === 'true';
+const waitForReady = process.env.WAIT_FOR === 'ready';
 
 /** The provisioner's pod for the event (scripts/bench/limit-pod.js), as the body of a create. */
 function podBody(source, id) {
@@ -43,6 +49,15 @@ export function createPodWithHttps(source, id) {
  * pod it creates (events.k8s.io/v1, src/observability/pod-events.ts), sent the same way.
  */
 export function createEventWithHttps(podName, source, id) {
+  return postEvent(podName, {
+    reason: 'Provisioned',
+    action: 'Provision',
+    note: `provisioned for CloudEvent ${source}/${id} for gateway foo`,
+  });
+}
+
+/** An Event on pod `podName` telling `story` ({ reason, action, note }), as a promise. */
+function postEvent(podName, story) {
   const now = new Date();
   const body = JSON.stringify({
     apiVersion: 'events.k8s.io/v1',
@@ -53,9 +68,7 @@ export function createEventWithHttps(podName, source, id) {
     reportingController: 'podgateway.io/client-provisioner',
     reportingInstance: 'bench',
     type: 'Normal',
-    reason: 'Provisioned',
-    action: 'Provision',
-    note: `provisioned for CloudEvent ${source}/${id} for gateway foo`,
+    ...story,
   });
   return new Promise((resolve, reject) =>
     post(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`, body, (error) =>
@@ -108,10 +121,18 @@ function answer(req, res) {
     const source = String(req.headers['ce-source'] ?? '/limit');
     JSON.parse(Buffer.concat(chunks).toString('utf8'));
     const pod = podBody(source, id);
-    createPod(pod.body, (error) => {
+    const ready = waitForReady ? readyPod(pod.name) : undefined;
+    createPod(pod.body, async (error) => {
       if (error) {
+        ready?.cancel();
         res.writeHead(503, { 'content-type': 'text/plain' });
         res.end(String(error));
+        return;
+      }
+      const readyState = ready ? await ready.promise : undefined;
+      if (ready && readyState === undefined) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end(`pod ${pod.name} not ready in time`);
         return;
       }
       const reply = JSON.stringify({
@@ -131,13 +152,127 @@ function answer(req, res) {
         'content-length': Buffer.byteLength(reply),
       });
       res.end(reply);
+      if (!writeEvents) return;
+      // After the reply, as the provisioner writes them; a failure changes nothing.
+      setImmediate(() => {
+        createEventWithHttps(pod.name, source, id).catch(() => undefined);
+        if (readyState === undefined) return;
+        postEvent(pod.name, {
+          reason: 'Ready',
+          action: 'WaitForReady',
+          note: `ready on node ${readyState.node} with IP ${readyState.ip}`,
+        }).catch(() => undefined);
+      });
     });
   });
+}
+
+/** WAIT_FOR=ready: pod name → what its waiter is told once the shared watch sees it ready. */
+const readyWaiters = new Map();
+
+/** Registered before the create, so that no change of the pod passes unseen. */
+function readyPod(name) {
+  const { promise, resolve } = Promise.withResolvers();
+  const timer = setTimeout(() => {
+    readyWaiters.delete(name);
+    resolve(undefined);
+  }, 30_000);
+  readyWaiters.set(name, (state) => {
+    clearTimeout(timer);
+    resolve(state);
+  });
+  return {
+    promise,
+    cancel: () => {
+      clearTimeout(timer);
+      readyWaiters.delete(name);
+    },
+  };
+}
+
+/** Tells the waiter of `pod` when it is ready as the provisioner reads it (src/pods/wait-ready.ts). */
+function see(pod) {
+  const resolve = readyWaiters.get(pod.metadata?.name);
+  if (resolve === undefined) return;
+  const client = pod.status?.containerStatuses?.find((status) => status.name === 'client');
+  if (pod.status?.phase !== 'Running' || client?.ready !== true) return;
+  if (!pod.spec?.nodeName || !pod.status?.podIP) return;
+  readyWaiters.delete(pod.metadata.name);
+  resolve({ node: pod.spec.nodeName, ip: pod.status.podIP });
+}
+
+const SELECTOR = encodeURIComponent('app.kubernetes.io/managed-by=podgateway-client-provisioner');
+
+/** The shared watch: one list for a resourceVersion, then watches resumed from the last one. */
+function watchPods(resourceVersion) {
+  if (resourceVersion === undefined) {
+    get(`${path}?labelSelector=${SELECTOR}`, (error, list) => {
+      if (error) return setTimeout(watchPods, 250);
+      for (const pod of list.items) see(pod);
+      watchPods(list.metadata.resourceVersion);
+    });
+    return;
+  }
+  let last = resourceVersion;
+  let buffered = '';
+  const query = `watch=1&allowWatchBookmarks=true&timeoutSeconds=290&labelSelector=${SELECTOR}`;
+  const req = request(
+    {
+      host: server.hostname,
+      port: server.port,
+      path: `${path}?${query}&resourceVersion=${last}`,
+      agent,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    },
+    (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buffered += chunk;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const { type, object } = JSON.parse(buffered.slice(0, newline));
+          buffered = buffered.slice(newline + 1);
+          newline = buffered.indexOf('\n');
+          // 410 Gone: list again.
+          if (type === 'ERROR') last = undefined;
+          else last = object.metadata?.resourceVersion ?? last;
+          if (type === 'ADDED' || type === 'MODIFIED') see(object);
+        }
+      });
+      res.on('end', () => setTimeout(() => watchPods(last), res.statusCode === 200 ? 0 : 250));
+    },
+  );
+  req.on('error', () => setTimeout(() => watchPods(last), 250));
+  req.end();
+}
+
+/** One GET of a JSON answer; `done(error, parsed)`. */
+function get(target, done) {
+  const req = request(
+    {
+      host: server.hostname,
+      port: server.port,
+      path: target,
+      agent,
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    },
+    (res) => {
+      const chunks = [];
+      res.on('data', (chunk) => chunks.push(chunk));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return done(new Error(`HTTP ${res.statusCode}`));
+        done(undefined, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      });
+    },
+  );
+  req.on('error', done);
+  req.end();
 }
 
 // Run as a script: the limit subject. Imported (by runtime-https.js and runtime-https-event.js):
 // only createPodWithHttps and createEventWithHttps.
 if (import.meta.main) {
+  if (waitForReady) watchPods(undefined);
   http.listen(Number(process.env.FUNC_PORT ?? 8080), '::');
   process.on('SIGTERM', () => http.close(() => process.exit(0)));
 }

@@ -16,6 +16,7 @@ import {
   apiServerMetric,
   type ClusterResult,
   functionKubeconfig,
+  meanOf,
   measure,
   npmStartSubject,
   tableOf,
@@ -113,22 +114,6 @@ export async function oidcBench(
   } finally {
     await cluster.stop();
   }
-}
-
-/** Each subject's two loads, averaged (p99 included: a mean of two p99s, not a p99). */
-function meanOf(a: ClusterResult, b: ClusterResult): ClusterResult {
-  const mean = (x: number | undefined, y: number | undefined) => ((x ?? 0) + (y ?? 0)) / 2;
-  return {
-    load: {
-      eventsPerSecond: mean(a.load.eventsPerSecond, b.load.eventsPerSecond),
-      p50: mean(a.load.p50, b.load.p50),
-      p99: mean(a.load.p99, b.load.p99),
-      failures: a.load.failures + b.load.failures,
-      events: a.load.events + b.load.events,
-      cpuPerEvent: mean(a.load.cpuPerEvent, b.load.cpuPerEvent),
-    },
-    apiRequestsPerEvent: mean(a.apiRequestsPerEvent, b.apiRequestsPerEvent),
-  };
 }
 
 /**

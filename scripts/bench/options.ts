@@ -15,9 +15,10 @@ export const NAMESPACE = 'client-system';
 export const CONCURRENCIES = [1, 16, 64] as const;
 
 export const USAGE = `usage: npm run bench -- [flags]   (builds first; a markdown table on stdout)
-Subjects, each with the NODE_OPTIONS and MALLOC_ARENA_MAX of deploy/service.yaml: provisioner (npm start), floor (the
-empty faas-js-runtime function plus one keep-alive HTTPS pod create: the reference of every
-ratio), limit (node:http plus the same create), empty (the empty function), bare (node:http).
+Subjects, each with the NODE_OPTIONS and MALLOC_ARENA_MAX of deploy/service.yaml: provisioner
+(npm start), floor (the empty faas-js-runtime function plus one keep-alive HTTPS pod create and
+the pod's Event: the reference of every ratio), limit (node:http plus the same create and Event),
+empty (the empty function), bare (node:http).
   --cold-runs N          cold starts measured per subject (7; --quick: 3)
   --repeats N            steady-state and WAIT_FOR=scheduled runs (3; --quick: 1)
   --duration-ms MS       length of each steady-state load (2000; --quick: 1000)
@@ -28,9 +29,11 @@ ratio), limit (node:http plus the same create), empty (the empty function), bare
   --subjects LIST        of provisioner,floor,limit,empty,bare (all)
   --empty-function PATH  the script of the empty column (scripts/bench/empty-function.js)
   --no-scheduled         skip the WAIT_FOR=scheduled run
-  --cluster              instead: the provisioner and the limit against the real control plane of
-                         testbed/cluster/ (Go 1.26+; npm run cluster:build): events/s, p50/p99, CPU and
-                         kube-apiserver's requests per event
+  --cluster              instead: against the real control plane of testbed/cluster/ (Go 1.26+;
+                         npm run cluster:build), the provisioner, the limit with its Event (the
+                         reference), the floor with its Event and the plain limit, then the
+                         provisioner and the limit at WAIT_FOR=ready: events/s, p50/p99, CPU and
+                         kube-apiserver's requests per event, by verb and resource
   --scale                with --cluster: the bench plays the Broker (redelivers 5xx and no answer,
                          a tenth of the events twice): 10,000 events, an etcd compaction and a
                          kube-apiserver restart halfway; events/s, 503s, redeliveries, the
@@ -159,7 +162,7 @@ function readService(): ServiceSpec {
 
 export type SubjectKey = 'provisioner' | 'floor' | 'limit' | 'empty' | 'bare';
 export const KEYS: readonly SubjectKey[] = ['provisioner', 'floor', 'limit', 'empty', 'bare'];
-/** The reference of every ratio: the floor of the design, the runtime plus one create. */
+/** The reference of every ratio: the floor of the design, the runtime plus one create and its Event. */
 export const REFERENCE: SubjectKey = 'floor';
 
 export interface Subject {

@@ -1,7 +1,8 @@
-// Bench layer (`npm run bench -- --subjects floor,empty --empty-function
-// scripts/bench/runtime-https-event.js`): the floor (scripts/bench/runtime-https.js) plus the one
-// Kubernetes Event the provisioner writes on each pod it creates, sent after the reply as the
-// provisioner sends it. What the design's second request per event costs, before any of our code.
+// Bench subject: the floor of this design (issue 29), the reference of every ratio of `npm run
+// bench`, and on the cluster (`--cluster`) beside the limit with its Event: the empty
+// faas-js-runtime function plus one keep-alive HTTPS pod create (scripts/bench/runtime-https.js)
+// plus the one Kubernetes Event the provisioner writes on each pod it creates, sent after the
+// reply as the provisioner sends it. Whatever the provisioner spends beyond this is its own.
 import { CloudEvent } from 'cloudevents';
 import { createEventWithHttps, createPodWithHttps } from './limit.js';
 

@@ -1,7 +1,7 @@
 // Bench layer (`npm run bench -- --subjects empty --empty-function scripts/bench/runtime-https.js`):
 // the empty faas-js-runtime function plus the one pod create of scripts/bench/limit.js, sent with
-// node:https. Between the empty function and the provisioner: what the runtime costs with the
-// design's one HTTPS call, before any client library.
+// node:https, without the pod's Event (the floor before issue 29): what the runtime costs with
+// the design's one HTTPS call, before any client library.
 import { CloudEvent } from 'cloudevents';
 import { createPodWithHttps } from './limit.js';
 

@@ -17,8 +17,8 @@ import { type Stat, stat } from './stats.ts';
 /** Column heads of the subjects, in the order of KEYS. */
 const HEADS: Record<SubjectKey, string> = {
   provisioner: 'provisioner',
-  floor: 'floor: empty faas-js-runtime fn + one HTTPS create',
-  limit: 'limit: node:http + one HTTPS create',
+  floor: 'floor: empty faas-js-runtime fn + one HTTPS create + its Event',
+  limit: 'limit: node:http + one HTTPS create + its Event',
   empty: 'empty faas-js-runtime fn',
   bare: 'bare node:http',
 };
