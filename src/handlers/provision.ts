@@ -12,7 +12,7 @@ import {
 } from '../kube/client.ts';
 import { createPodAttempt, deletePod, readPod } from '../kube/pod-api.ts';
 import type { PodWatch, Waiting } from '../kube/pod-watch.ts';
-import { apiServerReady } from '../kube/readiness.ts';
+import { refusedWhileStarting } from '../kube/readiness.ts';
 import { classifyRefusal } from '../kube/refusals.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import type { PodEventRecorder } from '../observability/pod-events.ts';
@@ -395,13 +395,9 @@ function outcomeOf(error: ApiCallError): NoPod {
  * after a start (src/kube/readiness.ts), not the Role: delivered again (503), not failed.
  */
 async function unlessStarting({ kube, config }: Attempt, outcome: NoPod): Promise<NoPod> {
-  if (outcome.kind !== 'failed' || outcome.failure.reason !== REASON.Forbidden) return outcome;
-  if (await apiServerReady(kube, config.apiTimeoutMs)) return outcome;
-  const message = `the Kubernetes API is not ready yet (its /readyz): ${outcome.failure.message}`;
-  return {
-    kind: 'unavailable',
-    failure: { ...outcome.failure, reason: REASON.ApiUnavailable, message, retryAfterSeconds: 1 },
-  };
+  if (outcome.kind !== 'failed') return outcome;
+  const starting = await refusedWhileStarting(kube, outcome.failure, config.apiTimeoutMs);
+  return starting ? { kind: 'unavailable', failure: { ...outcome.failure, ...starting } } : outcome;
 }
 
 /** A final outcome the function's own checks give (not an API call's answer). */

@@ -12,6 +12,7 @@ import { REASON } from '../formats/reasons.ts';
 import { ApiCallError, type CallLimits } from '../kube/api-call.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { deletePod, readPod } from '../kube/pod-api.ts';
+import { refusedWhileStarting } from '../kube/readiness.ts';
 import { apiCallSpans } from '../observability/api-call-spans.ts';
 import { podAgeAtRelease, podsReleasedTotal } from '../observability/metrics.ts';
 import { creatingSource, isOwnPod, podAgeSeconds } from '../pods/own-pods.ts';
@@ -162,6 +163,10 @@ export async function handleRelease({
   } catch (error) {
     if (!(error instanceof ApiCallError)) throw error;
     if (error.deadlineExceeded) return retryLater(error.failure);
+    // Just after kube-apiserver starts, its authorizer may refuse what the Role allows: the
+    // release is delivered again (503), not answered failed and the pod left behind.
+    const starting = await refusedWhileStarting(kube, error.failure, config.apiTimeoutMs);
+    if (starting) return retryLater(starting);
     return releaseFailed(config, event, { ...error.failure, podName });
   }
 }

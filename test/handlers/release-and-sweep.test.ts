@@ -157,6 +157,42 @@ describe('a release event for a pod the function did not make', () => {
     assert.equal(deletes().length, 0);
   });
 
+  // kube-apiserver serves before it is ready: until its RBAC caches have synced after a start,
+  // it refuses what the Role allows (kubernetes/kubernetes#121635).
+  it('answers an RBAC Forbidden 503 while kube-apiserver is not ready: the redelivery deletes the pod', async () => {
+    h.server.addPod(pod('starting-api'));
+    const release = lifecycleEvent(RELEASE_TYPE, { pod_name: own('starting-api') });
+    h.server.injectFault({
+      method: 'GET',
+      path: /\/pods\//,
+      status: 403,
+      message: `pods "${own('starting-api')}" is forbidden: User "system:serviceaccount:default:provisioner" cannot get resource "pods"`,
+    });
+    h.server.injectFault({ method: 'GET', path: '/readyz', status: 500 });
+    const reply = await sendEvent(h.fn.url, release, 'binary');
+    assert.equal(reply.status, 503, reply.text);
+    assert.equal(reply.headers.get('retry-after'), '1');
+    assert.match(reply.text, /"error":"ApiUnavailable".*not ready yet.*cannot get resource/);
+    assert.deepEqual(names(), [own('starting-api')], 'the pod is still there');
+    const again = await sendEvent(h.fn.url, release, 'binary');
+    assert.equal(again.event?.type, RELEASE_DONE_TYPE, again.text);
+    assert.equal(again.event?.data?.deleted, true);
+    assert.deepEqual(names(), []);
+  });
+
+  it('answers an RBAC Forbidden failed once kube-apiserver is ready', async () => {
+    h.server.addPod(pod('ready-api'));
+    h.server.injectFault({ method: 'GET', path: /\/pods\//, status: 403, message: 'forbidden' });
+    const reply = await sendEvent(
+      h.fn.url,
+      lifecycleEvent(RELEASE_TYPE, { pod_name: own('ready-api') }),
+      'binary',
+    );
+    assert.equal(reply.event?.type, RELEASE_FAILED_TYPE, reply.text);
+    assert.equal(reply.event?.data?.reason, 'Forbidden');
+    assert.equal(deletes().length, 0);
+  });
+
   it('replies failed InvalidPodName for a misspelt pod_name, suggesting it', async () => {
     const reply = await sendEvent(
       h.fn.url,
