@@ -2,10 +2,10 @@
 // Kubernetes API call it needs (src/kube/client.ts API_CALLS)? One SelfSubjectAccessReview per verb, as
 // Knative's ApiServerSource checks its own before it runs. A missing permission is otherwise found
 // only when the first event fails with Forbidden.
-import { AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { causeChain } from '../formats/cause-chain.ts';
 import { API_CALLS, type ApiCall } from './client.ts';
-import { makeApiClient } from './transport.ts';
+import { postAccessReview } from './transport.ts';
 
 export interface AccessVerdict {
   readonly verb: string;
@@ -20,19 +20,21 @@ export interface AccessVerdict {
 
 /** The review of one call: the API server's own authorizer answers. */
 async function review(
-  api: AuthorizationV1Api,
+  kubeConfig: KubeConfig,
   namespace: string,
   call: ApiCall,
 ): Promise<AccessVerdict> {
   const { verb, resource, why, ifDenied, group = '' } = call;
   try {
-    const answer = await api.createSelfSubjectAccessReview({
-      body: {
+    const answer = await postAccessReview(
+      kubeConfig,
+      {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SelfSubjectAccessReview',
         spec: { resourceAttributes: { namespace, verb, resource, group } },
       },
-    });
+      {},
+    );
     const status = answer.status;
     return {
       verb,
@@ -54,12 +56,11 @@ export async function checkAccess(
   namespace: string,
   timeoutMs: number,
 ): Promise<AccessVerdict[]> {
-  const api = makeApiClient(kubeConfig, AuthorizationV1Api);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
     timer = setTimeout(() => resolve('late'), timeoutMs);
   });
-  const reviews = Promise.all(API_CALLS.map((call) => review(api, namespace, call)));
+  const reviews = Promise.all(API_CALLS.map((call) => review(kubeConfig, namespace, call)));
   const verdicts = await Promise.race([reviews, late]);
   clearTimeout(timer);
   if (verdicts !== 'late') return verdicts;

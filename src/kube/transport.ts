@@ -15,6 +15,7 @@ import {
   ServerConfiguration,
   setHeaderMiddleware,
   type V1Pod,
+  type V1SelfSubjectAccessReview,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import { IsomorphicFetchHttpLibrary } from '@kubernetes/client-node/dist/gen/http/isomorphic-fetch.js';
@@ -137,6 +138,25 @@ export async function postEvent(
     event,
     options,
     () => undefined,
+  );
+}
+
+/**
+ * `createSelfSubjectAccessReview` the same way: the start-up check's seven reviews
+ * (src/kube/access-check.ts) run beside the first event, and through the generated client they
+ * were its code's first run then, paid by the cold start (BENCHMARKS.md, "Memory and cold start").
+ */
+export function postAccessReview(
+  kubeConfig: KubeConfig,
+  review: V1SelfSubjectAccessReview,
+  options: ConfigurationOptions,
+): Promise<V1SelfSubjectAccessReview> {
+  return postJson(
+    kubeConfig,
+    '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+    review,
+    options,
+    (text) => JSON.parse(text) as V1SelfSubjectAccessReview,
   );
 }
 
