@@ -16,6 +16,7 @@ import { readRequest } from '../../src/events/pending-request.ts';
 import { readRelease } from '../../src/handlers/release.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
+import { PRELOAD_FLAGS } from '../support/preloads.ts';
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -474,7 +475,7 @@ describe('npm run dev, then npm run invoke', () => {
   });
 
   it('refuses a port that is not plain digits, as the function refuses FUNC_PORT', async () => {
-    const bad = spawn(process.execPath, ['scripts/dev.ts', '--port', '0x50'], {
+    const bad = spawn(process.execPath, [...PRELOAD_FLAGS, 'scripts/dev.ts', '--port', '0x50'], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
