@@ -12,6 +12,13 @@ import { type StartCommand, npmStartCommand as startCommandOf } from './start-co
 export const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNTIME_CLI = fileURLToPath(import.meta.resolve('faas-js-runtime/bin/cli.js'));
 const TEST_COMPILE_CACHE = join(PROJECT_ROOT, 'node_modules', '.cache', 'test-compile-cache');
+/**
+ * Preloaded into the function's process when this one runs with it, as `npm test`'s test files do
+ * (test/support/client-bundle.ts): the function then loads the client library as one bundle, as
+ * the built function does. Not in a benchmark's or a soak's function, which scripts/ start.
+ */
+const CLIENT_BUNDLE = join(PROJECT_ROOT, 'test', 'support', 'client-bundle.ts');
+const WITH_CLIENT_BUNDLE = process.execArgv.some((arg) => arg.endsWith('client-bundle.ts'));
 
 /** A function answering HTTP, in a process of its own or in this one (testbed/function-in-process.ts). */
 export interface ServedFunction {
@@ -98,9 +105,17 @@ export function spawnFunction(options: FunctionOptions, port: number): ChildProc
       // (test/pods/routing.test.ts) set REQUIRE_ROUTING themselves, and register the webhooks.
       REQUIRE_ROUTING: 'false',
       ...options.env,
+      ...(WITH_CLIENT_BUNDLE && !start
+        ? { NODE_OPTIONS: withBundle(options.env.NODE_OPTIONS) }
+        : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** NODE_OPTIONS with the client bundle preloaded first (the test's own options, if any, after). */
+function withBundle(nodeOptions: string | undefined): string {
+  return [`--import="${CLIENT_BUNDLE}"`, nodeOptions].filter(Boolean).join(' ');
 }
 
 /**

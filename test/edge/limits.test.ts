@@ -23,6 +23,7 @@ import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-s
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { keepAliveLoop, type LoopRecord, type SentRequest } from '../support/keep-alive-client.ts';
+import { PRELOAD_FLAGS } from '../support/preloads.ts';
 import { sendRaw } from '../support/raw-http.ts';
 
 const EVENT_HEADERS: ReadonlyArray<readonly [string, string]> = [
@@ -271,11 +272,15 @@ describe('the local sandbox', () => {
     timeout: 120_000,
   }, async () => {
     const port = await freePort();
-    const started = spawn(process.execPath, ['scripts/dev.ts', '--port', String(port)], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const started = spawn(
+      process.execPath,
+      [...PRELOAD_FLAGS, 'scripts/dev.ts', '--port', String(port)],
+      {
+        cwd: PROJECT_ROOT,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     sandbox = started;
     let output = '';
     sandbox.stdout?.on('data', (chunk: Buffer) => {

@@ -16,6 +16,7 @@ import { readRequest } from '../../src/events/pending-request.ts';
 import { readRelease } from '../../src/handlers/release.ts';
 import { eventually } from '../../testbed/eventually.ts';
 import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
+import { PRELOAD_FLAGS, PRELOAD_NODE_OPTIONS } from '../support/preloads.ts';
 
 const SAMPLES_DIR = join(PROJECT_ROOT, 'samples');
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -45,7 +46,7 @@ function collect(child: ChildProcess): () => string {
 async function invoke(port: number, ...args: string[]): Promise<Run> {
   const child = spawn('npm', ['run', '--silent', 'invoke', '--', ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, FUNC_PORT: String(port) },
+    env: { ...process.env, FUNC_PORT: String(port), NODE_OPTIONS: PRELOAD_NODE_OPTIONS },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = collect(child);
@@ -119,7 +120,13 @@ describe('npm run dev, then npm run invoke', () => {
     const args = ['--port', String(port), '--fail-init', 'broken', '--traces'];
     dev = spawn('npm', ['run', 'dev', '--', ...args], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, WAIT_FOR: 'ready', GATEWAYS: 'foo,bar,broken', TMPDIR: sandboxTmp },
+      env: {
+        ...process.env,
+        WAIT_FOR: 'ready',
+        GATEWAYS: 'foo,bar,broken',
+        TMPDIR: sandboxTmp,
+        NODE_OPTIONS: PRELOAD_NODE_OPTIONS,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -464,7 +471,7 @@ describe('npm run dev, then npm run invoke', () => {
     }
     const child = spawn('npm', ['run', '--silent', 'invoke', '--gateway', 'foo'], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, FUNC_PORT: String(port) },
+      env: { ...process.env, FUNC_PORT: String(port), NODE_OPTIONS: PRELOAD_NODE_OPTIONS },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output = collect(child);
@@ -474,7 +481,7 @@ describe('npm run dev, then npm run invoke', () => {
   });
 
   it('refuses a port that is not plain digits, as the function refuses FUNC_PORT', async () => {
-    const bad = spawn(process.execPath, ['scripts/dev.ts', '--port', '0x50'], {
+    const bad = spawn(process.execPath, [...PRELOAD_FLAGS, 'scripts/dev.ts', '--port', '0x50'], {
       cwd: PROJECT_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

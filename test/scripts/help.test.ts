@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../testbed/function-process.ts';
+import { PRELOAD_FLAGS } from '../support/preloads.ts';
 
 interface PackageJson {
   readonly scripts: Record<string, string>;
@@ -27,7 +28,7 @@ async function runWith(
   file: string,
   flag: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [file, flag], {
+  const child = spawn(process.execPath, [...PRELOAD_FLAGS, file, flag], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

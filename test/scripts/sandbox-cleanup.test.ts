@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from '../../testbed/eventually.ts';
 import { freePort, PROJECT_ROOT } from '../../testbed/function-process.ts';
+import { PRELOAD_FLAGS } from '../support/preloads.ts';
 
 /** The sandbox's temporary folders go here (TMPDIR), and nowhere else. */
 let parent: string;
@@ -27,11 +28,15 @@ interface Started {
 }
 
 async function startSandbox(): Promise<Started> {
-  const child = spawn(process.execPath, ['scripts/dev.ts', '--port', String(await freePort())], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, TMPDIR: parent },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...PRELOAD_FLAGS, 'scripts/dev.ts', '--port', String(await freePort())],
+    {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, TMPDIR: parent },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const add = (chunk: Buffer) => {
     output += chunk.toString();
