@@ -2,18 +2,14 @@
 // issuer (the API test server's discovery document and JWKS) for the audience, from a subject of
 // OIDC_SUBJECTS, reaches the handler; the rest is 401 or 403, logged and counted, nothing made.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { HTTP } from 'cloudevents';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { startupOutcome } from '../../testbed/function-in-process.ts';
 import type { ServedFunction } from '../../testbed/function-process.ts';
-import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { parseExposition } from '../../testbed/prometheus.ts';
 import { pendingEvent, post, type Reply } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
+import { useStartupOutcome } from '../support/startup-outcome.ts';
 
 const AUDIENCE = 'podgateway/provisioner';
 const NAMESPACE = 'podgateway-provisioner';
@@ -142,18 +138,7 @@ describe('without OIDC_AUDIENCE', () => {
 });
 
 describe('OIDC settings refused at start-up', () => {
-  let server: KubeApiServer;
-  let workDir: string;
-  before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'provisioner-oidc-'));
-    server = await startKubeApiServer();
-  });
-  after(async () => {
-    await server?.close();
-    await rm(workDir, { recursive: true, force: true });
-  });
-  const start = async (env: Record<string, string>) =>
-    startupOutcome({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+  const { outcome: start, server } = useStartupOutcome('oidc');
 
   it('one line per bad subject, and an audience with a space', async () => {
     const { code, output } = await start({
@@ -181,12 +166,12 @@ describe('OIDC settings refused at start-up', () => {
   });
 
   it('an issuer whose keys cannot be read', async () => {
-    server.injectFault({ path: '/openid/v1/jwks', status: 403, times: 100 });
+    server().injectFault({ path: '/openid/v1/jwks', status: 403, times: 100 });
     const { code, output } = await start({
       OIDC_AUDIENCE: AUDIENCE,
       OIDC_SUBJECTS: 'system:serviceaccount:a:*',
     });
-    server.reset();
+    server().reset();
     assert.equal(code, 1);
     assert.match(
       output,

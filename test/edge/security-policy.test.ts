@@ -3,16 +3,12 @@
 // start-up. The requests themselves (origins, query strings, headers, ids) are security.test.ts's.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DONE_TYPE } from '../../src/events/replies.ts';
-import { startupOutcome } from '../../testbed/function-in-process.ts';
-import { type KubeApiServer, startKubeApiServer } from '../../testbed/kube-api-server/server.ts';
 import { pendingEvent, sendEvent } from '../support/events.ts';
 import { useHarness } from '../support/harness.ts';
 import { outputMatching } from '../support/output.ts';
+import { useStartupOutcome } from '../support/startup-outcome.ts';
 
 describe('with overrides allowed', () => {
   const h = useHarness({
@@ -91,18 +87,7 @@ describe('with CLIENT_LIMITS empty', () => {
 });
 
 describe('settings refused at start-up', () => {
-  let server: KubeApiServer;
-  let workDir: string;
-  before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'provisioner-security-'));
-    server = await startKubeApiServer();
-  });
-  after(async () => {
-    await server?.close();
-    await rm(workDir, { recursive: true, force: true });
-  });
-  const refused = async (env: Record<string, string>) =>
-    startupOutcome({ KUBECONFIG: await server.writeKubeconfig(workDir), ...env });
+  const { outcome: refused } = useStartupOutcome('security');
 
   it('K_SINK with credentials, without repeating the secret', async () => {
     const { code, output } = await refused({ K_SINK: 'http://user:s3cret-value@127.0.0.1:9/' });
